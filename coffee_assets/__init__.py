@@ -1,0 +1,1 @@
+"""Coffee-shop analytics: Dagster assets from synthetic CSV files to dbt marts."""

@@ -1,0 +1,112 @@
+"""CSV files in the bucket, one asset per file: the raw layer's source of truth.
+
+Daily files (customers, orders, order lines) come from one generator pass per day, so they are
+one multi-asset with one asset per file; reference files (products, stores) are another.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import dagster as dg
+
+from coffee_assets import contract as c
+from coffee_assets.generator import generate_day, reference_tables, to_csv_bytes
+from coffee_assets.metadata import days_label
+from coffee_assets.partitions import partition_days
+from coffee_assets.resources import Bucket, CoffeeGenerator
+from coffee_assets.settings import CSV_PREFIX
+
+GROUP = "csv_sources"
+LOG_EVERY_DAYS = 30
+
+
+def csv_asset_key(table: c.TableContract) -> dg.AssetKey:
+    return dg.AssetKey(["csv_sources", table.table])
+
+
+def object_key(table: c.TableContract, day: str | None = None) -> str:
+    """The file's key in the bucket, e.g. csv_sources/orders/date=2025-01-01/Orders.csv."""
+    return CSV_PREFIX + table.object_key(day)
+
+
+def _spec(table: c.TableContract) -> dg.AssetSpec:
+    cadence = "one file per day" if table.partitioned else "one file"
+    return dg.AssetSpec(
+        csv_asset_key(table),
+        description=f"{table.file_name} in the bucket ({cadence}): {', '.join(table.column_names)}",
+        group_name=GROUP,
+        kinds={"csv"},
+    )
+
+
+def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @dg.multi_asset(
+        name="daily_csv_files",
+        specs=[_spec(t) for t in c.DAILY_TABLES],
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=True,
+    )
+    def daily_csv_files(
+        context: dg.AssetExecutionContext, generator: CoffeeGenerator, storage: Bucket
+    ):
+        """Generate each day of the partition range and write its CSV files."""
+        first, last = partition_days(context)
+        config = generator.config()
+        tables = [t for t in c.DAILY_TABLES if csv_asset_key(t) in context.selected_asset_keys]
+        rows: Counter[str] = Counter()
+        size: Counter[str] = Counter()
+        last_uri: dict[str, str] = {}
+        n_days = (last - first).days + 1
+        for i in range(n_days):
+            day = first + timedelta(days=i)
+            data = generate_day(config, day)
+            for table in tables:
+                arrow_table = getattr(data, table.table)
+                body = to_csv_bytes(arrow_table)
+                last_uri[table.table] = storage.write_bytes(object_key(table, day.isoformat()), body)
+                rows[table.table] += arrow_table.num_rows
+                size[table.table] += len(body)
+            if (i + 1) % LOG_EVERY_DAYS == 0 or i + 1 == n_days:
+                context.log.info(
+                    f"CSV files written for {i + 1}/{n_days} days (up to {day}): "
+                    + ", ".join(f"{t}={n}" for t, n in rows.items())
+                )
+        for table in tables:
+            yield dg.MaterializeResult(
+                asset_key=csv_asset_key(table),
+                metadata={
+                    "dagster/uri": last_uri[table.table],
+                    "uri_pattern": storage.uri(object_key(table, "<YYYY-MM-DD>")),
+                    "days": days_label(first, last),
+                    "files": n_days,
+                    "dagster/row_count": rows[table.table],
+                    "bytes": size[table.table],
+                },
+            )
+
+    @dg.multi_asset(
+        name="reference_csv_files",
+        specs=[_spec(t) for t in c.REFERENCE_TABLES],
+        can_subset=True,
+    )
+    def reference_csv_files(context: dg.AssetExecutionContext, storage: Bucket):
+        """Write the fixed products and stores files."""
+        tables = reference_tables()
+        for table in c.REFERENCE_TABLES:
+            if csv_asset_key(table) not in context.selected_asset_keys:
+                continue
+            body = to_csv_bytes(tables[table.table])
+            uri = storage.write_bytes(object_key(table), body)
+            yield dg.MaterializeResult(
+                asset_key=csv_asset_key(table),
+                metadata={
+                    "dagster/uri": uri,
+                    "dagster/row_count": tables[table.table].num_rows,
+                    "bytes": len(body),
+                },
+            )
+
+    return [daily_csv_files, reference_csv_files]

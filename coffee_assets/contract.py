@@ -1,0 +1,132 @@
+"""The raw layer's contract (SPEC.md "Files" and "Raw tables"): one place that says which CSV
+files exist, their columns, and the typed raw table each one loads into.
+
+Pure Python, no Dagster: the generator, the loaders and the tests all read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Logical column types, mapped to each warehouse's SQL type by the warehouse resources.
+INT = "int"
+MONEY = "money"  # two decimals, exact (DECIMAL(12,2) / NUMERIC)
+RATE = "rate"  # discount fraction such as 0.05, exact (DECIMAL(4,2) / NUMERIC)
+STRING = "string"
+DATE = "date"
+BOOL = "bool"
+FLOAT = "float"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # as in the CSV header and the raw table (PascalCase, as the original)
+    type: str
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class TableContract:
+    table: str  # raw table name in the raw schema / dataset
+    file_name: str  # CSV file name, as in the original showcase
+    columns: tuple[Column, ...]
+    key: str  # natural key column
+    date_column: str | None = None  # set for daily-partitioned tables
+
+    @property
+    def partitioned(self) -> bool:
+        return self.date_column is not None
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def object_key(self, day: str | None = None) -> str:
+        """Hive-style object key below the bucket's CSV prefix.
+
+        `orders/date=2024-03-01/Orders.csv` for daily files, `products/Products.csv` otherwise.
+        """
+        if self.partitioned:
+            if day is None:
+                raise ValueError(f"{self.table} is daily-partitioned: a day is required")
+            return f"{self.table}/date={day}/{self.file_name}"
+        return f"{self.table}/{self.file_name}"
+
+
+CUSTOMERS = TableContract(
+    table="customers",
+    file_name="Customers.csv",
+    key="CustomerId",
+    date_column="RegistrationDate",
+    columns=(
+        Column("CustomerId", INT),
+        Column("LevelOfDiscount", RATE),
+        Column("RegistrationDate", DATE),
+    ),
+)
+
+ORDERS = TableContract(
+    table="orders",
+    file_name="Orders.csv",
+    key="OrderId",
+    date_column="OrderDate",
+    columns=(
+        Column("OrderId", INT),
+        Column("OrderDate", DATE),
+        Column("OrderType", STRING),
+        Column("CustomerId", INT, nullable=True),  # empty for anonymous orders
+        Column("StoreId", INT),
+        Column("SubTotal", MONEY),
+        Column("TotalAmount", MONEY),
+        Column("DiscountApplied", BOOL),
+        Column("DiscountAmount", MONEY),
+    ),
+)
+
+ORDER_DETAILS = TableContract(
+    table="order_details",
+    file_name="OrderDetails.csv",
+    key="OrderDetailId",
+    date_column="OrderDate",
+    columns=(
+        Column("OrderDetailId", INT),
+        Column("OrderId", INT),
+        Column("ProductId", INT),
+        Column("Quantity", INT),
+        # Extra column (SPEC.md allows additions): the order's date, so a day's file can be
+        # checked and replaced by date without a join to Orders.
+        Column("OrderDate", DATE),
+    ),
+)
+
+PRODUCTS = TableContract(
+    table="products",
+    file_name="Products.csv",
+    key="ProductId",
+    columns=(
+        Column("ProductId", INT),
+        Column("ProductName", STRING),
+        Column("ProductCategory", STRING),
+        Column("Price", MONEY),
+    ),
+)
+
+STORES = TableContract(
+    table="stores",
+    file_name="Stores.csv",
+    key="StoreId",
+    columns=(
+        Column("StoreId", INT),
+        Column("StoreName", STRING),
+        Column("District", STRING),
+        Column("City", STRING),
+        Column("Address", STRING),
+        Column("Latitude", FLOAT),
+        Column("Longitude", FLOAT),
+    ),
+)
+
+DAILY_TABLES: tuple[TableContract, ...] = (CUSTOMERS, ORDERS, ORDER_DETAILS)
+REFERENCE_TABLES: tuple[TableContract, ...] = (PRODUCTS, STORES)
+ALL_TABLES: tuple[TableContract, ...] = DAILY_TABLES + REFERENCE_TABLES
+BY_NAME: dict[str, TableContract] = {t.table: t for t in ALL_TABLES}

@@ -1,0 +1,38 @@
+"""The code location: `dagster dev -w workspace.yaml` loads `defs` from here."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from coffee_assets.assets.csv_files import build_csv_assets
+from coffee_assets.assets.dbt_models import build_dbt_assets
+from coffee_assets.assets.raw_tables import build_raw_table_assets
+from coffee_assets.jobs import build_daily_refresh, build_daily_refresh_schedule
+from coffee_assets.partitions import daily_partitions
+from coffee_assets.resources import build_resources
+from coffee_assets.settings import Settings
+
+# Everything that opens the DuckDB file shares this pool; dagster_home/dagster.yaml limits it
+# to 1, so a backfill and a scheduled run never write at the same time.
+DUCKDB_POOL = "duckdb"
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    partitions_def = daily_partitions(settings.start_date)
+    pool = DUCKDB_POOL if settings.target == "local" else None
+    kind = "duckdb" if settings.target == "local" else "bigquery"
+    daily_refresh = build_daily_refresh(partitions_def)
+    return dg.Definitions(
+        assets=[
+            *build_csv_assets(partitions_def),
+            *build_raw_table_assets(partitions_def, kind=kind, pool=pool),
+            build_dbt_assets(settings, partitions_def, pool=pool),
+        ],
+        jobs=[daily_refresh],
+        schedules=[build_daily_refresh_schedule(daily_refresh)],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions()

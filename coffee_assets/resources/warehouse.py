@@ -1,0 +1,303 @@
+"""The DuckDB warehouse of the `local` target and its raw-table loader.
+
+A load is validate-then-swap: every CSV file is read with DuckDB's own CSV reader into a staging
+table (all columns as text, so nothing is guessed), checked against the contract (header, types,
+required values, dates inside the partition), and only then are the partition's days replaced
+in the raw table, in one transaction. A bad file therefore raises a `RawLoadError` naming the
+file, column, row and partition, and the raw table keeps its previous contents.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from coffee_assets import contract as c
+from coffee_assets.settings import RAW_SCHEMA
+
+DUCKDB_TYPES = {
+    c.INT: "BIGINT",
+    c.MONEY: "DECIMAL(12,2)",
+    c.RATE: "DECIMAL(4,2)",
+    c.STRING: "VARCHAR",
+    c.DATE: "DATE",
+    c.BOOL: "BOOLEAN",
+    c.FLOAT: "DOUBLE",
+}
+# Text patterns a value must match on top of a successful cast (a cast would silently round).
+EXACT_PATTERNS = {
+    c.MONEY: r"-?[0-9]+(\.[0-9]{1,2})?",
+    c.RATE: r"0(\.[0-9]{1,2})?|1(\.0{1,2})?",
+}
+TYPE_WORDS = {
+    c.INT: "an integer",
+    c.MONEY: "an amount with at most 2 decimals",
+    c.RATE: "a fraction between 0 and 1 with at most 2 decimals",
+    c.STRING: "text",
+    c.DATE: "a date (YYYY-MM-DD)",
+    c.BOOL: "true or false",
+    c.FLOAT: "a number",
+}
+
+
+class RawLoadError(Exception):
+    """A CSV file breaks the raw layer's contract; nothing was written."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    table: str
+    rows_loaded: int
+    table_rows: int
+    preview_columns: list[str] = field(default_factory=list)
+    preview_rows: list[tuple] = field(default_factory=list)
+
+
+def q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def header_problem(table: c.TableContract, header: list[str]) -> str | None:
+    """Why a CSV header breaks the contract (missing or renamed columns), or None.
+
+    Extra columns are allowed (SPEC.md); none of the contract's may be dropped or renamed.
+    """
+    missing = [name for name in table.column_names if name not in header]
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        return f"duplicated column(s) {', '.join(duplicated)}"
+    if not missing:
+        return None
+    unexpected = [name for name in header if name not in table.column_names]
+    problem = f"missing column(s) {', '.join(missing)}"
+    if unexpected:
+        problem += f"; unexpected column(s) {', '.join(unexpected)} (renamed?)"
+    return f"{problem}; expected {', '.join(table.column_names)}"
+
+
+def read_header(path: str) -> list[str]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return next(csv.reader(handle), [])
+
+
+class Warehouse(dg.ConfigurableResource):
+    """What the raw-table assets need of a warehouse."""
+
+    def qualified(self, table: c.TableContract) -> str:
+        """The raw table's name as users query it."""
+        raise NotImplementedError
+
+    def load_days(self, table: c.TableContract, files: Mapping[date, str]) -> LoadResult:
+        """Replace exactly the given days of a daily table with their files' rows, atomically."""
+        raise NotImplementedError
+
+    def load_reference(self, table: c.TableContract, uri: str) -> LoadResult:
+        """Replace a reference table whole, atomically."""
+        raise NotImplementedError
+
+
+class DuckDBWarehouse(Warehouse):
+    """The `local` target's warehouse: one DuckDB file (one writer at a time: see the pool)."""
+
+    path: str
+    raw_schema: str = RAW_SCHEMA
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path, read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def qualified(self, table: c.TableContract) -> str:
+        return f"{self.raw_schema}.{table.table}"
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with self.connect(read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def table_rows(self, table: c.TableContract) -> int:
+        with self.connect() as con:
+            exists = con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = ? and table_name = ?",
+                [self.raw_schema, table.table],
+            ).fetchone()[0]
+            if not exists:
+                return 0
+            return con.execute(f"select count(*) from {self.qualified(table)}").fetchone()[0]
+
+    # ------------------------------------------------------------------ loading
+    def load_days(self, table: c.TableContract, files: Mapping[date, str]) -> LoadResult:
+        """Replace exactly the given days of a daily table with the rows of their files."""
+        if not table.partitioned:
+            raise ValueError(f"{table.table} is not daily-partitioned")
+        return self._load(table, {uri: day for day, uri in files.items()})
+
+    def load_reference(self, table: c.TableContract, uri: str) -> LoadResult:
+        """Replace a reference table whole."""
+        if table.partitioned:
+            raise ValueError(f"{table.table} is daily-partitioned: use load_days")
+        return self._load(table, {uri: None})
+
+    def _load(self, table: c.TableContract, files: Mapping[str, date | None]) -> LoadResult:
+        name = self.qualified(table)
+        days = sorted(d for d in files.values() if d is not None)
+        with self.connect() as con:
+            self._stage(con, table, files)
+            self._validate(con, table, files)
+            columns = ", ".join(q(col.name) for col in table.columns)
+            casts = ", ".join(
+                f"cast({q(col.name)} as {DUCKDB_TYPES[col.type]}) as {q(col.name)}"
+                for col in table.columns
+            )
+            con.execute("begin transaction")
+            try:
+                con.execute(f"create schema if not exists {self.raw_schema}")
+                con.execute(f"create table if not exists {name} ({self._ddl(table)})")
+                if table.partitioned:
+                    con.execute(
+                        f"delete from {name} where {q(table.date_column)} "
+                        f"in (select unnest(?::DATE[]))",
+                        [days],
+                    )
+                else:
+                    con.execute(f"delete from {name}")
+                con.execute(
+                    f"insert into {name} ({columns}) select {casts} from _stage "
+                    f"order by _file_index, _row"
+                )
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+            loaded = con.execute("select count(*) from _stage").fetchone()[0]
+            total = con.execute(f"select count(*) from {name}").fetchone()[0]
+            preview = con.execute(
+                f"select * from {name} "
+                + (
+                    f"where {q(table.date_column)} between ? and ? " if table.partitioned else ""
+                )
+                + f"order by {q(table.key)} limit 5",
+                [days[0], days[-1]] if table.partitioned else [],
+            )
+            preview_columns = [d[0] for d in preview.description]
+            return LoadResult(name, loaded, total, preview_columns, preview.fetchall())
+
+    @staticmethod
+    def _ddl(table: c.TableContract) -> str:
+        return ", ".join(
+            f"{q(col.name)} {DUCKDB_TYPES[col.type]}{'' if col.nullable else ' NOT NULL'}"
+            for col in table.columns
+        )
+
+    def _stage(
+        self, con: duckdb.DuckDBPyConnection, table: c.TableContract, files: Mapping[str, date | None]
+    ) -> None:
+        """Read every file as text into the temp table `_stage` (file index, row number)."""
+        text_columns = ", ".join(f"{q(col.name)} VARCHAR" for col in table.columns)
+        con.execute(
+            f"create temp table _stage ({text_columns}, _file_index INTEGER, _row BIGINT)"
+        )
+        con.execute("create temp table _files (_file_index INTEGER, uri VARCHAR, day DATE)")
+        con.executemany(
+            "insert into _files values (?, ?, ?)",
+            [[i, uri, day] for i, (uri, day) in enumerate(files.items())],
+        )
+        # Files that share a header are read by one read_csv call.
+        groups: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+        for index, uri in enumerate(files):
+            day = files[uri]
+            if not Path(uri).is_file():
+                raise RawLoadError(f"{table.table}: {_where(uri, day)}: the file does not exist")
+            header = read_header(uri)
+            problem = header_problem(table, header)
+            if problem:
+                raise RawLoadError(f"{table.table}: {_where(uri, day)}: {problem}")
+            groups.setdefault(tuple(header), []).append((index, uri))
+        selected = ", ".join(q(col.name) for col in table.columns)
+        for header, members in groups.items():
+            reader_columns = "{" + ", ".join(f"'{h}': 'VARCHAR'" for h in header) + "}"
+            paths = [uri for _, uri in members]
+            try:
+                con.execute(
+                    f"""
+                    insert into _stage
+                    select {selected}, f._file_index,
+                           row_number() over (partition by filename order by src.rowid_) as _row
+                    from (
+                        select *, row_number() over () as rowid_
+                        from read_csv(?, header = true, delim = ',', quote = '"', escape = '"',
+                                      auto_detect = false, columns = {reader_columns},
+                                      filename = true, strict_mode = true)
+                    ) src
+                    join _files f on f.uri = src.filename
+                    """,
+                    [paths],
+                )
+            except duckdb.Error as exc:
+                days = sorted({str(files[p]) for p in paths if files[p] is not None})
+                scope = f"partition {days[0]}...{days[-1]}" if days else "reference file"
+                raise RawLoadError(
+                    f"{table.table}: could not parse CSV ({scope}): {_csv_error_summary(exc)}"
+                ) from None
+
+    def _validate(
+        self, con: duckdb.DuckDBPyConnection, table: c.TableContract, files: Mapping[str, date | None]
+    ) -> None:
+        """Raise on the first value that breaks the contract: empty, unparsable or out of range."""
+        checks = []
+        for col in table.columns:
+            ident = q(col.name)
+            if not col.nullable:
+                checks.append((col.name, f"{ident} is null", "where a value is required"))
+            unparsable = f"try_cast({ident} as {DUCKDB_TYPES[col.type]}) is null"
+            if col.type in EXACT_PATTERNS:
+                pattern = EXACT_PATTERNS[col.type]
+                unparsable += f" or not regexp_full_match(trim({ident}), '{pattern}')"
+            bad = f"{ident} is not null and ({unparsable})"
+            checks.append((col.name, bad, f"is not {TYPE_WORDS[col.type]}"))
+        if table.partitioned:
+            ident = q(table.date_column)
+            checks.append(
+                (
+                    table.date_column,
+                    f"try_cast({ident} as DATE) is distinct from f.day",
+                    "lies outside the file's partition",
+                )
+            )
+        for column, predicate, problem in checks:
+            hit = con.execute(
+                f"select f.uri, f.day, s._row, s.{q(column)} from _stage s "
+                f"join _files f using (_file_index) where {predicate} "
+                f"order by s._file_index, s._row limit 1"
+            ).fetchone()
+            if hit:
+                uri, day, row, value = hit
+                shown = "empty" if value is None else f"value {value!r}"
+                raise RawLoadError(
+                    f"{table.table}: {_where(uri, day)}: column {column}, row {row} "
+                    f"(line {row + 1}): {shown} {problem}"
+                )
+
+
+def _where(uri: str, day: date | None) -> str:
+    return f"file {uri} (partition {day})" if day else f"file {uri}"
+
+
+def _csv_error_summary(exc: duckdb.Error) -> str:
+    """DuckDB's CSV error without its list of reader options: the problem and the file."""
+    lines = str(exc).splitlines()
+    summary = [line for line in lines if line.strip()][:3]
+    summary += [line.strip() for line in lines if line.strip().startswith("file =")]
+    return " | ".join(summary)

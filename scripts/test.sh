@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up, then run the whole test suite (unit tests, real dbt and Dagster runs, dagster dev end to end).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/setup.sh
+# Tests make their own data folders and Dagster instances; never the user's.
+unset COFFEE_DATA_DIR DAGSTER_HOME
+exec python -m pytest "$@"
