@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import dagster as dg
 
 DAILY_REFRESH = "daily_refresh"
@@ -27,4 +29,32 @@ def build_daily_refresh_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.Sch
         hour_of_day=4,
         minute_of_hour=30,
         default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+
+
+# Dagster's run tags for a partition range executed as one run (what the UI's single-run
+# backfills and `--partition-range` set).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def partition_range_tags(first: date, last: date) -> dict[str, str]:
+    return {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
+
+
+def execute_daily_refresh(
+    defs: dg.Definitions,
+    first: date,
+    last: date,
+    *,
+    instance: dg.DagsterInstance | None = None,
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
+    """Run daily_refresh for first...last (inclusive) as one run in this process.
+
+    For notebooks, tests and benchmarks; the CLI equivalent is
+    `dagster job execute -m coffee_assets.definitions -j daily_refresh --partition-range A...B`.
+    """
+    return defs.resolve_job_def(DAILY_REFRESH).execute_in_process(
+        instance=instance, tags=partition_range_tags(first, last), raise_on_error=raise_on_error
     )

@@ -4,7 +4,6 @@ Daily files (customers, orders, order lines) come from one generator pass per da
 one multi-asset with one asset per file; reference files (products, stores) are another.
 """
 
-from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
@@ -91,6 +90,9 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
         name="reference_csv_files",
         specs=[_spec(t) for t in c.REFERENCE_TABLES],
         can_subset=True,
+        # Unpartitioned: written once per run. The policy lets `--partition-range` on the CLI
+        # run the whole job, which it allows only when every asset has it.
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def reference_csv_files(context: dg.AssetExecutionContext, storage: Bucket):
         """Write the fixed products and stores files."""

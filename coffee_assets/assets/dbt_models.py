@@ -5,7 +5,6 @@ flat_order_details) replace only the window's days, flat_customer_metrics is reb
 window's last day, and the small dimensions are rebuilt whole. dbt tests become asset checks.
 """
 
-from __future__ import annotations
 
 import json
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt import DbtProject, dbt_assets
 
 from coffee_assets.partitions import partition_days
+from coffee_assets.resources.dbt import dbt_cli_resource
 from coffee_assets.settings import DBT_PROJECT_DIR, DBT_SCHEMA, Settings
 
 
@@ -60,11 +60,10 @@ def manifest_is_stale(project: DbtProject) -> bool:
 
 
 def coffee_dbt_project(target: str) -> DbtProject:
+    """The dbt project, with a manifest parsed when missing or older than the project's files."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, target=target)
-    # `dagster dev` re-parses on every load; elsewhere parse once, and again after edits.
-    project.prepare_if_dev()
     if manifest_is_stale(project):
-        project.preparer.prepare(project)
+        dbt_cli_resource(target).cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
 
 

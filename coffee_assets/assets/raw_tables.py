@@ -5,7 +5,6 @@ whole. The warehouse resource validates every file before it touches the table (
 resources/warehouse.py), so a bad file fails the run and leaves the table as it was.
 """
 
-from __future__ import annotations
 
 from datetime import timedelta
 
@@ -40,7 +39,9 @@ def build_raw_table_asset(
         group_name=GROUP,
         kinds={kind},
         partitions_def=partitions_def if table.partitioned else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if table.partitioned else None,
+        # Also on reference tables: `--partition-range` on the CLI wants it on every asset of
+        # the job, and an unpartitioned asset runs once per run anyway.
+        backfill_policy=dg.BackfillPolicy.single_run(),
         pool=pool,
         metadata={"dagster/column_schema": column_schema(table)},
     )

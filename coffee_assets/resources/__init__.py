@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from dagster_dbt import DbtCliResource
-
+from coffee_assets.resources.dbt import dbt_cli_resource
 from coffee_assets.resources.generator import CoffeeGenerator
 from coffee_assets.resources.storage import Bucket, LocalFolderBucket
 from coffee_assets.resources.warehouse import DuckDBWarehouse, RawLoadError, Warehouse
-from coffee_assets.settings import DBT_PROJECT_DIR, Settings
+from coffee_assets.settings import Settings
 
 __all__ = [
     "Bucket",
@@ -30,7 +29,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         profile=settings.volume_profile,
         orders_per_day=settings.orders_per_day,
     )
-    dbt = DbtCliResource(project_dir=str(DBT_PROJECT_DIR), target=settings.target)
+    dbt = dbt_cli_resource(settings.target)
     if settings.target == "local":
         return {
             "storage": LocalFolderBucket(root=str(settings.bucket_dir)),

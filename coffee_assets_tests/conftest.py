@@ -1,0 +1,78 @@
+"""Shared fixtures: a real pipeline built in a temporary COFFEE_DATA_DIR."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from coffee_assets import contract as c
+from coffee_assets.definitions import build_definitions
+from coffee_assets.jobs import execute_daily_refresh
+from coffee_assets.settings import CSV_PREFIX, Settings
+
+START = date(2025, 1, 1)
+DAYS = 3
+LAST = START + timedelta(days=DAYS - 1)
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    result: dg.ExecuteInProcessResult
+
+    def csv_rows(self, table: c.TableContract) -> list[dict[str, str]]:
+        """Every row of a table's CSV files in the bucket folder, as text."""
+        root = self.settings.bucket_dir / CSV_PREFIX
+        if table.partitioned:
+            paths = [
+                root / table.object_key((START + timedelta(days=i)).isoformat())
+                for i in range(DAYS)
+            ]
+        else:
+            paths = [root / table.object_key()]
+        rows: list[dict[str, str]] = []
+        for path in paths:
+            with open(path, newline="") as handle:
+                rows.extend(csv.DictReader(handle))
+        return rows
+
+    def sql(self, query: str) -> list[tuple]:
+        with duckdb.connect(str(self.settings.duckdb_path), read_only=True) as con:
+            return con.sql(query).fetchall()
+
+    def snapshot(self) -> dict[str, list[tuple]]:
+        """Every table of the warehouse (raw and dbt), rows sorted."""
+        with duckdb.connect(str(self.settings.duckdb_path), read_only=True) as con:
+            tables = con.sql(
+                "select table_schema || '.' || table_name from information_schema.tables "
+                "where table_schema in ('coffee_shop', 'dbt_models') order by 1"
+            ).fetchall()
+            return {t: sorted(con.sql(f"select * from {t}").fetchall(), key=repr) for (t,) in tables}
+
+
+def money(value: str) -> Decimal:
+    return Decimal(value)
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory) -> Pipeline:
+    """daily_refresh for START...LAST as one run, on real DuckDB and real dbt."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("coffee-data"), start_date=START, seed=11)
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    result = execute_daily_refresh(defs, START, LAST, instance=instance)
+    return Pipeline(settings, defs, instance, result)
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)

@@ -1,0 +1,110 @@
+"""The code location loads, and the job, schedule, partitions and pools are what users rely on."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from coffee_assets import contract as c
+from coffee_assets.definitions import DUCKDB_POOL, build_definitions
+from coffee_assets.settings import Settings, SettingsError
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory) -> dg.Definitions:
+    return build_definitions(Settings(data_dir=tmp_path_factory.mktemp("data")))
+
+
+def test_definitions_load(defs):
+    dg.Definitions.validate_loadable(defs)
+    keys = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
+    for table in c.ALL_TABLES:
+        assert f"csv_sources/{table.table}" in keys
+        assert f"coffee_shop/{table.table}" in keys
+    for model in ["dim_customer", "dim_product", "dim_store", "dim_order", "dim_date",
+                  "fact_order_details", "flat_order_details", "flat_customer_metrics"]:
+        assert f"dbt_models/{model}" in keys
+
+
+def test_module_level_defs_load():
+    from coffee_assets import definitions
+
+    assert definitions.defs.resolve_job_def("daily_refresh") is not None
+
+
+def test_dbt_sources_are_the_raw_table_assets(defs):
+    graph = defs.resolve_asset_graph()
+    fact_parents = graph.get(dg.AssetKey(["dbt_models", "dim_order"])).parent_keys
+    assert dg.AssetKey(["coffee_shop", "orders"]) in fact_parents
+    raw_parents = graph.get(dg.AssetKey(["coffee_shop", "orders"])).parent_keys
+    assert raw_parents == {dg.AssetKey(["csv_sources", "orders"])}
+
+
+def test_every_partitioned_asset_runs_a_range_in_one_run(defs):
+    for node in defs.resolve_asset_graph().asset_nodes:
+        if node.is_materializable and node.partitions_def is not None:
+            assert node.backfill_policy == dg.BackfillPolicy.single_run(), node.key
+
+
+def test_every_asset_that_opens_duckdb_is_in_the_pool(defs):
+    job = defs.resolve_job_def("daily_refresh")
+    pools = {node.name: node.definition.pool for node in job.graph.node_dict.values()}
+    for name, pool in pools.items():
+        if name.startswith(("coffee_shop", "coffee_dbt")):
+            assert pool == DUCKDB_POOL, name
+
+
+def test_daily_refresh_covers_the_whole_lineage_in_process(defs):
+    job = defs.resolve_job_def("daily_refresh")
+    assert job.executor_def.name == "in_process"
+    job_keys = set(job.asset_layer.executable_asset_keys)
+    all_keys = {n.key for n in defs.resolve_asset_graph().asset_nodes if n.is_materializable}
+    assert job_keys == all_keys
+
+
+def test_schedule_requests_yesterday_early_morning_kyiv(defs):
+    schedule = defs.resolve_schedule_def("daily_refresh_schedule")
+    assert schedule.execution_timezone == "Europe/Kyiv"
+    tick = datetime(2025, 3, 2, 4, 30, tzinfo=ZoneInfo("Europe/Kyiv"))
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+        result = schedule.evaluate_tick(context)
+    [request] = result.run_requests
+    assert request.partition_key == "2025-03-01"
+    assert schedule.job_name == "daily_refresh"
+
+
+def test_partitions_start_at_the_history_and_end_yesterday(defs):
+    partitions = defs.resolve_job_def("daily_refresh").partitions_def
+    keys = partitions.get_partition_keys(
+        current_time=datetime(2025, 1, 10, 12, tzinfo=ZoneInfo("Europe/Kyiv"))
+    )
+    assert keys[0] == "2025-01-01" and keys[-1] == "2025-01-09"
+    assert partitions.timezone == "Europe/Kyiv"
+
+
+def test_settings_from_env(tmp_path):
+    settings = Settings.from_env(
+        {"COFFEE_DATA_DIR": str(tmp_path), "COFFEE_START_DATE": "2024-06-01",
+         "COFFEE_ORDERS_PER_DAY": "120"}
+    )
+    assert settings.target == "local" and settings.start_date == date(2024, 6, 1)
+    assert settings.duckdb_path == tmp_path / "warehouse.duckdb"
+    assert settings.bucket_dir == tmp_path / "bucket"
+    assert settings.orders_per_day == 120
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"COFFEE_TARGET": "aws"}, "COFFEE_TARGET='aws'"),
+        ({"COFFEE_START_DATE": "01/01/2025"}, "COFFEE_START_DATE='01/01/2025'"),
+        ({"COFFEE_SEED": "x"}, "COFFEE_SEED='x'"),
+    ],
+)
+def test_bad_settings_name_the_variable(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)

@@ -1,0 +1,164 @@
+"""The whole lineage materialized for real (generator -> CSV -> DuckDB -> dbt), and the marts'
+numbers recomputed independently, in Python, from the CSV files in the bucket."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+import dagster as dg
+import pytest
+
+from coffee_assets import contract as c
+from coffee_assets.jobs import execute_daily_refresh
+
+from .conftest import DAYS, LAST, START
+
+pytestmark = pytest.mark.slow
+
+SEGMENT_RULES = [  # SPEC.md, first matching rule wins
+    ("Champions", lambda r, f, m: r > 4 and f > 4 and m > 4),
+    ("Big Spenders", lambda r, f, m: r <= 3 and f <= 3 and m >= 4),
+    ("Loyal", lambda r, f, m: r >= 3 and f >= 4 and m >= 3),
+    ("New Customers", lambda r, f, m: r >= 4 and f <= 3),
+    ("At Risk", lambda r, f, m: r <= 2 and f >= 4),
+    ("Churned", lambda r, f, m: r == 1 and f == 1 and m == 1),
+]
+
+
+def ntile(ordered_ids: list, buckets: int = 5) -> dict:
+    """SQL's NTILE: sizes differ by at most one, the larger buckets first."""
+    size, extra = divmod(len(ordered_ids), buckets)
+    result, position = {}, 0
+    for bucket in range(1, buckets + 1):
+        count = size + (1 if bucket <= extra else 0)
+        for customer in ordered_ids[position : position + count]:
+            result[customer] = bucket
+        position += count
+    return result
+
+
+def test_the_range_is_one_successful_run(pipeline):
+    assert pipeline.result.success
+    assert pipeline.instance.get_runs_count() == 1
+    days = {(START + timedelta(days=i)).isoformat() for i in range(DAYS)}
+    for key in [dg.AssetKey(["csv_sources", "orders"]), dg.AssetKey(["coffee_shop", "orders"]),
+                dg.AssetKey(["dbt_models", "fact_order_details"])]:
+        assert pipeline.instance.get_materialized_partitions(key) == days, key
+
+
+def test_dbt_tests_ran_as_passing_asset_checks(pipeline):
+    evaluations = pipeline.result.get_asset_check_evaluations()
+    assert len(evaluations) >= 20
+    assert [e.check_name for e in evaluations if not e.passed] == []
+
+
+def test_assets_carry_metadata(pipeline):
+    csv_meta = pipeline.instance.get_latest_materialization_event(
+        dg.AssetKey(["csv_sources", "orders"])
+    ).asset_materialization.metadata
+    assert csv_meta["dagster/uri"].value.endswith(f"orders/date={LAST}/Orders.csv")
+    assert csv_meta["dagster/row_count"].value > 0 and csv_meta["bytes"].value > 0
+    raw_meta = pipeline.instance.get_latest_materialization_event(
+        dg.AssetKey(["coffee_shop", "orders"])
+    ).asset_materialization.metadata
+    assert raw_meta["dagster/table_name"].value == "coffee_shop.orders"
+    assert raw_meta["dagster/row_count"].value == len(pipeline.csv_rows(c.ORDERS))
+    assert [col.name for col in raw_meta["dagster/column_schema"].schema.columns] == c.ORDERS.column_names
+    assert "| OrderId |" in raw_meta["preview"].value
+
+
+@pytest.mark.parametrize("table", c.ALL_TABLES, ids=lambda t: t.table)
+def test_raw_tables_hold_exactly_the_csv_rows(pipeline, table):
+    csv_keys = sorted(int(row[table.key]) for row in pipeline.csv_rows(table))
+    raw_keys = [k for (k,) in pipeline.sql(f'select "{table.key}" from coffee_shop.{table.table} order by 1')]
+    assert raw_keys == csv_keys and len(set(raw_keys)) == len(raw_keys)
+
+
+def test_revenue_per_store_and_day(pipeline):
+    expected: Counter = Counter()
+    orders: Counter = Counter()
+    for row in pipeline.csv_rows(c.ORDERS):
+        expected[(int(row["StoreId"]), row["OrderDate"])] += Decimal(row["TotalAmount"])
+        orders[(int(row["StoreId"]), row["OrderDate"])] += 1
+    got = pipeline.sql(
+        "select store_id, cast(order_date as varchar), sum(total_amount), count(distinct order_id) "
+        "from dbt_models.flat_order_details group by 1, 2"
+    )
+    assert {(s, d): total for s, d, total, _ in got} == dict(expected)
+    assert {(s, d): n for s, d, _, n in got} == dict(orders)
+    assert len(expected) == 5 * DAYS
+
+
+def test_product_mix_per_order(pipeline):
+    category = {row["ProductId"]: row["ProductCategory"] for row in pipeline.csv_rows(c.PRODUCTS)}
+    categories = defaultdict(set)
+    for line in pipeline.csv_rows(c.ORDER_DETAILS):
+        categories[int(line["OrderId"])].add(category[line["ProductId"]])
+    names = {
+        frozenset({"Beverage", "Pastry", "Savory"}): "All Categories",
+        frozenset({"Beverage", "Pastry"}): "Beverage + Pastry",
+        frozenset({"Beverage", "Savory"}): "Beverage + Savory",
+        frozenset({"Pastry", "Savory"}): "Pastry + Savory",
+        frozenset({"Beverage"}): "Beverage Only",
+        frozenset({"Pastry"}): "Pastry Only",
+        frozenset({"Savory"}): "Savory Only",
+    }
+    expected = {order: names[frozenset(cats)] for order, cats in categories.items()}
+    got = dict(pipeline.sql("select distinct order_id, product_mix_type from dbt_models.flat_order_details"))
+    assert got == expected
+    assert len(set(expected.values())) == 7  # every mix occurs at this volume
+
+
+def test_rfm_segments_as_of_the_last_day(pipeline):
+    registered = {int(r["CustomerId"]): date.fromisoformat(r["RegistrationDate"])
+                  for r in pipeline.csv_rows(c.CUSTOMERS)}
+    per_customer: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+    for row in pipeline.csv_rows(c.ORDERS):
+        if row["CustomerId"]:
+            per_customer[int(row["CustomerId"])].append(
+                (date.fromisoformat(row["OrderDate"]), Decimal(row["TotalAmount"]))
+            )
+    recency = {cid: (LAST - max(d for d, _ in o)).days for cid, o in per_customer.items()}
+    frequency = {cid: len(o) for cid, o in per_customer.items()}
+    monetary = {cid: sum(t for _, t in o) for cid, o in per_customer.items()}
+    ids = sorted(per_customer)
+    r = ntile(sorted(ids, key=lambda i: (-recency[i], i)))
+    f = ntile(sorted(ids, key=lambda i: (frequency[i], i)))
+    m = ntile(sorted(ids, key=lambda i: (monetary[i], i)))
+
+    def segment(cid: int) -> str:
+        scores = (r[cid], f[cid], m[cid])
+        return next((name for name, rule in SEGMENT_RULES if rule(*scores)), "Other")
+
+    got = {
+        row[0]: row[1:]
+        for row in pipeline.sql(
+            "select customer_id, r_score, f_score, m_score, rfm_segment, orders_all_time, ltv, "
+            "days_since_last_order, customer_age_days, cast(as_of_date as varchar) "
+            "from dbt_models.flat_customer_metrics"
+        )
+    }
+    assert set(got) == set(ids)
+    for cid in ids:
+        assert got[cid] == (
+            r[cid], f[cid], m[cid], segment(cid), frequency[cid], monetary[cid], recency[cid],
+            (LAST - registered[cid]).days, LAST.isoformat(),
+        ), cid
+
+
+def test_rerunning_partitions_leaves_every_table_identical(pipeline):
+    before = pipeline.snapshot()
+    assert set(before) >= {f"coffee_shop.{t.table}" for t in c.ALL_TABLES}
+    execute_daily_refresh(pipeline.defs, LAST, LAST, instance=pipeline.instance)
+    assert pipeline.snapshot() == before
+    # An earlier day: the same, except the as-of mart, which is now as of that day.
+    middle = START + timedelta(days=1)
+    execute_daily_refresh(pipeline.defs, middle, middle, instance=pipeline.instance)
+    after = pipeline.snapshot()
+    changed = {t for t in before if after[t] != before[t]}
+    assert changed <= {"dbt_models.flat_customer_metrics"}
+    assert pipeline.sql("select distinct cast(as_of_date as varchar) from dbt_models.flat_customer_metrics") == [(middle.isoformat(),)]
+    execute_daily_refresh(pipeline.defs, LAST, LAST, instance=pipeline.instance)
+    assert pipeline.snapshot() == before

@@ -1,0 +1,147 @@
+"""The raw loader on real DuckDB: typed loads, partition replacement, and bad input rejected
+with a precise message while the table keeps its previous contents."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from coffee_assets import contract as c
+from coffee_assets.resources.warehouse import DuckDBWarehouse, RawLoadError
+
+HEADER = ",".join(c.ORDERS.column_names)
+DAY1, DAY2 = date(2025, 1, 1), date(2025, 1, 2)
+GOOD_DAY1 = [
+    "2025010100001,2025-01-01,In-store,,1,10.50,10.50,false,0.00",
+    "2025010100002,2025-01-01,Takeaway,2025010100007,2,4.00,3.80,true,0.20",
+]
+GOOD_DAY2 = [
+    "2025010200001,2025-01-02,Takeaway,,3,7.50,7.50,false,0.00",
+]
+
+
+def write(folder: Path, day: date, lines: list[str], header: str = HEADER) -> str:
+    path = folder / f"date={day}" / "Orders.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([header, *lines]) + "\n")
+    return str(path)
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> DuckDBWarehouse:
+    return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
+
+
+@pytest.fixture
+def loaded(tmp_path, warehouse):
+    """Two good days loaded; returns a function giving the table's rows."""
+    files = {DAY1: write(tmp_path, DAY1, GOOD_DAY1), DAY2: write(tmp_path, DAY2, GOOD_DAY2)}
+    result = warehouse.load_days(c.ORDERS, files)
+    assert (result.rows_loaded, result.table_rows) == (3, 3)
+
+    def rows():
+        return warehouse.query('select * from coffee_shop.orders order by "OrderId"')
+
+    return rows
+
+
+def test_typed_load(loaded):
+    rows = loaded()
+    assert len(rows) == 3
+    first = rows[0]
+    assert first[1] == DAY1 and first[3] is None  # a date, and NULL for an anonymous customer
+    assert str(rows[1][6]) == "3.80" and rows[1][7] is True
+
+
+def test_reloading_a_day_replaces_exactly_that_day(tmp_path, warehouse, loaded):
+    before = loaded()
+    changed = ["2025010200001,2025-01-02,Takeaway,,3,9.00,9.00,false,0.00",
+               "2025010200002,2025-01-02,In-store,,4,2.50,2.50,false,0.00"]
+    warehouse.load_days(c.ORDERS, {DAY2: write(tmp_path / "v2", DAY2, changed)})
+    after = loaded()
+    assert [r for r in after if r[1] == DAY1] == [r for r in before if r[1] == DAY1]
+    assert [r[0] for r in after if r[1] == DAY2] == [2025010200001, 2025010200002]
+    # ... and loading the same file again changes nothing (no duplicates)
+    warehouse.load_days(c.ORDERS, {DAY2: write(tmp_path / "v2", DAY2, changed)})
+    assert loaded() == after
+
+
+def test_extra_columns_are_allowed(tmp_path, warehouse, loaded):
+    lines = [line + ",08:15" for line in GOOD_DAY2]
+    warehouse.load_days(c.ORDERS, {DAY2: write(tmp_path / "x", DAY2, lines, HEADER + ",OrderTime")})
+    assert len(loaded()) == 3
+
+
+BAD_INPUTS = {
+    "missing column": (
+        HEADER.replace(",DiscountAmount", ""),
+        ["2025010200001,2025-01-02,Takeaway,,3,7.50,7.50,false"],
+        "missing column(s) DiscountAmount",
+    ),
+    "renamed column": (
+        HEADER.replace("SubTotal", "Subtotal"),
+        GOOD_DAY2,
+        "missing column(s) SubTotal; unexpected column(s) Subtotal (renamed?)",
+    ),
+    "unparsable number": (
+        HEADER,
+        GOOD_DAY2 + ["2025010200002,2025-01-02,Takeaway,,three,7.50,7.50,false,0.00"],
+        "column StoreId, row 2 (line 3): value 'three' is not an integer",
+    ),
+    "unparsable date": (
+        HEADER,
+        ["2025010200001,2025-02-30,Takeaway,,3,7.50,7.50,false,0.00"],
+        "column OrderDate, row 1 (line 2): value '2025-02-30' is not a date (YYYY-MM-DD)",
+    ),
+    "amount with three decimals": (
+        HEADER,
+        ["2025010200001,2025-01-02,Takeaway,,3,7.505,7.50,false,0.00"],
+        "column SubTotal, row 1 (line 2): value '7.505' is not an amount with at most 2 decimals",
+    ),
+    "empty required value": (
+        HEADER,
+        ["2025010200001,2025-01-02,,,3,7.50,7.50,false,0.00"],
+        "column OrderType, row 1 (line 2): empty where a value is required",
+    ),
+    "row outside the partition": (
+        HEADER,
+        GOOD_DAY2 + ["2025010200002,2025-01-03,Takeaway,,3,7.50,7.50,false,0.00"],
+        "column OrderDate, row 2 (line 3): value '2025-01-03' lies outside the file's partition",
+    ),
+    "ragged row": (
+        HEADER,
+        GOOD_DAY2 + ["2025010200002,2025-01-02,Takeaway"],
+        "Expected Number of Columns: 9 Found: 3",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_bad_input_is_rejected_and_the_table_keeps_its_rows(tmp_path, warehouse, loaded, case):
+    header, lines, problem = BAD_INPUTS[case]
+    before = loaded()
+    path = write(tmp_path / "bad", DAY2, lines, header)
+    with pytest.raises(RawLoadError) as error:
+        warehouse.load_days(c.ORDERS, {DAY1: write(tmp_path / "ok", DAY1, GOOD_DAY1), DAY2: path})
+    message = str(error.value)
+    assert message.startswith("orders: ")
+    assert path in message  # the file
+    assert "2025-01-02" in message  # the partition
+    assert problem in message
+    assert loaded() == before  # nothing lost, nothing half-written
+
+
+def test_missing_file_is_named(tmp_path, warehouse, loaded):
+    missing = str(tmp_path / "nowhere" / "Orders.csv")
+    with pytest.raises(RawLoadError, match=r"orders: file .*nowhere/Orders.csv \(partition 2025-01-02\): the file does not exist"):
+        warehouse.load_days(c.ORDERS, {DAY2: missing})
+
+
+def test_reference_table_is_replaced_whole(tmp_path, warehouse):
+    path = tmp_path / "Products.csv"
+    path.write_text("ProductId,ProductName,ProductCategory,Price\n1,Espresso,Beverage,2.5\n2,Latte,Beverage,4.0\n")
+    assert warehouse.load_reference(c.PRODUCTS, str(path)).table_rows == 2
+    path.write_text("ProductId,ProductName,ProductCategory,Price\n1,Espresso,Beverage,2.5\n")
+    assert warehouse.load_reference(c.PRODUCTS, str(path)).table_rows == 1
