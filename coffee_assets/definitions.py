@@ -22,7 +22,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     partitions_def = daily_partitions(settings.start_date)
     pool = DUCKDB_POOL if settings.target == "local" else None
     kind = "duckdb" if settings.target == "local" else "bigquery"
-    daily_refresh = build_daily_refresh(partitions_def)
+    daily_refresh = build_daily_refresh()
     return dg.Definitions(
         assets=[
             *build_csv_assets(partitions_def),

@@ -17,6 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt import DbtProject, dbt_assets
 
 from coffee_assets.partitions import partition_days
+from coffee_assets.resources import Warehouse
 from coffee_assets.resources.dbt import dbt_cli_resource
 from coffee_assets.settings import DBT_PROJECT_DIR, DBT_SCHEMA, Settings
 
@@ -30,8 +31,8 @@ class CoffeeDbtTranslator(DagsterDbtTranslator):
         return dg.AssetKey([DBT_SCHEMA, dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        fqn = dbt_resource_props.get("fqn", [])
-        return fqn[1] if len(fqn) > 2 else DBT_SCHEMA
+        fqn = dbt_resource_props.get("fqn", [])  # e.g. [coffee_dbt, marts, core, dim_order]
+        return fqn[-2] if len(fqn) > 2 else DBT_SCHEMA
 
 
 def dbt_vars(first: date, last: date, history_start: date) -> dict[str, str]:
@@ -83,9 +84,11 @@ def build_dbt_assets(
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=pool,
     )
-    def coffee_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def coffee_dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+    ):
         first, last = partition_days(context)
-        vars_ = dbt_vars(first, last, settings.start_date)
+        vars_ = {**dbt_vars(first, last, settings.start_date), **warehouse.dbt_vars()}
         context.log.info(f"dbt build for {first}...{last} with vars {vars_}")
         yield from dbt.cli(dbt_build_args(vars_), context=context).stream().fetch_row_counts()
 

@@ -102,6 +102,10 @@ class Warehouse(dg.ConfigurableResource):
         """Replace a reference table whole, atomically."""
         raise NotImplementedError
 
+    def dbt_vars(self) -> dict[str, str]:
+        """What dbt's profile needs to know about this warehouse, passed as dbt vars."""
+        return {}
+
 
 class DuckDBWarehouse(Warehouse):
     """The `local` target's warehouse: one DuckDB file (one writer at a time: see the pool)."""
@@ -121,6 +125,9 @@ class DuckDBWarehouse(Warehouse):
 
     def qualified(self, table: c.TableContract) -> str:
         return f"{self.raw_schema}.{table.table}"
+
+    def dbt_vars(self) -> dict[str, str]:
+        return {"duckdb_path": self.path}
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         with self.connect(read_only=True) as con:

@@ -1,0 +1,75 @@
+{#-
+    Incremental-by-date models (dim_order, fact_order_details, flat_order_details).
+
+    The model SQL filters its input with window_filter() when is_incremental(); the config below
+    makes the write replace exactly the window's days in the target, so a re-run of a window is
+    idempotent, no other day is touched, and a day that now has no rows ends up empty.
+
+      local (DuckDB): the custom strategy `replace_window` (below): in one transaction, delete the
+                      window's days from the target, then insert the new rows.
+      gcp (BigQuery): `insert_overwrite` on a table partitioned by day on the date column, with a
+                      static `partitions` list holding every day of the window.
+
+    Without window vars the models are fully rebuilt from the sources (full_refresh), on both
+    targets. The first build (no table yet) always takes everything in the sources.
+
+    Usage, first line of the model:  {{ config(**incremental_by_date_config('order_date')) }}
+-#}
+
+{% macro incremental_by_date_config(date_column) %}
+    {{ return(adapter.dispatch('incremental_by_date_config', 'coffee_dbt')(date_column)) }}
+{% endmacro %}
+
+
+{% macro default__incremental_by_date_config(date_column) %}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'replace_window',
+        'incremental_predicates': [window_filter(date_column)],
+        'full_refresh': true if window_bounds() is none else none,
+        'on_schema_change': 'fail',
+    }) }}
+{% endmacro %}
+
+
+{% macro bigquery__incremental_by_date_config(date_column) %}
+    {%- set partitions = [] -%}
+    {%- for day in window_dates() -%}
+        {%- do partitions.append(date_literal(day)) -%}
+    {%- endfor -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'insert_overwrite',
+        'partition_by': {'field': date_column, 'data_type': 'date', 'granularity': 'day'},
+        'partitions': partitions if partitions else none,
+        'full_refresh': true if window_bounds() is none else none,
+        'on_schema_change': 'fail',
+    }) }}
+{% endmacro %}
+
+
+{#-
+    Custom incremental strategy `replace_window` (dbt looks up get_incremental_<name>_sql).
+    Deletes the target rows matching incremental_predicates (the window), then inserts the new
+    rows that match them. dbt-duckdb runs both statements in the model's transaction.
+-#}
+{% macro get_incremental_replace_window_sql(arg_dict) %}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set predicates = arg_dict['incremental_predicates'] -%}
+    {%- if predicates is string -%}
+        {%- set predicates = [predicates] -%}
+    {%- endif -%}
+    {%- if not predicates -%}
+        {{ exceptions.raise_compiler_error("replace_window needs incremental_predicates (the window to replace)") }}
+    {%- endif -%}
+    {%- set columns_csv = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+
+    delete from {{ target }}
+    where {{ predicates | join(' and ') }};
+
+    insert into {{ target }} ({{ columns_csv }})
+    select {{ columns_csv }}
+    from {{ source }}
+    where {{ predicates | join(' and ') }}
+{% endmacro %}

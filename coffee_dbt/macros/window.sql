@@ -1,0 +1,79 @@
+{#-
+    The partition window.
+
+    Dagster runs dbt with --vars '{"min_date": "2025-01-01", "max_date": "2025-01-03"}' (inclusive
+    ISO dates; pass both or neither) and start_date, the first day of the history. These macros turn
+    the vars into SQL that runs on DuckDB and BigQuery alike.
+-#}
+
+
+{#- A date literal both warehouses accept: cast('2025-01-01' as date). -#}
+{% macro date_literal(iso_date) %}
+    {{ return("cast('" ~ iso_date ~ "' as date)") }}
+{% endmacro %}
+
+
+{#- A var holding an ISO date, validated (dates in --vars YAML may arrive as date objects).
+    Returns a datetime.date, or none when the var is unset or empty. -#}
+{% macro date_var(name, default=none) %}
+    {%- set value = var(name, default) -%}
+    {%- if value is none or (value | string | trim) == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set text = value | string | trim -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}
+        {{ exceptions.raise_compiler_error("var '" ~ name ~ "' must be an ISO date (YYYY-MM-DD), got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {{ return(modules.datetime.date.fromisoformat(text)) }}
+{% endmacro %}
+
+
+{#- The window as {'min_date': date, 'max_date': date}, or none when the vars are absent. -#}
+{% macro window_bounds() %}
+    {%- set min_date = date_var('min_date') -%}
+    {%- set max_date = date_var('max_date') -%}
+    {%- if min_date is none and max_date is none -%}
+        {{ return(none) }}
+    {%- elif min_date is none or max_date is none -%}
+        {{ exceptions.raise_compiler_error("pass both vars min_date and max_date, or neither") }}
+    {%- elif min_date > max_date -%}
+        {{ exceptions.raise_compiler_error("min_date (" ~ min_date ~ ") is after max_date (" ~ max_date ~ ")") }}
+    {%- endif -%}
+    {{ return({'min_date': min_date, 'max_date': max_date}) }}
+{% endmacro %}
+
+
+{#- The predicate selecting the window's rows on `column` (a date); no filter without vars. -#}
+{% macro window_filter(column) %}
+    {%- set window = window_bounds() -%}
+    {%- if window is none -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {{ return(column ~ ' between ' ~ date_literal(window['min_date']) ~ ' and ' ~ date_literal(window['max_date'])) }}
+{% endmacro %}
+
+
+{#- Every day of the window as ISO strings (empty list without vars). -#}
+{% macro window_dates() %}
+    {%- set window = window_bounds() -%}
+    {%- set days = [] -%}
+    {%- if window is not none -%}
+        {%- for offset in range((window['max_date'] - window['min_date']).days + 1) -%}
+            {%- do days.append((window['min_date'] + modules.datetime.timedelta(days=offset)).isoformat()) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(days) }}
+{% endmacro %}
+
+
+{#- The date the reporting models are measured against: max_date, or today without vars. -#}
+{% macro as_of_date() %}
+    {%- set window = window_bounds() -%}
+    {{ return(date_literal(window['max_date']) if window is not none else 'current_date') }}
+{% endmacro %}
+
+
+{#- First day of the history (var start_date). -#}
+{% macro start_date() %}
+    {{ return(date_literal(date_var('start_date', '2025-01-01'))) }}
+{% endmacro %}

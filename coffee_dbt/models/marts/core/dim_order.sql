@@ -1,0 +1,23 @@
+{{ config(**incremental_by_date_config('order_date')) }}
+
+with orders as (
+
+    select * from {{ source('coffee_shop', 'orders') }}
+    {% if is_incremental() %}
+    where {{ window_filter('OrderDate') }}
+    {% endif %}
+
+)
+
+select
+    {{ surrogate_key('OrderId') }} as order_key,
+    OrderId as order_id,
+    OrderDate as order_date,
+    OrderType as order_type,
+    CustomerId as customer_id,
+    StoreId as store_id,
+    SubTotal as sub_total,
+    DiscountAmount as discount_amount,
+    TotalAmount as total_amount,
+    DiscountApplied as discount_applied
+from orders

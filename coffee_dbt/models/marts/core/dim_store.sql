@@ -1,0 +1,16 @@
+with stores as (
+
+    select * from {{ source('coffee_shop', 'stores') }}
+
+)
+
+select
+    {{ surrogate_key('StoreId') }} as store_key,
+    StoreId as store_id,
+    StoreName as store_name,
+    District as district,
+    City as city,
+    Address as address,
+    Latitude as latitude,
+    Longitude as longitude
+from stores
