@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -46,21 +44,19 @@ class Pipeline:
         return rows
 
     def sql(self, query: str) -> list[tuple]:
-        with duckdb.connect(str(self.settings.duckdb_path), read_only=True) as con:
+        # Read-write like the run's own connections: DuckDB refuses to mix configurations for
+        # one file in one process (dbt's adapter in this process may still hold it).
+        with duckdb.connect(str(self.settings.duckdb_path)) as con:
             return con.sql(query).fetchall()
 
     def snapshot(self) -> dict[str, list[tuple]]:
         """Every table of the warehouse (raw and dbt), rows sorted."""
-        with duckdb.connect(str(self.settings.duckdb_path), read_only=True) as con:
+        with duckdb.connect(str(self.settings.duckdb_path)) as con:
             tables = con.sql(
                 "select table_schema || '.' || table_name from information_schema.tables "
                 "where table_schema in ('coffee_shop', 'dbt_models') order by 1"
             ).fetchall()
             return {t: sorted(con.sql(f"select * from {t}").fetchall(), key=repr) for (t,) in tables}
-
-
-def money(value: str) -> Decimal:
-    return Decimal(value)
 
 
 @pytest.fixture(scope="session")
@@ -71,8 +67,3 @@ def pipeline(tmp_path_factory) -> Pipeline:
     instance = dg.DagsterInstance.ephemeral()
     result = execute_daily_refresh(defs, START, LAST, instance=instance)
     return Pipeline(settings, defs, instance, result)
-
-
-def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)

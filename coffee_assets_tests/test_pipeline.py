@@ -67,6 +67,10 @@ def test_assets_carry_metadata(pipeline):
     assert raw_meta["dagster/row_count"].value == len(pipeline.csv_rows(c.ORDERS))
     assert [col.name for col in raw_meta["dagster/column_schema"].schema.columns] == c.ORDERS.column_names
     assert "| OrderId |" in raw_meta["preview"].value
+    fact_meta = pipeline.instance.get_latest_materialization_event(
+        dg.AssetKey(["dbt_models", "fact_order_details"])
+    ).asset_materialization.metadata
+    assert fact_meta["dagster/row_count"].value == len(pipeline.csv_rows(c.ORDER_DETAILS))
 
 
 @pytest.mark.parametrize("table", c.ALL_TABLES, ids=lambda t: t.table)

@@ -90,6 +90,15 @@ def build_dbt_assets(
         first, last = partition_days(context)
         vars_ = {**dbt_vars(first, last, settings.start_date), **warehouse.dbt_vars()}
         context.log.info(f"dbt build for {first}...{last} with vars {vars_}")
-        yield from dbt.cli(dbt_build_args(vars_), context=context).stream().fetch_row_counts()
+        # The events are held until dbt exits: DuckDB's file lock lets the row counts be read
+        # only then (dagster-dbt's fetch_row_counts would keep a connection open in this process).
+        events = list(dbt.cli(dbt_build_args(vars_), context=context).stream())
+        for event in events:
+            if isinstance(event, dg.Output):
+                relation = ".".join(context.asset_key_for_output(event.output_name).path)
+                event = event.with_metadata(
+                    {**event.metadata, "dagster/row_count": warehouse.row_count(relation)}
+                )
+            yield event
 
     return coffee_dbt_models

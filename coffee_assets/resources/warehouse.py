@@ -106,6 +106,10 @@ class Warehouse(dg.ConfigurableResource):
         """What dbt's profile needs to know about this warehouse, passed as dbt vars."""
         return {}
 
+    def row_count(self, relation: str) -> int:
+        """Rows in a table, e.g. `dbt_models.fact_order_details`."""
+        raise NotImplementedError
+
 
 class DuckDBWarehouse(Warehouse):
     """The `local` target's warehouse: one DuckDB file (one writer at a time: see the pool)."""
@@ -130,19 +134,20 @@ class DuckDBWarehouse(Warehouse):
         return {"duckdb_path": self.path}
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
-        with self.connect(read_only=True) as con:
+        # Not read-only: in a process where dbt's adapter still holds the file (dagster-dbt's
+        # row counts), DuckDB refuses a second connection with another configuration.
+        with self.connect() as con:
             return con.execute(sql, params or []).fetchall()
 
-    def table_rows(self, table: c.TableContract) -> int:
+    def row_count(self, relation: str) -> int:
+        schema, name = relation.split(".")
         with self.connect() as con:
             exists = con.execute(
                 "select count(*) from information_schema.tables "
                 "where table_schema = ? and table_name = ?",
-                [self.raw_schema, table.table],
+                [schema, name],
             ).fetchone()[0]
-            if not exists:
-                return 0
-            return con.execute(f"select count(*) from {self.qualified(table)}").fetchone()[0]
+            return con.execute(f"select count(*) from {q(schema)}.{q(name)}").fetchone()[0] if exists else 0
 
     # ------------------------------------------------------------------ loading
     def load_days(self, table: c.TableContract, files: Mapping[date, str]) -> LoadResult:
