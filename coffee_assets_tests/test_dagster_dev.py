@@ -21,7 +21,7 @@ from dagster import DagsterRunStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = Path(sys.executable).with_name("dagster")
-PARTITION = "2025-01-02"
+PARTITION = "2025-01-01"  # the history's first day: the initial customers register on it
 
 pytestmark = pytest.mark.slow
 
@@ -103,8 +103,8 @@ def test_daily_refresh_launched_through_graphql(dagster_dev):
     assert status == DagsterRunStatus.SUCCESS, f"run {run_id} ended as {status}"
 
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        days = con.sql("select distinct OrderDate from coffee_shop.orders").fetchall()
-        marts = con.sql(
+        days = con.execute("select distinct OrderDate from coffee_shop.orders").fetchall()
+        marts = con.execute(
             "select count(*), min(order_date), max(order_date) from dbt_models.flat_order_details"
         ).fetchone()
     assert [str(d) for (d,) in days] == [PARTITION]
