@@ -10,7 +10,9 @@ end="$(TZ=Europe/Kyiv date -d yesterday +%F)"
 data_dir="$(python -c 'from coffee_assets.settings import Settings; print(Settings.from_env().data_dir)')"
 
 echo "daily_refresh for ${start}...${end} (one run) on the local target"
-dagster job execute -m coffee_assets.definitions -j daily_refresh --partition-range "${start}...${end}"
+# A partition range as one run: the same run tags a single-run backfill from the UI sets.
+dagster job execute -m coffee_assets.definitions -j daily_refresh \
+    --tags "{\"dagster/asset_partition_range_start\": \"${start}\", \"dagster/asset_partition_range_end\": \"${end}\"}"
 
 cat <<MSG
 
