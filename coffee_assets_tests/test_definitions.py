@@ -108,3 +108,14 @@ def test_settings_from_env(tmp_path):
 def test_bad_settings_name_the_variable(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_instance_limits_the_duckdb_pool_to_one(tmp_path, monkeypatch):
+    """dagster_home/dagster.yaml, which the scripts use as DAGSTER_HOME."""
+    import shutil
+    from pathlib import Path
+
+    shutil.copy(Path(__file__).parent.parent / "dagster_home" / "dagster.yaml", tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1

@@ -166,3 +166,28 @@ def test_rerunning_partitions_leaves_every_table_identical(pipeline):
     assert pipeline.sql("select distinct cast(as_of_date as varchar) from dbt_models.flat_customer_metrics") == [(middle.isoformat(),)]
     execute_daily_refresh(pipeline.defs, LAST, LAST, instance=pipeline.instance)
     assert pipeline.snapshot() == before
+
+
+def test_a_bad_file_fails_the_raw_step_and_keeps_the_table(pipeline):
+    """A broken upstream file: the run fails naming the file and problem; nothing is lost."""
+    path = pipeline.settings.bucket_dir / "csv_sources" / c.ORDERS.object_key(LAST.isoformat())
+    good = path.read_bytes()
+    before = pipeline.snapshot()
+    lines = good.decode().splitlines()
+    lines[5] = lines[5].replace(f",{LAST},", ",not-a-date,", 1)
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        result = pipeline.defs.resolve_job_def("daily_refresh").execute_in_process(
+            instance=pipeline.instance,
+            partition_key=LAST.isoformat(),
+            asset_selection=[dg.AssetKey(["coffee_shop", "orders"])],
+            raise_on_error=False,
+        )
+    finally:
+        path.write_bytes(good)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert str(path) in message and f"partition {LAST}" in message
+    assert "column OrderDate, row 5 (line 6): value 'not-a-date' is not a date" in message
+    assert pipeline.snapshot() == before
