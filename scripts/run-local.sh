@@ -11,7 +11,7 @@ data_dir="$(python -c 'from coffee_assets.settings import Settings; print(Settin
 
 echo "daily_refresh for ${start}...${end} (one run) on the local target"
 # A partition range as one run: the same run tags a single-run backfill from the UI sets.
-dagster job execute -m coffee_assets.definitions -j daily_refresh \
+dagster job execute -m coffee_assets.definitions -j daily_refresh -c scripts/quiet-logs.yaml \
     --tags "{\"dagster/asset_partition_range_start\": \"${start}\", \"dagster/asset_partition_range_end\": \"${end}\"}"
 
 cat <<MSG
