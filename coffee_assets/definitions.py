@@ -19,6 +19,7 @@ DUCKDB_POOL = "duckdb"
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
+    resources = build_resources(settings)  # first: an unusable target fails before dbt parses
     partitions_def = daily_partitions(settings.start_date)
     pool = DUCKDB_POOL if settings.target == "local" else None
     kind = "duckdb" if settings.target == "local" else "bigquery"
@@ -31,7 +32,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         ],
         jobs=[daily_refresh],
         schedules=[build_daily_refresh_schedule(daily_refresh)],
-        resources=build_resources(settings),
+        resources=resources,
     )
 
 

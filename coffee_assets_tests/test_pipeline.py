@@ -3,9 +3,10 @@ numbers recomputed independently, in Python, from the CSV files in the bucket.""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import dagster as dg
 import pytest
@@ -48,10 +49,15 @@ def test_the_range_is_one_successful_run(pipeline):
         assert pipeline.instance.get_materialized_partitions(key) == days, key
 
 
-def test_dbt_tests_ran_as_passing_asset_checks(pipeline):
+def test_every_dbt_test_ran_as_a_passing_asset_check(pipeline):
+    declared = set(pipeline.defs.resolve_asset_graph().asset_check_keys)
     evaluations = pipeline.result.get_asset_check_evaluations()
-    assert len(evaluations) >= 20
+    assert {e.asset_check_key for e in evaluations} == declared
     assert [e.check_name for e in evaluations if not e.passed] == []
+    names = {key.name for key in declared}
+    # the money reconciliations (singular tests) and the raw tables' tests (dbt source tests)
+    assert {"assert_order_lines_add_up_to_order", "assert_daily_revenue_matches_raw_orders"} <= names
+    assert dg.AssetKey(["coffee_shop", "orders"]) in {key.asset_key for key in declared}
 
 
 def test_assets_carry_metadata(pipeline):
@@ -128,9 +134,15 @@ def test_rfm_segments_as_of_the_last_day(pipeline):
     frequency = {cid: len(o) for cid, o in per_customer.items()}
     monetary = {cid: sum(t for _, t in o) for cid, o in per_customer.items()}
     ids = sorted(per_customer)
-    r = ntile(sorted(ids, key=lambda i: (-recency[i], i)))
-    f = ntile(sorted(ids, key=lambda i: (frequency[i], i)))
-    m = ntile(sorted(ids, key=lambda i: (monetary[i], i)))
+    # Ties are broken by the surrogate key, md5 of the id's text.
+    key = {i: hashlib.md5(str(i).encode()).hexdigest() for i in ids}
+    r = ntile(sorted(ids, key=lambda i: (-recency[i], key[i])))
+    f = ntile(sorted(ids, key=lambda i: (frequency[i], key[i])))
+    m = ntile(sorted(ids, key=lambda i: (monetary[i], key[i])))
+    recent = {i: sum(1 for d, _ in per_customer[i] if (LAST - d).days < 180) for i in ids}
+    average = {
+        i: (monetary[i] / frequency[i]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) for i in ids
+    }
 
     def segment(cid: int) -> str:
         scores = (r[cid], f[cid], m[cid])
@@ -140,7 +152,8 @@ def test_rfm_segments_as_of_the_last_day(pipeline):
         row[0]: row[1:]
         for row in pipeline.sql(
             "select customer_id, r_score, f_score, m_score, rfm_segment, orders_all_time, ltv, "
-            "days_since_last_order, customer_age_days, cast(as_of_date as varchar) "
+            "days_since_last_order, customer_age_days, cast(as_of_date as varchar), "
+            "orders_past_180_days, is_active_180d, avg_order_value "
             "from dbt_models.flat_customer_metrics"
         )
     }
@@ -149,6 +162,7 @@ def test_rfm_segments_as_of_the_last_day(pipeline):
         assert got[cid] == (
             r[cid], f[cid], m[cid], segment(cid), frequency[cid], monetary[cid], recency[cid],
             (LAST - registered[cid]).days, LAST.isoformat(),
+            recent[cid], recent[cid] > 0, average[cid],
         ), cid
 
 
@@ -191,3 +205,44 @@ def test_a_bad_file_fails_the_raw_step_and_keeps_the_table(pipeline):
     assert str(path) in message and f"partition {LAST}" in message
     assert "column OrderDate, row 5 (line 6): value 'not-a-date' is not a date" in message
     assert pipeline.snapshot() == before
+
+
+def test_a_failing_dbt_test_is_a_failed_asset_check_and_stops_the_models(pipeline):
+    """A duplicated order (the loader lets it through: keys are the tests' job) reaches dbt:
+    the raw table's uniqueness test fails as an asset check, dbt builds nothing on top of the
+    orders (the marts keep their rows), what did build is recorded, and the step fails."""
+    path = pipeline.settings.bucket_dir / "csv_sources" / c.ORDERS.object_key(LAST.isoformat())
+    good = path.read_bytes()
+    lines = good.decode().splitlines()
+    path.write_text("\n".join([*lines, lines[1]]) + "\n")
+    graph = pipeline.defs.resolve_asset_graph()
+    not_csv = [k for k in graph.materializable_asset_keys if k.path[0] != "csv_sources"]
+    before = pipeline.snapshot()
+    try:
+        result = pipeline.defs.resolve_job_def("daily_refresh").execute_in_process(
+            instance=pipeline.instance,
+            partition_key=LAST.isoformat(),
+            asset_selection=not_csv,
+            raise_on_error=False,
+        )
+        after = pipeline.snapshot()
+    finally:
+        path.write_bytes(good)
+        execute_daily_refresh(pipeline.defs, LAST, LAST, instance=pipeline.instance)
+    assert not result.success
+    failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
+    assert failed == {"source_unique_coffee_shop_orders_OrderId"}
+    assert len(after["coffee_shop.orders"]) == len(before["coffee_shop.orders"]) + 1
+    assert {t: rows for t, rows in after.items() if t.startswith("dbt_models.")} == {
+        t: rows for t, rows in before.items() if t.startswith("dbt_models.")
+    }
+    # The models that do not read orders were built and are recorded; nothing below orders was.
+    dbt_materialized = {
+        e.asset_key.path[1]
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path[0] == "dbt_models"
+    }
+    assert dbt_materialized == {"dim_customer", "dim_product", "dim_store"}
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "coffee_dbt_models"
+    assert pipeline.snapshot() == before  # restored by re-running the day

@@ -100,6 +100,26 @@ BAD_INPUTS = {
         ["2025010200001,2025-01-02,Takeaway,,3,7.505,7.50,false,0.00"],
         "column SubTotal, row 1 (line 2): value '7.505' is not an amount with at most 2 decimals",
     ),
+    "fractional integer": (
+        HEADER,
+        ["2025010200001,2025-01-02,Takeaway,,1.5,7.50,7.50,false,0.00"],
+        "column StoreId, row 1 (line 2): value '1.5' is not an integer",
+    ),
+    "hexadecimal integer": (
+        HEADER,
+        ["0x0F,2025-01-02,Takeaway,,1,7.50,7.50,false,0.00"],
+        "column OrderId, row 1 (line 2): value '0x0F' is not an integer",
+    ),
+    "timestamp for a date": (
+        HEADER,
+        ["2025010200001,2025-01-02 23:59,Takeaway,,1,7.50,7.50,false,0.00"],
+        "column OrderDate, row 1 (line 2): value '2025-01-02 23:59' is not a date (YYYY-MM-DD)",
+    ),
+    "yes for a boolean": (
+        HEADER,
+        ["2025010200001,2025-01-02,Takeaway,,1,7.50,7.50,yes,0.00"],
+        "column DiscountApplied, row 1 (line 2): value 'yes' is not true or false",
+    ),
     "empty required value": (
         HEADER,
         ["2025010200001,2025-01-02,,,3,7.50,7.50,false,0.00"],
@@ -137,6 +157,15 @@ def test_missing_file_is_named(tmp_path, warehouse, loaded):
     missing = str(tmp_path / "nowhere" / "Orders.csv")
     with pytest.raises(RawLoadError, match=r"orders: file .*nowhere/Orders.csv \(partition 2025-01-02\): the file does not exist"):
         warehouse.load_days(c.ORDERS, {DAY2: missing})
+
+
+def test_float_columns_reject_nan(tmp_path, warehouse):
+    path = tmp_path / "Stores.csv"
+    path.write_text(
+        ",".join(c.STORES.column_names) + "\n1,Brazil Coffee,Shevchenkivskyi,Kyiv,1 Main St,nan,30.5\n"
+    )
+    with pytest.raises(RawLoadError, match=r"column Latitude, row 1 \(line 2\): value 'nan' is not a number"):
+        warehouse.load_reference(c.STORES, str(path))
 
 
 def test_reference_table_is_replaced_whole(tmp_path, warehouse):

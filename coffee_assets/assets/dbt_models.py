@@ -7,6 +7,7 @@ window's last day, and the small dimensions are rebuilt whole. dbt tests become 
 
 
 import json
+import shutil
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -49,15 +50,19 @@ def dbt_build_args(vars_: Mapping[str, str]) -> list[str]:
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
-    """True when the manifest is missing or older than any file of the dbt project."""
+    """True when the manifest is missing or older than any source file of the dbt project."""
     manifest = Path(project.manifest_path)
     if not manifest.exists():
         return True
+    project_dir = Path(project.project_dir)
+    generated = {project_dir / project.target_path, project_dir / "logs", project_dir / "dbt_packages"}
+    sources = [
+        path
+        for path in project_dir.rglob("*")
+        if path.suffix in {".sql", ".yml", ".yaml"} and not generated.intersection(path.parents)
+    ]
     built = manifest.stat().st_mtime
-    sources = [p for p in Path(project.project_dir).rglob("*") if p.suffix in {".sql", ".yml"}]
-    return any(
-        p.stat().st_mtime > built for p in sources if Path(project.target_path) not in p.parents
-    )
+    return any(path.stat().st_mtime > built for path in sources)
 
 
 def coffee_dbt_project(target: str) -> DbtProject:
@@ -78,7 +83,9 @@ def build_dbt_assets(
         project=project,
         name="coffee_dbt_models",
         dagster_dbt_translator=CoffeeDbtTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True, enable_source_tests_as_checks=True
+            )
         ),
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -90,9 +97,11 @@ def build_dbt_assets(
         first, last = partition_days(context)
         vars_ = {**dbt_vars(first, last, settings.start_date), **warehouse.dbt_vars()}
         context.log.info(f"dbt build for {first}...{last} with vars {vars_}")
+        invocation = dbt.cli(dbt_build_args(vars_), context=context, raise_on_error=False)
         # The events are held until dbt exits: DuckDB's file lock lets the row counts be read
         # only then (dagster-dbt's fetch_row_counts would keep a connection open in this process).
-        events = list(dbt.cli(dbt_build_args(vars_), context=context).stream())
+        # Failed tests and models still reach Dagster as failed checks before the step fails.
+        events = list(invocation.stream())
         for event in events:
             if isinstance(event, dg.Output):
                 relation = ".".join(context.asset_key_for_output(event.output_name).path)
@@ -100,5 +109,9 @@ def build_dbt_assets(
                     {**event.metadata, "dagster/row_count": warehouse.row_count(relation)}
                 )
             yield event
+        if not invocation.is_successful():
+            raise invocation.get_error()
+        # Each invocation gets its own target folder (compiled SQL, logs); keep failed ones only.
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
 
     return coffee_dbt_models

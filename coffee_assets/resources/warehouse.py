@@ -31,10 +31,15 @@ DUCKDB_TYPES = {
     c.BOOL: "BOOLEAN",
     c.FLOAT: "DOUBLE",
 }
-# Text patterns a value must match on top of a successful cast (a cast would silently round).
+# The text form a value must have on top of a successful cast: DuckDB's casts are lenient
+# (1.5 -> 2 for an integer, 0x0F -> 15, '2025-01-02 23:59' -> a date, 'yes' -> true, 'nan').
 EXACT_PATTERNS = {
+    c.INT: r"-?[0-9]+",
     c.MONEY: r"-?[0-9]+(\.[0-9]{1,2})?",
     c.RATE: r"0(\.[0-9]{1,2})?|1(\.0{1,2})?",
+    c.DATE: r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    c.BOOL: r"true|false|True|False|TRUE|FALSE",
+    c.FLOAT: r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?",
 }
 TYPE_WORDS = {
     c.INT: "an integer",

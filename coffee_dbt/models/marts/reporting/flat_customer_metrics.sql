@@ -63,12 +63,14 @@ customer_metrics as (
 
 rfm_scores as (
 
-    -- 5 = best: most recent, most orders, highest ltv. customer_id breaks ties deterministically.
+    -- 5 = best: most recent, most orders, highest ltv. Ties are broken by customer_key (a hash):
+    -- deterministic, and unbiased, where the id (registration date first) would always rank
+    -- earlier registrants lower among equals.
     select
         *,
-        ntile(5) over (order by days_since_last_order desc, customer_id) as r_score,
-        ntile(5) over (order by orders_all_time, customer_id) as f_score,
-        ntile(5) over (order by ltv, customer_id) as m_score
+        ntile(5) over (order by days_since_last_order desc, customer_key) as r_score,
+        ntile(5) over (order by orders_all_time, customer_key) as f_score,
+        ntile(5) over (order by ltv, customer_key) as m_score
     from customer_metrics
 
 )
