@@ -129,4 +129,3 @@ STORES = TableContract(
 DAILY_TABLES: tuple[TableContract, ...] = (CUSTOMERS, ORDERS, ORDER_DETAILS)
 REFERENCE_TABLES: tuple[TableContract, ...] = (PRODUCTS, STORES)
 ALL_TABLES: tuple[TableContract, ...] = DAILY_TABLES + REFERENCE_TABLES
-BY_NAME: dict[str, TableContract] = {t.table: t for t in ALL_TABLES}

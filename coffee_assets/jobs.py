@@ -51,8 +51,8 @@ def execute_daily_refresh(
 ) -> dg.ExecuteInProcessResult:
     """Run daily_refresh for first...last (inclusive) as one run in this process.
 
-    For notebooks, tests and benchmarks; the CLI equivalent is
-    `dagster job execute -m coffee_assets.definitions -j daily_refresh --partition-range A...B`.
+    For notebooks, tests and benchmarks. On the command line, `dagster job execute -j
+    daily_refresh --tags` with these two tags does the same (see scripts/run-local.sh).
     """
     return defs.resolve_job_def(DAILY_REFRESH).execute_in_process(
         instance=instance, tags=partition_range_tags(first, last), raise_on_error=raise_on_error

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from coffee_assets.generator import GeneratorConfig, get_profile
+
 TARGETS = ("local", "gcp")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "coffee_dbt"
@@ -73,7 +75,7 @@ class Settings:
             raise SettingsError(f"COFFEE_TARGET={target!r}: expected one of {', '.join(TARGETS)}")
         data_dir = Path(env.get("COFFEE_DATA_DIR") or cls.data_dir).expanduser()
         orders = env.get("COFFEE_ORDERS_PER_DAY")
-        return cls(
+        settings = cls(
             target=target,
             # Absolute, so that dbt (which runs in coffee_dbt/) sees the same files.
             data_dir=data_dir.resolve(),
@@ -84,3 +86,16 @@ class Settings:
                 float(_parse_number("COFFEE_ORDERS_PER_DAY", orders, float)) if orders else None
             ),
         )
+        settings.check_volume()
+        return settings
+
+    def check_volume(self) -> None:
+        """Fail now, naming the variables, rather than in the middle of a run."""
+        try:
+            profile = get_profile(self.volume_profile, self.orders_per_day)
+            GeneratorConfig(seed=self.seed, history_start=self.start_date, profile=profile)
+        except ValueError as exc:
+            raise SettingsError(
+                f"COFFEE_VOLUME_PROFILE={self.volume_profile!r} / COFFEE_ORDERS_PER_DAY="
+                f"{self.orders_per_day!r} / COFFEE_SEED={self.seed!r}: {exc}"
+            ) from None

@@ -52,9 +52,8 @@ def test_every_partitioned_asset_runs_a_range_in_one_run(defs):
 def test_every_asset_that_opens_duckdb_is_in_the_pool(defs):
     job = defs.resolve_job_def("daily_refresh")
     pools = {node.name: node.definition.pool for node in job.graph.node_dict.values()}
-    for name, pool in pools.items():
-        if name.startswith(("coffee_shop", "coffee_dbt")):
-            assert pool == DUCKDB_POOL, name
+    opens_duckdb = {f"coffee_shop__{t.table}" for t in c.ALL_TABLES} | {"coffee_dbt_models"}
+    assert {name for name, pool in pools.items() if pool == DUCKDB_POOL} == opens_duckdb
 
 
 def test_daily_refresh_covers_the_whole_lineage_in_process(defs):
@@ -103,6 +102,9 @@ def test_settings_from_env(tmp_path):
         ({"COFFEE_TARGET": "aws"}, "COFFEE_TARGET='aws'"),
         ({"COFFEE_START_DATE": "01/01/2025"}, "COFFEE_START_DATE='01/01/2025'"),
         ({"COFFEE_SEED": "x"}, "COFFEE_SEED='x'"),
+        ({"COFFEE_SEED": "-1"}, "COFFEE_SEED=-1"),
+        ({"COFFEE_VOLUME_PROFILE": "weekly"}, "COFFEE_VOLUME_PROFILE='weekly'"),
+        ({"COFFEE_ORDERS_PER_DAY": "1e9"}, "COFFEE_ORDERS_PER_DAY=1000000000.0"),
     ],
 )
 def test_bad_settings_name_the_variable(env, message):

@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 
 start="${COFFEE_START_DATE:-2025-01-01}"
-end="$(TZ=Europe/Kyiv date -d yesterday +%F)"
+end="$(python -c 'import datetime as d, zoneinfo as z; print(d.datetime.now(z.ZoneInfo("Europe/Kyiv")).date() - d.timedelta(days=1))')"
 data_dir="$(python -c 'from coffee_assets.settings import Settings; print(Settings.from_env().data_dir)')"
 
 echo "daily_refresh for ${start}...${end} (one run) on the local target"

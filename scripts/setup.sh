@@ -15,7 +15,6 @@ stamp=.venv/.coffee-installed
 want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "Installing the project and its pinned dependencies into .venv ..."
-    .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
     echo "$want" > "$stamp"
 fi

@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
-# Tests make their own data folders and Dagster instances; never the user's.
-unset COFFEE_DATA_DIR DAGSTER_HOME
+# Tests make their own data folders, settings and Dagster instances; never the user's.
+unset DAGSTER_HOME $(compgen -v COFFEE_ || true)
 exec python -m pytest "$@"

@@ -54,6 +54,11 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
         """Generate each day of the partition range and write its CSV files."""
         first, last = partition_days(context)
         config = generator.config()
+        generator_label = (
+            f"seed {config.seed}, profile {config.profile.name}, "
+            f"~{config.profile.average_orders_per_day:.0f} orders/day, "
+            f"history from {config.history_start}"
+        )
         tables = [t for t in c.DAILY_TABLES if csv_asset_key(t) in context.selected_asset_keys]
         rows: Counter[str] = Counter()
         size: Counter[str] = Counter()
@@ -83,6 +88,8 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
                     "files": n_days,
                     "dagster/row_count": rows[table.table],
                     "bytes": size[table.table],
+                    # What made the data: rebuilding some days with other settings would mix them.
+                    "generator": generator_label,
                 },
             )
 

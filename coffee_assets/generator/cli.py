@@ -6,19 +6,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import date
 from pathlib import Path
 
 from tqdm import tqdm
 
-from coffee_assets.generator.core import GeneratorConfig, DayData
-from coffee_assets.generator.profiles import DEFAULT_PROFILE, PROFILES, get_profile
+from coffee_assets.generator.core import DayData, GeneratorConfig
+from coffee_assets.generator.profiles import PROFILES, get_profile
 from coffee_assets.generator.writer import write_range
-
-DEFAULT_HISTORY_START = "2025-01-01"
-HISTORY_START_ENV = "COFFEE_START_DATE"
+from coffee_assets.settings import Settings, SettingsError
 
 
 def _iso_date(text: str) -> date:
@@ -60,19 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, help="folder playing the bucket's CSV prefix"
     )
     parser.add_argument(
-        "--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE, help="volume profile"
+        "--profile",
+        choices=sorted(PROFILES),
+        help="volume profile (default: $COFFEE_VOLUME_PROFILE or realistic)",
     )
     parser.add_argument(
         "--orders-per-day",
         type=_positive_float,
-        help="rescale the profile to this many orders a day on average",
+        help="rescale the profile to this many orders a day on average "
+        "(default: $COFFEE_ORDERS_PER_DAY or the profile's own)",
     )
-    parser.add_argument("--seed", type=_seed, default=42, help="random seed (default: 42)")
+    parser.add_argument("--seed", type=_seed, help="random seed (default: $COFFEE_SEED or 42)")
     parser.add_argument(
         "--history-start",
         type=_iso_date,
         default=None,
-        help=f"first day of the history (default: ${HISTORY_START_ENV} or {DEFAULT_HISTORY_START})",
+        help="first day of the history (default: $COFFEE_START_DATE or 2025-01-01)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -82,13 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `coffee-generate`; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    history_start = args.history_start
-    if history_start is None:
-        env = os.environ.get(HISTORY_START_ENV) or DEFAULT_HISTORY_START
-        try:
-            history_start = date.fromisoformat(env)
-        except ValueError:
-            parser.error(f"${HISTORY_START_ENV} is not a date (YYYY-MM-DD): {env!r}")
+    try:
+        # The same environment variables as the Dagster assets, so both write the same files.
+        env = Settings.from_env()
+    except SettingsError as exc:
+        parser.error(str(exc))
+    history_start = args.history_start or env.start_date
     start = args.start or history_start
     end = args.end or start
     if start < history_start:
@@ -96,10 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     if end < start:
         parser.error(f"--end {end} is before --start {start}")
     try:
-        profile = get_profile(args.profile, args.orders_per_day)
+        profile = get_profile(
+            args.profile or env.volume_profile, args.orders_per_day or env.orders_per_day
+        )
     except ValueError as exc:
         parser.error(str(exc))
-    config = GeneratorConfig(seed=args.seed, history_start=history_start, profile=profile)
+    seed = env.seed if args.seed is None else args.seed
+    config = GeneratorConfig(seed=seed, history_start=history_start, profile=profile)
 
     total = (end - start).days + 1
     with tqdm(total=total, unit="day", disable=args.quiet, file=sys.stderr) as bar:

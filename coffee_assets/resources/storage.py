@@ -24,11 +24,6 @@ class Bucket(dg.ConfigurableResource):
         """Write (or overwrite) an object whole and return its URI."""
         raise NotImplementedError
 
-    def read_bytes(self, key: str) -> bytes:
-        raise NotImplementedError
-
-    def exists(self, key: str) -> bool:
-        raise NotImplementedError
 
 
 class LocalFolderBucket(Bucket):
@@ -59,9 +54,3 @@ class LocalFolderBucket(Bucket):
             Path(tmp).unlink(missing_ok=True)
             raise
         return str(path)
-
-    def read_bytes(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()

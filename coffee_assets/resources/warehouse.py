@@ -196,7 +196,10 @@ class DuckDBWarehouse(Warehouse):
                 )
                 con.execute("commit")
             except BaseException:
-                con.execute("rollback")
+                try:
+                    con.execute("rollback")
+                except duckdb.Error:
+                    pass  # the transaction is already gone; the original error matters
                 raise
             loaded = con.execute("select count(*) from _stage").fetchone()[0]
             total = con.execute(f"select count(*) from {name}").fetchone()[0]
