@@ -77,6 +77,8 @@ def test_assets_carry_metadata(pipeline):
         dg.AssetKey(["dbt_models", "fact_order_details"])
     ).asset_materialization.metadata
     assert fact_meta["dagster/row_count"].value == len(pipeline.csv_rows(c.ORDER_DETAILS))
+    assert fact_meta["dagster/table_name"].value == "dbt_models.fact_order_details"
+    assert "| order_detail_key |" in fact_meta["preview"].value
 
 
 @pytest.mark.parametrize("table", c.ALL_TABLES, ids=lambda t: t.table)

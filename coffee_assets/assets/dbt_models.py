@@ -17,6 +17,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
 from dagster_dbt import DbtProject, dbt_assets
 
+from coffee_assets.metadata import markdown_table
 from coffee_assets.partitions import partition_days
 from coffee_assets.resources import Warehouse
 from coffee_assets.resources.dbt import dbt_cli_resource
@@ -105,8 +106,14 @@ def build_dbt_assets(
         for event in events:
             if isinstance(event, dg.Output):
                 relation = ".".join(context.asset_key_for_output(event.output_name).path)
+                table = warehouse.summary(relation)
                 event = event.with_metadata(
-                    {**event.metadata, "dagster/row_count": warehouse.row_count(relation)}
+                    {
+                        **event.metadata,
+                        "dagster/table_name": table.table,
+                        "dagster/row_count": table.rows,
+                        "preview": markdown_table(table.preview_columns, table.preview_rows),
+                    }
                 )
             yield event
         if not invocation.is_successful():

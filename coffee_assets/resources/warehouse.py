@@ -57,6 +57,16 @@ class RawLoadError(Exception):
 
 
 @dataclass(frozen=True)
+class TableSummary:
+    """A table's size and first rows, for the UI."""
+
+    table: str
+    rows: int
+    preview_columns: list[str]
+    preview_rows: list[tuple]
+
+
+@dataclass(frozen=True)
 class LoadResult:
     table: str
     rows_loaded: int
@@ -111,8 +121,8 @@ class Warehouse(dg.ConfigurableResource):
         """What dbt's profile needs to know about this warehouse, passed as dbt vars."""
         return {}
 
-    def row_count(self, relation: str) -> int:
-        """Rows in a table, e.g. `dbt_models.fact_order_details`."""
+    def summary(self, relation: str, limit: int = 5) -> TableSummary:
+        """Row count and first rows of a table, e.g. `dbt_models.fact_order_details`."""
         raise NotImplementedError
 
 
@@ -144,15 +154,13 @@ class DuckDBWarehouse(Warehouse):
         with self.connect() as con:
             return con.execute(sql, params or []).fetchall()
 
-    def row_count(self, relation: str) -> int:
-        schema, name = relation.split(".")
+    def summary(self, relation: str, limit: int = 5) -> TableSummary:
+        name = ".".join(q(part) for part in relation.split("."))
         with self.connect() as con:
-            exists = con.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = ? and table_name = ?",
-                [schema, name],
-            ).fetchone()[0]
-            return con.execute(f"select count(*) from {q(schema)}.{q(name)}").fetchone()[0] if exists else 0
+            rows = con.execute(f"select count(*) from {name}").fetchone()[0]
+            preview = con.execute(f"select * from {name} limit {int(limit)}")
+            columns = [d[0] for d in preview.description]
+            return TableSummary(relation, rows, columns, preview.fetchall())
 
     # ------------------------------------------------------------------ loading
     def load_days(self, table: c.TableContract, files: Mapping[date, str]) -> LoadResult:
