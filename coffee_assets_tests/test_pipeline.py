@@ -69,7 +69,7 @@ def test_assets_carry_metadata(pipeline):
     raw_meta = pipeline.instance.get_latest_materialization_event(
         dg.AssetKey(["coffee_shop", "orders"])
     ).asset_materialization.metadata
-    assert raw_meta["dagster/table_name"].value == "coffee_shop.orders"
+    assert raw_meta["dagster/table_name"].value == "warehouse.coffee_shop.orders"
     assert raw_meta["dagster/row_count"].value == len(pipeline.csv_rows(c.ORDERS))
     assert [col.name for col in raw_meta["dagster/column_schema"].schema.columns] == c.ORDERS.column_names
     assert "| OrderId |" in raw_meta["preview"].value
@@ -77,7 +77,6 @@ def test_assets_carry_metadata(pipeline):
         dg.AssetKey(["dbt_models", "fact_order_details"])
     ).asset_materialization.metadata
     assert fact_meta["dagster/row_count"].value == len(pipeline.csv_rows(c.ORDER_DETAILS))
-    assert fact_meta["dagster/table_name"].value == "dbt_models.fact_order_details"
     assert "| order_detail_key |" in fact_meta["preview"].value
 
 

@@ -110,7 +110,6 @@ def build_dbt_assets(
                 event = event.with_metadata(
                     {
                         **event.metadata,
-                        "dagster/table_name": table.table,
                         "dagster/row_count": table.rows,
                         "preview": markdown_table(table.preview_columns, table.preview_rows),
                     }

@@ -143,7 +143,8 @@ class DuckDBWarehouse(Warehouse):
             con.close()
 
     def qualified(self, table: c.TableContract) -> str:
-        return f"{self.raw_schema}.{table.table}"
+        # catalog.schema.table, as dagster-dbt names the models (DuckDB's catalog: the file's stem)
+        return f"{Path(self.path).stem}.{self.raw_schema}.{table.table}"
 
     def dbt_vars(self) -> dict[str, str]:
         return {"duckdb_path": self.path}
