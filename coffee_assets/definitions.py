@@ -33,6 +33,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs=[daily_refresh],
         schedules=[build_daily_refresh_schedule(daily_refresh)],
         resources=resources,
+        # Every job, UI materializations included. Local: in process, since the steps share one
+        # DuckDB writer anyway (pool of 1) and a process per step costs more than a day's work.
+        executor=dg.in_process_executor if settings.target == "local" else dg.multiprocess_executor,
     )
 
 

@@ -10,12 +10,10 @@ DAILY_REFRESH = "daily_refresh"
 
 
 def build_daily_refresh() -> dg.UnresolvedAssetJobDefinition:
-    # In-process: the steps share one DuckDB writer anyway (pool of 1), and starting a process
-    # per step costs more than the work of a day (see README, Performance).
+    # The executor is the code location's (definitions.py): in process on the local target.
     return dg.define_asset_job(
         DAILY_REFRESH,
         selection=dg.AssetSelection.all(),  # partitions: inferred from the assets (daily)
-        executor_def=dg.in_process_executor,
         description="CSV files -> raw tables -> dbt models for a day or a range of days (one run).",
     )
 

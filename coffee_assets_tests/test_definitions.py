@@ -59,6 +59,8 @@ def test_every_asset_that_opens_duckdb_is_in_the_pool(defs):
 def test_daily_refresh_covers_the_whole_lineage_in_process(defs):
     job = defs.resolve_job_def("daily_refresh")
     assert job.executor_def.name == "in_process"
+    # ... and so do the UI's ad-hoc materializations (the implicit asset job)
+    assert defs.resolve_implicit_global_asset_job_def().executor_def.name == "in_process"
     job_keys = set(job.asset_layer.executable_asset_keys)
     all_keys = {n.key for n in defs.resolve_asset_graph().asset_nodes if n.is_materializable}
     assert job_keys == all_keys
