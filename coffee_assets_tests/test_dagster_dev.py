@@ -186,3 +186,22 @@ def test_an_asset_backfill_of_several_days_is_one_run(dagster_dev):
             "select cast(order_date as varchar), count(*) from dbt_models.fact_order_details group by 1 order by 1"
         ).fetchall()
     assert [d for d, _ in loaded] == [PARTITION, *days]
+
+
+def test_two_runs_at_once_share_the_duckdb_file(dagster_dev):
+    """A scheduled run and a backfill at the same time: the `duckdb` pool (limit 1) lets one
+    step at a time open the file, so neither fails on DuckDB's single-writer lock."""
+    port, data_dir = dagster_dev
+    client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+    days = ["2025-01-05", "2025-01-06"]
+    run_ids = [
+        client.submit_job_execution("daily_refresh", tags={"dagster/partition": day}) for day in days
+    ]
+    statuses = [wait_for_run(client, run_id) for run_id in run_ids]
+    assert statuses == [DagsterRunStatus.SUCCESS] * 2
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        loaded = con.execute(
+            "select distinct cast(order_date as varchar) from dbt_models.fact_order_details "
+            "where order_date >= '2025-01-05' order by 1"
+        ).fetchall()
+    assert [d for (d,) in loaded] == days
