@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.days is None and args.orders_per_day is None:
         scenarios = [
             (f"default ({args.profile}, 365 d)", 365, None),
-            (f"high volume (75k orders/d, 7 d)", 7, 75_000.0),
+            ("high volume (75k orders/d, 7 d)", 7, 75_000.0),
         ]
     else:
         volume = f"{args.orders_per_day:,.0f} orders/d" if args.orders_per_day else args.profile

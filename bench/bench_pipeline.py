@@ -56,11 +56,15 @@ def main(argv: list[str] | None = None) -> int:
 
     base = results[args.history[0]]["day_median"]
     print()
-    print(f"{'history (days)':>15} {'backfill as one run (s)':>24} {'one day, median (s)':>20} "
-          f"{'one day, min (s)':>17} {'ratio to ' + str(args.history[0]) + ' days':>17}")
+    print(
+        f"{'history (days)':>15} {'backfill as one run (s)':>24} {'one day, median (s)':>20} "
+        f"{'one day, min (s)':>17} {'ratio to ' + str(args.history[0]) + ' days':>17}"
+    )
     for history, r in results.items():
-        print(f"{history:>15} {r['backfill']:>24.1f} {r['day_median']:>20.1f} "
-              f"{r['day_min']:>17.1f} {r['day_median'] / base:>17.2f}")
+        print(
+            f"{history:>15} {r['backfill']:>24.1f} {r['day_median']:>20.1f} "
+            f"{r['day_min']:>17.1f} {r['day_median'] / base:>17.2f}"
+        )
     return 0
 
 

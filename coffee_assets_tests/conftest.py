@@ -56,7 +56,9 @@ class Pipeline:
                 "select table_schema || '.' || table_name from information_schema.tables "
                 "where table_schema in ('coffee_shop', 'dbt_models') order by 1"
             ).fetchall()
-            return {t: sorted(con.sql(f"select * from {t}").fetchall(), key=repr) for (t,) in tables}
+            return {
+                t: sorted(con.sql(f"select * from {t}").fetchall(), key=repr) for (t,) in tables
+            }
 
 
 @pytest.fixture(scope="session")

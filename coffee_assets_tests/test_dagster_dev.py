@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import json
 import time
 import urllib.request
 from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 from dagster_graphql.client.utils import DagsterGraphQLClientError
-
-from dagster import DagsterRunStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = Path(sys.executable).with_name("dagster")
@@ -87,7 +86,9 @@ def dagster_dev(tmp_path_factory):
         print((tmp_path / "dagster-dev.log").read_text(errors="replace")[-3000:])
 
 
-def wait_for_run(client: DagsterGraphQLClient, run_id: str, timeout: float = 420) -> DagsterRunStatus | None:
+def wait_for_run(
+    client: DagsterGraphQLClient, run_id: str, timeout: float = 420
+) -> DagsterRunStatus | None:
     deadline = time.monotonic() + timeout
     status = None
     while time.monotonic() < deadline:
@@ -95,7 +96,11 @@ def wait_for_run(client: DagsterGraphQLClient, run_id: str, timeout: float = 420
             status = client.get_run_status(run_id)
         except DagsterGraphQLClientError:
             status = None
-        if status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
+        if status in (
+            DagsterRunStatus.SUCCESS,
+            DagsterRunStatus.FAILURE,
+            DagsterRunStatus.CANCELED,
+        ):
             break
         time.sleep(2)
     return status
@@ -154,7 +159,9 @@ def test_an_asset_backfill_of_several_days_is_one_run(dagster_dev):
     """
     port, data_dir = dagster_dev
     nodes = graphql(
-        port, "{ assetNodes { assetKey { path } isMaterializable partitionDefinition { type } } }", {}
+        port,
+        "{ assetNodes { assetKey { path } isMaterializable partitionDefinition { type } } }",
+        {},
     )["assetNodes"]
     selection = [
         {"path": n["assetKey"]["path"]}
@@ -179,11 +186,15 @@ def test_an_asset_backfill_of_several_days_is_one_run(dagster_dev):
     assert data["partitionBackfillOrError"]["status"] == "COMPLETED_SUCCESS", data
     assert len(runs) == 1 and runs[0]["status"] == "SUCCESS", runs
     tags = {t["key"]: t["value"] for t in runs[0]["tags"]}
-    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (days[0], days[-1])
+    assert (
+        tags["dagster/asset_partition_range_start"],
+        tags["dagster/asset_partition_range_end"],
+    ) == (days[0], days[-1])
 
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         loaded = con.execute(
-            "select cast(order_date as varchar), count(*) from dbt_models.fact_order_details group by 1 order by 1"
+            "select cast(order_date as varchar), count(*) from dbt_models.fact_order_details "
+            "group by 1 order by 1"
         ).fetchall()
     assert [d for d, _ in loaded] == [PARTITION, *days]
 
@@ -195,7 +206,8 @@ def test_two_runs_at_once_share_the_duckdb_file(dagster_dev):
     client = DagsterGraphQLClient("127.0.0.1", port_number=port)
     days = ["2025-01-05", "2025-01-06"]
     run_ids = [
-        client.submit_job_execution("daily_refresh", tags={"dagster/partition": day}) for day in days
+        client.submit_job_execution("daily_refresh", tags={"dagster/partition": day})
+        for day in days
     ]
     statuses = [wait_for_run(client, run_id) for run_id in run_ids]
     assert statuses == [DagsterRunStatus.SUCCESS] * 2

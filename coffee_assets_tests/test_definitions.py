@@ -24,8 +24,16 @@ def test_definitions_load(defs):
     for table in c.ALL_TABLES:
         assert f"csv_sources/{table.table}" in keys
         assert f"coffee_shop/{table.table}" in keys
-    for model in ["dim_customer", "dim_product", "dim_store", "dim_order", "dim_date",
-                  "fact_order_details", "flat_order_details", "flat_customer_metrics"]:
+    for model in [
+        "dim_customer",
+        "dim_product",
+        "dim_store",
+        "dim_order",
+        "dim_date",
+        "fact_order_details",
+        "flat_order_details",
+        "flat_customer_metrics",
+    ]:
         assert f"dbt_models/{model}" in keys
 
 
@@ -89,8 +97,11 @@ def test_partitions_start_at_the_history_and_end_yesterday(defs):
 
 def test_settings_from_env(tmp_path):
     settings = Settings.from_env(
-        {"COFFEE_DATA_DIR": str(tmp_path), "COFFEE_START_DATE": "2024-06-01",
-         "COFFEE_ORDERS_PER_DAY": "120"}
+        {
+            "COFFEE_DATA_DIR": str(tmp_path),
+            "COFFEE_START_DATE": "2024-06-01",
+            "COFFEE_ORDERS_PER_DAY": "120",
+        }
     )
     assert settings.target == "local" and settings.start_date == date(2024, 6, 1)
     assert settings.duckdb_path == tmp_path / "warehouse.duckdb"

@@ -23,6 +23,8 @@ from coffee_assets.generator import (
     PROFILES,
     DayData,
     GeneratorConfig,
+    cli,
+    core,
     generate_day,
     generate_range,
     get_profile,
@@ -31,8 +33,8 @@ from coffee_assets.generator import (
     write_day,
     write_range,
     write_reference,
+    writer,
 )
-from coffee_assets.generator import cli, core, writer
 from coffee_assets.generator.profiles import Season, VolumeProfile
 from coffee_assets.generator.reference import PRICE_CENTS
 from coffee_assets.generator.schema import arrow_schema
@@ -95,13 +97,31 @@ def test_reference_tables_are_the_spec():
     assert stores.schema == arrow_schema(contract.STORES)
     assert products.column("ProductId").to_pylist() == list(range(1, 16))
     assert products.column("Price").to_pylist() == [
-        2.5, 4.0, 4.5, 3.0, 3.5, 4.0, 4.0, 4.5, 3.0, 2.0, 2.0, 4.0, 3.0, 4.0, 4.0
+        2.5,
+        4.0,
+        4.5,
+        3.0,
+        3.5,
+        4.0,
+        4.0,
+        4.5,
+        3.0,
+        2.0,
+        2.0,
+        4.0,
+        3.0,
+        4.0,
+        4.0,
     ]
     categories = products.column("ProductCategory").to_pylist()
     assert categories == ["Beverage"] * 8 + ["Pastry"] * 4 + ["Savory"] * 3
     assert products.column("ProductName").to_pylist()[13] == "Ham & Cheese Sandwich"
     assert stores.column("StoreName").to_pylist() == [
-        "Brazil Coffee", "Colombia Coffee", "Ethiopia Coffee", "Vietnam Coffee", "Indonesia Coffee"
+        "Brazil Coffee",
+        "Colombia Coffee",
+        "Ethiopia Coffee",
+        "Vietnam Coffee",
+        "Indonesia Coffee",
     ]
     assert set(stores.column("City").to_pylist()) == {"Kyiv"}
     assert stores.column("Latitude").to_pylist() == [50.4501, 50.4410, 50.4350, 50.4450, 50.4580]
@@ -471,7 +491,9 @@ def test_csv_quotes_only_files_that_need_it():
     assert "14,Ham & Cheese Sandwich,Savory,4" in products
     tricky = pa.table({"s": ['say "hi"', "a,b", "plain"]})
     assert pacsv.read_csv(io.BytesIO(to_csv_bytes(tricky))).column("s").to_pylist() == [
-        'say "hi"', "a,b", "plain"
+        'say "hi"',
+        "a,b",
+        "plain",
     ]
 
 
@@ -525,8 +547,21 @@ def test_cli_writes_the_hive_layout(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COFFEE_START_DATE", "2024-12-30")
     out = tmp_path / "csv_sources"
     status = cli.main(
-        ["--start", "2025-01-01", "--end", "2025-01-03", "--out", str(out),
-         "--profile", "original", "--orders-per-day", "25", "--seed", "5", "--quiet"]
+        [
+            "--start",
+            "2025-01-01",
+            "--end",
+            "2025-01-03",
+            "--out",
+            str(out),
+            "--profile",
+            "original",
+            "--orders-per-day",
+            "25",
+            "--seed",
+            "5",
+            "--quiet",
+        ]
     )
     assert status == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())

@@ -44,8 +44,11 @@ def test_the_range_is_one_successful_run(pipeline):
     assert pipeline.result.success
     assert pipeline.instance.get_runs_count() == 1
     days = {(START + timedelta(days=i)).isoformat() for i in range(DAYS)}
-    for key in [dg.AssetKey(["csv_sources", "orders"]), dg.AssetKey(["coffee_shop", "orders"]),
-                dg.AssetKey(["dbt_models", "fact_order_details"])]:
+    for key in [
+        dg.AssetKey(["csv_sources", "orders"]),
+        dg.AssetKey(["coffee_shop", "orders"]),
+        dg.AssetKey(["dbt_models", "fact_order_details"]),
+    ]:
         assert pipeline.instance.get_materialized_partitions(key) == days, key
 
 
@@ -56,7 +59,10 @@ def test_every_dbt_test_ran_as_a_passing_asset_check(pipeline):
     assert [e.check_name for e in evaluations if not e.passed] == []
     names = {key.name for key in declared}
     # the money reconciliations (singular tests) and the raw tables' tests (dbt source tests)
-    assert {"assert_order_lines_add_up_to_order", "assert_daily_revenue_matches_raw_orders"} <= names
+    assert {
+        "assert_order_lines_add_up_to_order",
+        "assert_daily_revenue_matches_raw_orders",
+    } <= names
     assert dg.AssetKey(["coffee_shop", "orders"]) in {key.asset_key for key in declared}
 
 
@@ -71,7 +77,9 @@ def test_assets_carry_metadata(pipeline):
     ).asset_materialization.metadata
     assert raw_meta["dagster/table_name"].value == "warehouse.coffee_shop.orders"
     assert raw_meta["dagster/row_count"].value == len(pipeline.csv_rows(c.ORDERS))
-    assert [col.name for col in raw_meta["dagster/column_schema"].schema.columns] == c.ORDERS.column_names
+    assert [
+        col.name for col in raw_meta["dagster/column_schema"].schema.columns
+    ] == c.ORDERS.column_names
     assert "| OrderId |" in raw_meta["preview"].value
     fact_meta = pipeline.instance.get_latest_materialization_event(
         dg.AssetKey(["dbt_models", "fact_order_details"])
@@ -83,7 +91,10 @@ def test_assets_carry_metadata(pipeline):
 @pytest.mark.parametrize("table", c.ALL_TABLES, ids=lambda t: t.table)
 def test_raw_tables_hold_exactly_the_csv_rows(pipeline, table):
     csv_keys = sorted(int(row[table.key]) for row in pipeline.csv_rows(table))
-    raw_keys = [k for (k,) in pipeline.sql(f'select "{table.key}" from coffee_shop.{table.table} order by 1')]
+    raw_keys = [
+        k
+        for (k,) in pipeline.sql(f'select "{table.key}" from coffee_shop.{table.table} order by 1')
+    ]
     assert raw_keys == csv_keys and len(set(raw_keys)) == len(raw_keys)
 
 
@@ -117,14 +128,20 @@ def test_product_mix_per_order(pipeline):
         frozenset({"Savory"}): "Savory Only",
     }
     expected = {order: names[frozenset(cats)] for order, cats in categories.items()}
-    got = dict(pipeline.sql("select distinct order_id, product_mix_type from dbt_models.flat_order_details"))
+    got = dict(
+        pipeline.sql(
+            "select distinct order_id, product_mix_type from dbt_models.flat_order_details"
+        )
+    )
     assert got == expected
     assert len(set(expected.values())) == 7  # every mix occurs at this volume
 
 
 def test_rfm_segments_as_of_the_last_day(pipeline):
-    registered = {int(r["CustomerId"]): date.fromisoformat(r["RegistrationDate"])
-                  for r in pipeline.csv_rows(c.CUSTOMERS)}
+    registered = {
+        int(r["CustomerId"]): date.fromisoformat(r["RegistrationDate"])
+        for r in pipeline.csv_rows(c.CUSTOMERS)
+    }
     per_customer: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
     for row in pipeline.csv_rows(c.ORDERS):
         if row["CustomerId"]:
@@ -142,7 +159,8 @@ def test_rfm_segments_as_of_the_last_day(pipeline):
     m = ntile(sorted(ids, key=lambda i: (monetary[i], key[i])))
     recent = {i: sum(1 for d, _ in per_customer[i] if (LAST - d).days < 180) for i in ids}
     average = {
-        i: (monetary[i] / frequency[i]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) for i in ids
+        i: (monetary[i] / frequency[i]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        for i in ids
     }
 
     def segment(cid: int) -> str:
@@ -161,9 +179,18 @@ def test_rfm_segments_as_of_the_last_day(pipeline):
     assert set(got) == set(ids)
     for cid in ids:
         assert got[cid] == (
-            r[cid], f[cid], m[cid], segment(cid), frequency[cid], monetary[cid], recency[cid],
-            (LAST - registered[cid]).days, LAST.isoformat(),
-            recent[cid], recent[cid] > 0, average[cid],
+            r[cid],
+            f[cid],
+            m[cid],
+            segment(cid),
+            frequency[cid],
+            monetary[cid],
+            recency[cid],
+            (LAST - registered[cid]).days,
+            LAST.isoformat(),
+            recent[cid],
+            recent[cid] > 0,
+            average[cid],
         ), cid
 
 
@@ -178,7 +205,9 @@ def test_rerunning_partitions_leaves_every_table_identical(pipeline):
     after = pipeline.snapshot()
     changed = {t for t in before if after[t] != before[t]}
     assert changed <= {"dbt_models.flat_customer_metrics"}
-    assert pipeline.sql("select distinct cast(as_of_date as varchar) from dbt_models.flat_customer_metrics") == [(middle.isoformat(),)]
+    assert pipeline.sql(
+        "select distinct cast(as_of_date as varchar) from dbt_models.flat_customer_metrics"
+    ) == [(middle.isoformat(),)]
     execute_daily_refresh(pipeline.defs, LAST, LAST, instance=pipeline.instance)
     assert pipeline.snapshot() == before
 

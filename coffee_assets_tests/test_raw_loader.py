@@ -57,8 +57,10 @@ def test_typed_load(loaded):
 
 def test_reloading_a_day_replaces_exactly_that_day(tmp_path, warehouse, loaded):
     before = loaded()
-    changed = ["2025010200001,2025-01-02,Takeaway,,3,9.00,9.00,false,0.00",
-               "2025010200002,2025-01-02,In-store,,4,2.50,2.50,false,0.00"]
+    changed = [
+        "2025010200001,2025-01-02,Takeaway,,3,9.00,9.00,false,0.00",
+        "2025010200002,2025-01-02,In-store,,4,2.50,2.50,false,0.00",
+    ]
     warehouse.load_days(c.ORDERS, {DAY2: write(tmp_path / "v2", DAY2, changed)})
     after = loaded()
     assert [r for r in after if r[1] == DAY1] == [r for r in before if r[1] == DAY1]
@@ -155,22 +157,31 @@ def test_bad_input_is_rejected_and_the_table_keeps_its_rows(tmp_path, warehouse,
 
 def test_missing_file_is_named(tmp_path, warehouse, loaded):
     missing = str(tmp_path / "nowhere" / "Orders.csv")
-    with pytest.raises(RawLoadError, match=r"orders: file .*nowhere/Orders.csv \(partition 2025-01-02\): the file does not exist"):
+    with pytest.raises(
+        RawLoadError,
+        match=r"orders: file .*nowhere/Orders.csv \(partition 2025-01-02\): "
+        r"the file does not exist",
+    ):
         warehouse.load_days(c.ORDERS, {DAY2: missing})
 
 
 def test_float_columns_reject_nan(tmp_path, warehouse):
     path = tmp_path / "Stores.csv"
     path.write_text(
-        ",".join(c.STORES.column_names) + "\n1,Brazil Coffee,Shevchenkivskyi,Kyiv,1 Main St,nan,30.5\n"
+        ",".join(c.STORES.column_names)
+        + "\n1,Brazil Coffee,Shevchenkivskyi,Kyiv,1 Main St,nan,30.5\n"
     )
-    with pytest.raises(RawLoadError, match=r"column Latitude, row 1 \(line 2\): value 'nan' is not a number"):
+    with pytest.raises(
+        RawLoadError, match=r"column Latitude, row 1 \(line 2\): value 'nan' is not a number"
+    ):
         warehouse.load_reference(c.STORES, str(path))
 
 
 def test_reference_table_is_replaced_whole(tmp_path, warehouse):
     path = tmp_path / "Products.csv"
-    path.write_text("ProductId,ProductName,ProductCategory,Price\n1,Espresso,Beverage,2.5\n2,Latte,Beverage,4.0\n")
+    path.write_text(
+        "ProductId,ProductName,ProductCategory,Price\n1,Espresso,Beverage,2.5\n2,Latte,Beverage,4.0\n"
+    )
     assert warehouse.load_reference(c.PRODUCTS, str(path)).table_rows == 2
     path.write_text("ProductId,ProductName,ProductCategory,Price\n1,Espresso,Beverage,2.5\n")
     assert warehouse.load_reference(c.PRODUCTS, str(path)).table_rows == 1

@@ -5,4 +5,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 # Tests make their own data folders, settings and Dagster instances; never the user's.
 unset DAGSTER_HOME $(compgen -v COFFEE_ || true)
+ruff check coffee_assets coffee_assets_tests bench
+ruff format --check --quiet coffee_assets coffee_assets_tests bench
 exec python -m pytest "$@"

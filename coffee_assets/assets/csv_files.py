@@ -4,7 +4,6 @@ Daily files (customers, orders, order lines) come from one generator pass per da
 one multi-asset with one asset per file; reference files (products, stores) are another.
 """
 
-
 from collections import Counter
 from datetime import timedelta
 
@@ -70,7 +69,9 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
             for table in tables:
                 arrow_table = getattr(data, table.table)
                 body = to_csv_bytes(arrow_table)
-                last_uri[table.table] = storage.write_bytes(object_key(table, day.isoformat()), body)
+                last_uri[table.table] = storage.write_bytes(
+                    object_key(table, day.isoformat()), body
+                )
                 rows[table.table] += arrow_table.num_rows
                 size[table.table] += len(body)
             if (i + 1) % LOG_EVERY_DAYS == 0 or i + 1 == n_days:

@@ -5,7 +5,6 @@ flat_order_details) replace only the window's days, flat_customer_metrics is reb
 window's last day, and the small dimensions are rebuilt whole. dbt tests become asset checks.
 """
 
-
 import json
 import shutil
 from collections.abc import Mapping
@@ -14,8 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
-from dagster_dbt import DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from coffee_assets.metadata import markdown_table
 from coffee_assets.partitions import partition_days
@@ -56,7 +60,11 @@ def manifest_is_stale(project: DbtProject) -> bool:
     if not manifest.exists():
         return True
     project_dir = Path(project.project_dir)
-    generated = {project_dir / project.target_path, project_dir / "logs", project_dir / "dbt_packages"}
+    generated = {
+        project_dir / project.target_path,
+        project_dir / "logs",
+        project_dir / "dbt_packages",
+    }
     sources = [
         path
         for path in project_dir.rglob("*")

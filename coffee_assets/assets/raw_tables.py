@@ -5,7 +5,6 @@ whole. The warehouse resource validates every file before it touches the table (
 resources/warehouse.py), so a bad file fails the run and leaves the table as it was.
 """
 
-
 from datetime import timedelta
 
 import dagster as dg
@@ -35,7 +34,9 @@ def build_raw_table_asset(
     @dg.asset(
         key=raw_asset_key(table),
         deps=[csv_asset_key(table)],
-        description=f"Raw `{table.table}` table, typed as the contract says, loaded from {table.file_name}.",
+        description=(
+            f"Raw `{table.table}` table, typed as the contract says, loaded from {table.file_name}."
+        ),
         group_name=GROUP,
         kinds={kind},
         partitions_def=partitions_def if table.partitioned else None,
@@ -54,7 +55,9 @@ def build_raw_table_asset(
         else:
             files = {None: storage.uri(object_key(table))}
             scope = "whole table"
-        context.log.info(f"Loading {len(files)} file(s) into {warehouse.qualified(table)} ({scope})")
+        context.log.info(
+            f"Loading {len(files)} file(s) into {warehouse.qualified(table)} ({scope})"
+        )
         try:
             if table.partitioned:
                 result = warehouse.load_days(table, files)

@@ -1,8 +1,8 @@
 """The coffee chain's synthetic data generator: pure Python, numpy and pyarrow, no Dagster.
 
-    from coffee_assets.generator import GeneratorConfig, generate_day, write_day
-    data = generate_day(GeneratorConfig(seed=42), date(2025, 1, 1))
-    write_day(Path("data/csv_sources"), data)
+from coffee_assets.generator import GeneratorConfig, generate_day, write_day
+data = generate_day(GeneratorConfig(seed=42), date(2025, 1, 1))
+write_day(Path("data/csv_sources"), data)
 """
 
 from coffee_assets.generator.core import DayData, GeneratorConfig, generate_day, generate_range

@@ -1,6 +1,6 @@
 """`coffee-generate`: write the coffee chain's CSV files for a date range, without Dagster.
 
-    coffee-generate --start 2025-01-01 --end 2025-03-31 --out data/csv_sources
+coffee-generate --start 2025-01-01 --end 2025-03-31 --out data/csv_sources
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ class Bucket(dg.ConfigurableResource):
         raise NotImplementedError
 
 
-
 class LocalFolderBucket(Bucket):
     """A local folder that plays the bucket's part on the `local` target."""
 

@@ -214,9 +214,7 @@ class DuckDBWarehouse(Warehouse):
             total = con.execute(f"select count(*) from {name}").fetchone()[0]
             preview = con.execute(
                 f"select * from {name} "
-                + (
-                    f"where {q(table.date_column)} between ? and ? " if table.partitioned else ""
-                )
+                + (f"where {q(table.date_column)} between ? and ? " if table.partitioned else "")
                 + f"order by {q(table.key)} limit 5",
                 [days[0], days[-1]] if table.partitioned else [],
             )
@@ -231,13 +229,14 @@ class DuckDBWarehouse(Warehouse):
         )
 
     def _stage(
-        self, con: duckdb.DuckDBPyConnection, table: c.TableContract, files: Mapping[str, date | None]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: c.TableContract,
+        files: Mapping[str, date | None],
     ) -> None:
         """Read every file as text into the temp table `_stage` (file index, row number)."""
         text_columns = ", ".join(f"{q(col.name)} VARCHAR" for col in table.columns)
-        con.execute(
-            f"create temp table _stage ({text_columns}, _file_index INTEGER, _row BIGINT)"
-        )
+        con.execute(f"create temp table _stage ({text_columns}, _file_index INTEGER, _row BIGINT)")
         con.execute("create temp table _files (_file_index INTEGER, uri VARCHAR, day DATE)")
         con.executemany(
             "insert into _files values (?, ?, ?)",
@@ -282,7 +281,10 @@ class DuckDBWarehouse(Warehouse):
                 ) from None
 
     def _validate(
-        self, con: duckdb.DuckDBPyConnection, table: c.TableContract, files: Mapping[str, date | None]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: c.TableContract,
+        files: Mapping[str, date | None],
     ) -> None:
         """Raise on the first value that breaks the contract: empty, unparsable or out of range."""
         checks = []
