@@ -150,8 +150,8 @@ class DuckDBWarehouse(Warehouse):
         return {"duckdb_path": self.path}
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
-        # Not read-only: in a process where dbt's adapter still holds the file (dagster-dbt's
-        # row counts), DuckDB refuses a second connection with another configuration.
+        # Not read-only: DuckDB refuses connections with different configurations to one file
+        # in one process, and the loaders' connections are read-write.
         with self.connect() as con:
             return con.execute(sql, params or []).fetchall()
 
@@ -181,7 +181,7 @@ class DuckDBWarehouse(Warehouse):
         days = sorted(d for d in files.values() if d is not None)
         with self.connect() as con:
             self._stage(con, table, files)
-            self._validate(con, table, files)
+            self._validate(con, table)
             columns = ", ".join(q(col.name) for col in table.columns)
             casts = ", ".join(
                 f"cast({q(col.name)} as {DUCKDB_TYPES[col.type]}) as {q(col.name)}"
@@ -280,12 +280,7 @@ class DuckDBWarehouse(Warehouse):
                     f"{table.table}: could not parse CSV ({scope}): {_csv_error_summary(exc)}"
                 ) from None
 
-    def _validate(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        table: c.TableContract,
-        files: Mapping[str, date | None],
-    ) -> None:
+    def _validate(self, con: duckdb.DuckDBPyConnection, table: c.TableContract) -> None:
         """Raise on the first value that breaks the contract: empty, unparsable or out of range."""
         checks = []
         for col in table.columns:
