@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
+from coffee_assets.alerts import alert_resources, build_alert_sensors
 from coffee_assets.assets.csv_files import build_csv_assets
 from coffee_assets.assets.dbt_models import build_dbt_assets
 from coffee_assets.assets.raw_tables import build_raw_table_assets
+from coffee_assets.assets.reports import build_report_assets
+from coffee_assets.checks import build_asset_checks
 from coffee_assets.jobs import build_daily_refresh, build_daily_refresh_schedule
 from coffee_assets.partitions import daily_partitions
 from coffee_assets.resources import build_resources
@@ -29,10 +32,13 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *build_csv_assets(partitions_def),
             *build_raw_table_assets(partitions_def, kind=kind, pool=pool),
             build_dbt_assets(settings, partitions_def, pool=pool),
+            *build_report_assets(partitions_def, pool=pool),
         ],
+        asset_checks=build_asset_checks(settings, partitions_def, pool=pool),
         jobs=[daily_refresh],
         schedules=[build_daily_refresh_schedule(daily_refresh)],
-        resources=resources,
+        sensors=build_alert_sensors(settings),
+        resources={**resources, **alert_resources(settings)},
         # Every job, UI materializations included. Local: in process, since the steps share one
         # DuckDB writer anyway (pool of 1) and a process per step costs more than a day's work.
         executor=dg.in_process_executor if settings.target == "local" else dg.multiprocess_executor,

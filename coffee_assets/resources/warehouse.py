@@ -121,6 +121,16 @@ class Warehouse(dg.ConfigurableResource):
         """What dbt's profile needs to know about this warehouse, passed as dbt vars."""
         return {}
 
+    def table_ref(self, relation: str) -> str:
+        """A table named by its logical `schema.table` (`coffee_shop.orders`,
+        `dbt_models.flat_order_details`), quoted for use in this warehouse's SQL."""
+        raise NotImplementedError
+
+    def query(self, sql: str) -> list[tuple]:
+        """Rows of a read-only query. Write it in SQL both DuckDB and BigQuery accept (date
+        literals as `date '2025-01-01'`, tables through `table_ref`)."""
+        raise NotImplementedError
+
     def summary(self, relation: str, limit: int = 5) -> TableSummary:
         """Row count and first rows of a table, e.g. `dbt_models.fact_order_details`."""
         raise NotImplementedError
@@ -149,6 +159,9 @@ class DuckDBWarehouse(Warehouse):
     def dbt_vars(self) -> dict[str, str]:
         return {"duckdb_path": self.path}
 
+    def table_ref(self, relation: str) -> str:
+        return ".".join(q(part) for part in relation.split("."))
+
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         # Not read-only: DuckDB refuses connections with different configurations to one file
         # in one process, and the loaders' connections are read-write.
@@ -156,7 +169,7 @@ class DuckDBWarehouse(Warehouse):
             return con.execute(sql, params or []).fetchall()
 
     def summary(self, relation: str, limit: int = 5) -> TableSummary:
-        name = ".".join(q(part) for part in relation.split("."))
+        name = self.table_ref(relation)
         with self.connect() as con:
             rows = con.execute(f"select count(*) from {name}").fetchone()[0]
             preview = con.execute(f"select * from {name} limit {int(limit)}")
