@@ -24,6 +24,10 @@ class Bucket(dg.ConfigurableResource):
         """Write (or overwrite) an object whole and return its URI."""
         raise NotImplementedError
 
+    def read_bytes(self, key: str) -> bytes:
+        """An object's content; FileNotFoundError naming the URI when it does not exist."""
+        raise NotImplementedError
+
 
 class LocalFolderBucket(Bucket):
     """A local folder that plays the bucket's part on the `local` target."""
@@ -53,3 +57,9 @@ class LocalFolderBucket(Bucket):
             Path(tmp).unlink(missing_ok=True)
             raise
         return str(path)
+
+    def read_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"no object {key!r} in the bucket folder: {path} is missing")
+        return path.read_bytes()
