@@ -9,7 +9,7 @@ from coffee_assets.assets.csv_files import build_csv_assets
 from coffee_assets.assets.dbt_models import build_dbt_assets
 from coffee_assets.assets.raw_tables import build_raw_table_assets
 from coffee_assets.assets.reports import build_report_assets
-from coffee_assets.checks import build_asset_checks
+from coffee_assets.checks import build_asset_checks, build_freshness_checks, build_freshness_sensor
 from coffee_assets.jobs import build_daily_refresh, build_daily_refresh_schedule
 from coffee_assets.partitions import daily_partitions
 from coffee_assets.resources import build_resources
@@ -26,7 +26,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     partitions_def = daily_partitions(settings.start_date)
     pool = DUCKDB_POOL if settings.target == "local" else None
     kind = "duckdb" if settings.target == "local" else "bigquery"
-    daily_refresh = build_daily_refresh()
+    freshness_checks = build_freshness_checks()
+    daily_refresh = _without_checks(build_daily_refresh(), freshness_checks)
     return dg.Definitions(
         assets=[
             *build_csv_assets(partitions_def),
@@ -34,14 +35,30 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             build_dbt_assets(settings, partitions_def, pool=pool),
             *build_report_assets(partitions_def, pool=pool),
         ],
-        asset_checks=build_asset_checks(settings, partitions_def, pool=pool),
+        asset_checks=[
+            *build_asset_checks(settings, partitions_def, pool=pool),
+            *freshness_checks,
+        ],
         jobs=[daily_refresh],
         schedules=[build_daily_refresh_schedule(daily_refresh)],
-        sensors=build_alert_sensors(settings),
+        sensors=[*build_alert_sensors(settings), build_freshness_sensor(freshness_checks)],
         resources={**resources, **alert_resources(settings)},
         # Every job, UI materializations included. Local: in process, since the steps share one
         # DuckDB writer anyway (pool of 1) and a process per step costs more than a day's work.
         executor=dg.in_process_executor if settings.target == "local" else dg.multiprocess_executor,
+    )
+
+
+def _without_checks(
+    job: dg.UnresolvedAssetJobDefinition, checks: list[dg.AssetChecksDefinition]
+) -> dg.UnresolvedAssetJobDefinition:
+    """The job minus the freshness checks: their sensor runs them when a deadline passes; in
+    the job they would judge today's freshness at the end of every backfill of old days."""
+    return dg.define_asset_job(
+        job.name,
+        selection=job.selection - dg.AssetSelection.checks(*checks),
+        description=job.description,
+        tags=job.tags,
     )
 
 

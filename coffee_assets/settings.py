@@ -7,6 +7,7 @@ rest of the code receives plain values.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from collections.abc import Mapping
@@ -33,6 +34,120 @@ CSV_PREFIX = "csv_sources/"
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the environment variable."""
+
+
+# The gcp target's public environment variables (README.md), with their defaults (None: required).
+GCP_ENV_DEFAULTS: dict[str, str | None] = {
+    "COFFEE_GCP_PROJECT": None,
+    "COFFEE_GCS_BUCKET": None,
+    "COFFEE_GCS_PREFIX": CSV_PREFIX,
+    "COFFEE_BQ_LOCATION": None,
+    "COFFEE_BQ_RAW_DATASET": RAW_SCHEMA,
+    "COFFEE_BQ_DBT_DATASET": DBT_SCHEMA,
+    "COFFEE_BQ_METHOD": "oauth",
+}
+BQ_METHODS = ("oauth", "service-account")
+# Emulator endpoints, the names Google's client libraries read (with the http:// scheme).
+EMULATOR_VARS = ("STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST")
+_PROJECT_ID = re.compile(r"[a-z][-a-z0-9.:]{4,62}[a-z0-9]")
+_BUCKET_NAME = re.compile(r"[a-z0-9][-a-z0-9_.]{1,220}[a-z0-9]")
+_DATASET = re.compile(r"[A-Za-z0-9_]{1,1024}")
+_PREFIX = re.compile(r"([-A-Za-z0-9_.=]+/)*")
+
+
+@dataclass(frozen=True)
+class GcpSettings:
+    """The gcp target's settings: where the bucket and the BigQuery datasets are.
+
+    Read and checked only on COFFEE_TARGET=gcp, at definitions load, so that a missing or
+    malformed variable is reported by name before any client is built. The resources still
+    take the values through `dg.EnvVar`, so the UI shows which variable a value came from.
+    """
+
+    project: str
+    bucket: str
+    location: str
+    prefix: str = CSV_PREFIX
+    raw_dataset: str = RAW_SCHEMA
+    dbt_dataset: str = DBT_SCHEMA
+    method: str = "oauth"
+    credentials_file: str | None = None
+    storage_emulator_host: str | None = None
+    bigquery_emulator_host: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> GcpSettings:
+        env = os.environ if environ is None else environ
+        values: dict[str, str] = {}
+        missing = []
+        for name, default in GCP_ENV_DEFAULTS.items():
+            value = (env.get(name) or "").strip()
+            if not value and default is None:
+                missing.append(name)
+            values[name] = value or (default or "")
+        if missing:
+            raise SettingsError(
+                f"COFFEE_TARGET=gcp needs {', '.join(missing)} "
+                f"(missing or empty; see README.md, 'Running against a real Google Cloud project')"
+            )
+        checks = [
+            ("COFFEE_GCP_PROJECT", _PROJECT_ID, "a Google Cloud project id such as my-project-123"),
+            ("COFFEE_GCS_BUCKET", _BUCKET_NAME, "a bucket name, without gs:// or a path"),
+            ("COFFEE_BQ_RAW_DATASET", _DATASET, "a dataset name (letters, digits, _)"),
+            ("COFFEE_BQ_DBT_DATASET", _DATASET, "a dataset name (letters, digits, _)"),
+        ]
+        for name, pattern, expected in checks:
+            if not pattern.fullmatch(values[name]):
+                raise SettingsError(f"{name}={values[name]!r} is not {expected}")
+        prefix = values["COFFEE_GCS_PREFIX"].strip("/")
+        prefix = f"{prefix}/" if prefix else ""
+        if not _PREFIX.fullmatch(prefix) or {".", ".."} & set(prefix.split("/")):
+            raise SettingsError(
+                f"COFFEE_GCS_PREFIX={values['COFFEE_GCS_PREFIX']!r} is not a folder-like prefix "
+                f"such as csv_sources/ (letters, digits, - _ . = and /)"
+            )
+        if values["COFFEE_BQ_RAW_DATASET"] == values["COFFEE_BQ_DBT_DATASET"]:
+            raise SettingsError(
+                "COFFEE_BQ_RAW_DATASET and COFFEE_BQ_DBT_DATASET must differ "
+                f"(both {values['COFFEE_BQ_RAW_DATASET']!r})"
+            )
+        method = values["COFFEE_BQ_METHOD"]
+        if method not in BQ_METHODS:
+            raise SettingsError(
+                f"COFFEE_BQ_METHOD={method!r}: expected one of {', '.join(BQ_METHODS)}"
+            )
+        credentials = (env.get("GOOGLE_APPLICATION_CREDENTIALS") or "").strip() or None
+        if credentials and not Path(credentials).expanduser().is_file():
+            raise SettingsError(
+                f"GOOGLE_APPLICATION_CREDENTIALS={credentials!r}: no such file (a service account "
+                f"key file; unset it to use application-default credentials)"
+            )
+        if method == "service-account" and not credentials:
+            raise SettingsError(
+                "COFFEE_BQ_METHOD=service-account needs GOOGLE_APPLICATION_CREDENTIALS "
+                "(the service account's key file)"
+            )
+        hosts = {}
+        for name in EMULATOR_VARS:
+            host = (env.get(name) or "").strip() or None
+            if host and not re.fullmatch(r"https?://[^/\s]+/?", host):
+                raise SettingsError(
+                    f"{name}={host!r}: expected an endpoint with its scheme, e.g. "
+                    f"http://127.0.0.1:9023 (Google's clients need the http:// prefix)"
+                )
+            hosts[name] = host.rstrip("/") if host else None
+        return cls(
+            project=values["COFFEE_GCP_PROJECT"],
+            bucket=values["COFFEE_GCS_BUCKET"],
+            location=values["COFFEE_BQ_LOCATION"],
+            prefix=prefix,
+            raw_dataset=values["COFFEE_BQ_RAW_DATASET"],
+            dbt_dataset=values["COFFEE_BQ_DBT_DATASET"],
+            method=method,
+            credentials_file=credentials,
+            storage_emulator_host=hosts["STORAGE_EMULATOR_HOST"],
+            bigquery_emulator_host=hosts["BIGQUERY_EMULATOR_HOST"],
+        )
 
 
 def _parse_date(name: str, value: str) -> date:
@@ -87,6 +202,8 @@ class Settings:
             ),
         )
         settings.check_volume()
+        if target == "gcp":
+            GcpSettings.from_env(env)  # fail now, naming the variable
         return settings
 
     def check_volume(self) -> None:

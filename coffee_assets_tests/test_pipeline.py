@@ -52,16 +52,24 @@ def test_the_range_is_one_successful_run(pipeline):
         assert pipeline.instance.get_materialized_partitions(key) == days, key
 
 
-def test_every_dbt_test_ran_as_a_passing_asset_check(pipeline):
-    declared = set(pipeline.defs.resolve_asset_graph().asset_check_keys)
+def test_every_check_ran_and_passed(pipeline):
+    """dbt tests and Dagster checks; not the freshness checks, which their sensor runs."""
+    job = pipeline.defs.resolve_job_def("daily_refresh")
+    declared = set(job.asset_layer.asset_graph.asset_check_keys)
+    assert {k.name for k in pipeline.defs.resolve_asset_graph().asset_check_keys} - {
+        k.name for k in declared
+    } == {"freshness_check"}
     evaluations = pipeline.result.get_asset_check_evaluations()
     assert {e.asset_check_key for e in evaluations} == declared
     assert [e.check_name for e in evaluations if not e.passed] == []
     names = {key.name for key in declared}
-    # the money reconciliations (singular tests) and the raw tables' tests (dbt source tests)
+    # the money reconciliations (dbt singular tests) and the raw tables' Dagster checks
     assert {
         "assert_order_lines_add_up_to_order",
         "assert_daily_revenue_matches_raw_orders",
+        "unique_key",
+        "amounts_reconcile",
+        "header_contract",
     } <= names
     assert dg.AssetKey(["coffee_shop", "orders"]) in {key.asset_key for key in declared}
 
@@ -237,10 +245,10 @@ def test_a_bad_file_fails_the_raw_step_and_keeps_the_table(pipeline):
     assert pipeline.snapshot() == before
 
 
-def test_a_failing_dbt_test_is_a_failed_asset_check_and_stops_the_models(pipeline):
-    """A duplicated order (the loader lets it through: keys are the tests' job) reaches dbt:
-    the raw table's uniqueness test fails as an asset check, dbt builds nothing on top of the
-    orders (the marts keep their rows), what did build is recorded, and the step fails."""
+def test_a_failing_blocking_check_stops_the_models(pipeline):
+    """A duplicated order (the loader lets it through: keys are the checks' job) reaches the raw
+    table: its blocking unique_key check fails, dbt does not start (the marts keep their rows)
+    and the run fails on the check's step."""
     path = pipeline.settings.bucket_dir / "csv_sources" / c.ORDERS.object_key(LAST.isoformat())
     good = path.read_bytes()
     lines = good.decode().splitlines()
@@ -260,19 +268,19 @@ def test_a_failing_dbt_test_is_a_failed_asset_check_and_stops_the_models(pipelin
         path.write_bytes(good)
         execute_daily_refresh(pipeline.defs, LAST, LAST, instance=pipeline.instance)
     assert not result.success
-    failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
-    assert failed == {"source_unique_coffee_shop_orders_OrderId"}
+    failed = {
+        (e.asset_key.to_user_string(), e.check_name)
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    }
+    assert failed == {("coffee_shop/orders", "unique_key")}
     assert len(after["coffee_shop.orders"]) == len(before["coffee_shop.orders"]) + 1
     assert {t: rows for t, rows in after.items() if t.startswith("dbt_models.")} == {
         t: rows for t, rows in before.items() if t.startswith("dbt_models.")
     }
-    # The models that do not read orders were built and are recorded; nothing below orders was.
-    dbt_materialized = {
-        e.asset_key.path[1]
-        for e in result.get_asset_materialization_events()
-        if e.asset_key.path[0] == "dbt_models"
-    }
-    assert dbt_materialized == {"dim_customer", "dim_product", "dim_store"}
+    assert not [
+        e for e in result.get_asset_materialization_events() if e.asset_key.path[0] == "dbt_models"
+    ]
     [failure] = [e for e in result.all_events if e.is_step_failure]
-    assert failure.step_key == "coffee_dbt_models"
+    assert failure.step_key == "coffee_shop__orders_unique_key"
     assert pipeline.snapshot() == before  # restored by re-running the day

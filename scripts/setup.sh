@@ -18,5 +18,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
     echo "$want" > "$stamp"
 fi
+# The GCS and BigQuery emulators the gcp-target tests start (own venvs in .emulators/, pinned;
+# returns at once when they are in place).
+bash scripts/install-emulators.sh
 export PATH="$PWD/.venv/bin:$PATH"
 export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/dagster_home}"

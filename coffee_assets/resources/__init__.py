@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import dagster as dg
+
+from coffee_assets.resources.bigquery import BigQueryWarehouse, CoffeeBigQueryResource
 from coffee_assets.resources.dbt import dbt_cli_resource
+from coffee_assets.resources.gcs import CoffeeGCSResource, GCSBucket
 from coffee_assets.resources.generator import CoffeeGenerator
 from coffee_assets.resources.storage import Bucket, LocalFolderBucket
 from coffee_assets.resources.warehouse import DuckDBWarehouse, RawLoadError, Warehouse
-from coffee_assets.settings import Settings
+from coffee_assets.settings import GCP_ENV_DEFAULTS, GcpSettings, Settings
 
 __all__ = [
+    "BigQueryWarehouse",
     "Bucket",
     "CoffeeGenerator",
     "DuckDBWarehouse",
+    "GCSBucket",
     "LocalFolderBucket",
     "RawLoadError",
     "Warehouse",
@@ -37,6 +44,39 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             "dbt": dbt,
             "generator": generator,
         }
-    raise NotImplementedError(
-        f"COFFEE_TARGET={settings.target!r} is not available yet: only 'local' is implemented"
+    if settings.target == "gcp":
+        return {**gcp_resources(GcpSettings.from_env()), "dbt": dbt, "generator": generator}
+    raise ValueError(f"unknown target {settings.target!r}")
+
+
+def _env(name: str) -> Any:
+    """The variable itself (so the UI shows its name, not its value) when it is set; its default
+    otherwise. GcpSettings.from_env has already checked that the required ones are set."""
+    if os.environ.get(name, "").strip():
+        return dg.EnvVar(name)
+    return GCP_ENV_DEFAULTS[name]
+
+
+def gcp_resources(gcp: GcpSettings) -> dict[str, Any]:
+    """GCS and BigQuery through dagster-gcp; against the emulators when their hosts are set.
+
+    The CSV prefix and the emulator endpoints are passed normalised (trailing slash, scheme
+    checked) rather than as EnvVar: they are not secrets and their raw form needs fixing up.
+    """
+    gcs = CoffeeGCSResource(
+        project=_env("COFFEE_GCP_PROJECT"), emulator_host=gcp.storage_emulator_host
     )
+    bigquery = CoffeeBigQueryResource(
+        project=_env("COFFEE_GCP_PROJECT"),
+        location=_env("COFFEE_BQ_LOCATION"),
+        emulator_host=gcp.bigquery_emulator_host,
+    )
+    return {
+        "storage": GCSBucket(gcs=gcs, bucket=_env("COFFEE_GCS_BUCKET"), csv_prefix=gcp.prefix),
+        "warehouse": BigQueryWarehouse(
+            bigquery=bigquery,
+            gcs=gcs,
+            raw_dataset=_env("COFFEE_BQ_RAW_DATASET"),
+            dbt_dataset=_env("COFFEE_BQ_DBT_DATASET"),
+        ),
+    }

@@ -52,8 +52,10 @@
     ((2 * ({{ numerator }}) + ({{ denominator }})) // (2 * ({{ denominator }})))
 {%- endmacro %}
 
+{#- Each argument of DIV in its own parentheses: the BigQuery emulator the tests use turns
+    div(a + b, 2 * c) into a + b // 2 * c (SQLGlot drops the grouping), real BigQuery does not. -#}
 {% macro bigquery__div_round_half_up(numerator, denominator) -%}
-    div(2 * ({{ numerator }}) + ({{ denominator }}), 2 * ({{ denominator }}))
+    div((2 * ({{ numerator }}) + ({{ denominator }})), (2 * ({{ denominator }})))
 {%- endmacro %}
 
 

@@ -5,6 +5,7 @@ with raw_orders as (
 
     select OrderDate as order_date, sum(TotalAmount) as revenue
     from {{ source('coffee_shop', 'orders') }}
+    where {{ window_filter('OrderDate') }}
     group by OrderDate
 
 ),
@@ -13,6 +14,7 @@ fact as (
 
     select order_date, sum(total_amount) as revenue
     from {{ ref('fact_order_details') }}
+    where {{ window_filter('order_date') }}
     group by order_date
 
 ),
@@ -21,6 +23,7 @@ flat as (
 
     select order_date, sum(total_amount) as revenue
     from {{ ref('flat_order_details') }}
+    where {{ window_filter('order_date') }}
     group by order_date
 
 )

@@ -1,0 +1,156 @@
+"""Checks on the reporting marts against the raw tables they come from.
+
+Blocking with ERROR severity: what is built on the marts (reports) must not show numbers that
+disagree with the raw data.
+"""
+
+from datetime import date
+
+import dagster as dg
+
+from coffee_assets import contract as c
+from coffee_assets.checks.common import (
+    ERROR,
+    Verdict,
+    cents,
+    check_metadata,
+    date_window,
+    emit,
+    offenders,
+    window_days,
+)
+from coffee_assets.resources import Warehouse
+from coffee_assets.settings import DBT_SCHEMA, RAW_SCHEMA
+
+FLAT_ORDER_DETAILS = dg.AssetKey([DBT_SCHEMA, "flat_order_details"])
+FLAT_CUSTOMER_METRICS = dg.AssetKey([DBT_SCHEMA, "flat_customer_metrics"])
+
+
+def _money(cents_value: int | None) -> str:
+    return f"{(cents_value or 0) / 100:.2f}"
+
+
+def build_revenue_check(
+    partitions_def: dg.PartitionsDefinition, *, pool: str | None
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=FLAT_ORDER_DETAILS,
+        name="daily_revenue_matches_raw_orders",
+        description=(
+            "Each day's sum of total_amount in flat_order_details equals the day's sum of "
+            "TotalAmount in the raw orders, to the cent, and both count the same orders."
+        ),
+        blocking=True,
+        partitions_def=partitions_def,
+        pool=pool,
+        metadata=check_metadata(ERROR, layer="marts"),
+    )
+    def _daily_revenue(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        days = window_days(context)
+        first, last = days[0], days[-1]
+        mart = warehouse.table_ref(f"{DBT_SCHEMA}.flat_order_details")
+        orders = warehouse.table_ref(f"{RAW_SCHEMA}.{c.ORDERS.table}")
+        mart_rows = warehouse.query(
+            f"SELECT order_date, {cents('SUM(total_amount)')}, COUNT(DISTINCT order_id) "
+            f"FROM {mart} WHERE {date_window('order_date', first, last)} GROUP BY order_date"
+        )
+        raw_rows = warehouse.query(
+            f"SELECT OrderDate, {cents('SUM(TotalAmount)')}, COUNT(*) "
+            f"FROM {orders} WHERE {date_window('OrderDate', first, last)} GROUP BY OrderDate"
+        )
+        in_mart = {str(d)[:10]: (total, n) for d, total, n in mart_rows}
+        in_raw = {str(d)[:10]: (total, n) for d, total, n in raw_rows}
+        verdicts = {}
+        for day in days:
+            key = day.isoformat()
+            mart_total, mart_orders = in_mart.get(key, (0, 0))
+            raw_total, raw_orders = in_raw.get(key, (0, 0))
+            ok = mart_total == raw_total and mart_orders == raw_orders
+            difference = (mart_total or 0) - (raw_total or 0)
+            verdicts[key] = Verdict(
+                ok,
+                f"revenue {_money(mart_total)} over {mart_orders} orders"
+                + (
+                    " matches the raw orders"
+                    if ok
+                    else f" in the mart vs {_money(raw_total)} over {raw_orders} in the raw orders "
+                    f"(difference {_money(difference)})"
+                ),
+                {
+                    "partition": key,
+                    "mart_revenue": float(_money(mart_total)),
+                    "raw_revenue": float(_money(raw_total)),
+                    "difference": float(_money(difference)),
+                    "mart_orders": mart_orders,
+                    "raw_orders": raw_orders,
+                    "table": f"{DBT_SCHEMA}.flat_order_details",
+                },
+            )
+        yield from emit(context, verdicts)
+
+    return _daily_revenue
+
+
+def build_customer_metrics_check(*, pool: str | None) -> dg.AssetChecksDefinition:
+    """flat_customer_metrics is rebuilt whole as of the last day of each run's range (its
+    as_of_date), so the check compares it with the raw orders up to that date."""
+
+    @dg.asset_check(
+        asset=FLAT_CUSTOMER_METRICS,
+        name="one_row_per_customer_with_orders",
+        description=(
+            "Every registered customer with an order on or before the mart's as_of_date has "
+            "exactly one row, and no other customer has one."
+        ),
+        blocking=True,
+        pool=pool,
+        metadata=check_metadata(ERROR, layer="marts"),
+    )
+    def _one_row_per_customer(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        mart = warehouse.table_ref(f"{DBT_SCHEMA}.flat_customer_metrics")
+        orders = warehouse.table_ref(f"{RAW_SCHEMA}.{c.ORDERS.table}")
+        customers = warehouse.table_ref(f"{RAW_SCHEMA}.{c.CUSTOMERS.table}")
+        [(as_of, rows)] = warehouse.query(f"SELECT MAX(as_of_date), COUNT(*) FROM {mart}")
+        as_of_day = date.fromisoformat(str(as_of)[:10]) if as_of else None
+        limit = f"DATE '{as_of_day.isoformat()}'" if as_of_day else "DATE '1900-01-01'"
+        hits = offenders(
+            warehouse.query,
+            f"""
+            SELECT COALESCE(e.CustomerId, m.customer_id) AS customer_id,
+                   COALESCE(m.mart_rows, 0) AS mart_rows,
+                   CASE WHEN m.customer_id IS NULL THEN 'missing'
+                        WHEN e.CustomerId IS NULL THEN 'unexpected'
+                        ELSE 'duplicated' END AS problem
+            FROM (
+                SELECT DISTINCT o.CustomerId AS CustomerId
+                FROM {orders} AS o JOIN {customers} AS cu ON cu.CustomerId = o.CustomerId
+                WHERE o.OrderDate <= {limit}
+            ) AS e
+            FULL OUTER JOIN (
+                SELECT customer_id, COUNT(*) AS mart_rows FROM {mart} GROUP BY customer_id
+            ) AS m ON m.customer_id = e.CustomerId
+            WHERE m.customer_id IS NULL OR e.CustomerId IS NULL OR m.mart_rows <> 1
+            """,
+            ["customer_id", "mart_rows", "problem"],
+        )
+        verdict = Verdict(
+            hits.count == 0,
+            f"one row per customer with orders as of {as_of_day}"
+            if not hits.count
+            else f"{hits.count} customer(s) without exactly one row as of {as_of_day}",
+            {
+                "as_of_date": str(as_of_day),
+                "mart_rows": rows,
+                "table": f"{DBT_SCHEMA}.flat_customer_metrics",
+                **hits.metadata(),
+            },
+        )
+        yield from emit(context, {None: verdict})
+
+    return _one_row_per_customer
+
+
+def build_mart_checks(
+    partitions_def: dg.PartitionsDefinition, *, pool: str | None
+) -> list[dg.AssetChecksDefinition]:
+    return [build_revenue_check(partitions_def, pool=pool), build_customer_metrics_check(pool=pool)]

@@ -1,0 +1,266 @@
+"""What the reports show, pulled from the marts as compact, pre-aggregated arrays.
+
+The browser filters every chart and KPI by date range, store and order type, so the figures are
+pre-aggregated to exactly that grain, a *slice* = (day, store, order type), and shipped as dense
+arrays indexed by slice (`slice = (day * n_stores + store) * n_types + type`). Two years of
+history are 7,300 slices: the files stay small whatever the order volume.
+
+Distinct counts are not additive across slices, so the registered customers' activity ships at
+the (customer, slice) grain (`events`): the browser counts distinct customers in any selection.
+Customer metrics (RFM, LTV, age, activity) come from flat_customer_metrics, which is built as of
+the partition's day; a report as of another day would mix two dates, so that is an error.
+
+Money travels as integer cents (exact sums in JavaScript). The SQL runs unchanged on DuckDB
+and BigQuery: no `::`, no double-quoted identifiers, `date 'yyyy-mm-dd'` literals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from coffee_assets.resources.warehouse import Warehouse
+from coffee_assets.settings import DBT_SCHEMA
+
+ORDER_DETAILS = f"{DBT_SCHEMA}.flat_order_details"
+CUSTOMER_METRICS = f"{DBT_SCHEMA}.flat_customer_metrics"
+
+# The accepted values of the marts (dbt tests), in the order the charts show them.
+CATEGORIES = ["Beverage", "Pastry", "Savory"]
+MIX_TYPES = [
+    "Beverage Only",
+    "Pastry Only",
+    "Savory Only",
+    "Beverage + Pastry",
+    "Beverage + Savory",
+    "Pastry + Savory",
+    "All Categories",
+]
+SEGMENTS = ["Champions", "Loyal", "Big Spenders", "New Customers", "At Risk", "Churned", "Other"]
+
+# Per-slice measures of `sales` (money in cents).
+SALES_MEASURES = [
+    "orders",
+    "revenue",
+    "sub_total",
+    "discount",
+    "items",
+    "reg_orders",
+    "reg_revenue",
+]
+
+
+class ReportDataError(Exception):
+    """The marts cannot give a consistent report for the requested day."""
+
+
+def cents(value: Any) -> int:
+    """A money value (Decimal on DuckDB and BigQuery NUMERIC, float on FLOAT64) in cents."""
+    if value is None:
+        return 0
+    return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The slice layout: days x stores x order types."""
+
+    first_day: date
+    n_days: int
+    store_ids: list[int]
+    order_types: list[str]
+
+    @property
+    def n_slices(self) -> int:
+        return self.n_days * len(self.store_ids) * len(self.order_types)
+
+    def slice(self, day: date, store_id: int, order_type: str) -> int:
+        d = (day - self.first_day).days
+        s = self.store_ids.index(store_id)
+        t = self.order_types.index(order_type)
+        return (d * len(self.store_ids) + s) * len(self.order_types) + t
+
+
+def _sql_date(day: date) -> str:
+    return f"date '{day.isoformat()}'"
+
+
+def _ordered(known: Sequence[str], found: Sequence[str], what: str, table: str) -> list[str]:
+    unknown = sorted(set(found) - set(known))
+    if unknown:
+        raise ReportDataError(f"{table}: unexpected {what} {unknown}; expected one of {known}")
+    return list(known)
+
+
+def load_report_data(warehouse: Warehouse, as_of: date) -> dict[str, Any]:
+    """Every figure both reports need, from the history's first order up to `as_of` inclusive."""
+    details = warehouse.table_ref(ORDER_DETAILS)
+    metrics = warehouse.table_ref(CUSTOMER_METRICS)
+    until = f"order_date <= {_sql_date(as_of)}"
+
+    span = warehouse.query(
+        f"select min(order_date), max(order_date), count(*) from {details} where {until}"
+    )
+    first, last, lines = span[0]
+    if not lines:
+        raise ReportDataError(
+            f"{ORDER_DETAILS} has no order lines on or before {as_of}: materialize the dbt "
+            f"models for that day first"
+        )
+    first = as_date(first)
+    stores = warehouse.query(
+        f"select store_id, max(store_name) from {details} where {until} "
+        f"group by store_id order by store_id"
+    )
+    types = [
+        row[0]
+        for row in warehouse.query(
+            f"select distinct order_type from {details} where {until} order by order_type"
+        )
+    ]
+    grid = Grid(first, (as_of - first).days + 1, [int(s) for s, _ in stores], types)
+
+    sales = {name: [0] * grid.n_slices for name in SALES_MEASURES}
+    for row in warehouse.query(
+        f"""
+        select order_date, store_id, order_type,
+            count(distinct order_key),
+            sum(total_amount),
+            sum(sub_total),
+            sum(discount_amount),
+            sum(quantity),
+            count(distinct case when is_registered_customer then order_key end),
+            sum(case when is_registered_customer then total_amount else 0 end)
+        from {details}
+        where {until}
+        group by order_date, store_id, order_type
+        """
+    ):
+        i = grid.slice(as_date(row[0]), int(row[1]), row[2])
+        orders, revenue, sub_total, discount, items, reg_orders, reg_revenue = row[3:]
+        sales["orders"][i] = int(orders)
+        sales["revenue"][i] = cents(revenue)
+        sales["sub_total"][i] = cents(sub_total)
+        sales["discount"][i] = cents(discount)
+        sales["items"][i] = int(items)
+        sales["reg_orders"][i] = int(reg_orders)
+        sales["reg_revenue"][i] = cents(reg_revenue)
+
+    category_rows = warehouse.query(
+        f"""
+        select order_date, store_id, order_type, product_category,
+            sum(quantity), sum(total_amount)
+        from {details}
+        where {until}
+        group by order_date, store_id, order_type, product_category
+        """
+    )
+    categories = _ordered(
+        CATEGORIES, [r[3] for r in category_rows], "product_category", ORDER_DETAILS
+    )
+    category = {
+        "items": [0] * grid.n_slices * len(categories),
+        "revenue": [0] * grid.n_slices * len(categories),
+    }
+    for day, store_id, order_type, name, items, revenue in category_rows:
+        i = grid.slice(as_date(day), int(store_id), order_type) * len(categories)
+        i += categories.index(name)
+        category["items"][i] = int(items)
+        category["revenue"][i] = cents(revenue)
+
+    mix_rows = warehouse.query(
+        f"""
+        select order_date, store_id, order_type, product_mix_type, count(distinct order_key)
+        from {details}
+        where {until}
+        group by order_date, store_id, order_type, product_mix_type
+        """
+    )
+    mix_types = _ordered(MIX_TYPES, [r[3] for r in mix_rows], "product_mix_type", ORDER_DETAILS)
+    mix = {"orders": [0] * grid.n_slices * len(mix_types)}
+    for day, store_id, order_type, name, orders in mix_rows:
+        i = grid.slice(as_date(day), int(store_id), order_type) * len(mix_types)
+        mix["orders"][i + mix_types.index(name)] = int(orders)
+
+    customers = load_customers(warehouse, metrics, as_of)
+    index = {customer_id: i for i, customer_id in enumerate(customers["id"])}
+    events: dict[str, list[int]] = {"customer": [], "slice": [], "orders": []}
+    for customer_id, day, store_id, order_type, orders in warehouse.query(
+        f"""
+        select customer_id, order_date, store_id, order_type, count(distinct order_key)
+        from {details}
+        where {until} and is_registered_customer
+        group by customer_id, order_date, store_id, order_type
+        order by customer_id, order_date, store_id, order_type
+        """
+    ):
+        if int(customer_id) not in index:
+            raise ReportDataError(
+                f"{ORDER_DETAILS}: customer {customer_id} ordered on {day} but is missing from "
+                f"{CUSTOMER_METRICS} as of {as_of}: rebuild the dbt models for {as_of}"
+            )
+        events["customer"].append(index[int(customer_id)])
+        events["slice"].append(grid.slice(as_date(day), int(store_id), order_type))
+        events["orders"].append(int(orders))
+
+    return {
+        "as_of": as_of.isoformat(),
+        "first_day": grid.first_day.isoformat(),
+        "last_order_day": as_date(last).isoformat(),
+        "n_days": grid.n_days,
+        "store_ids": grid.store_ids,
+        "stores": [str(name) for _, name in stores],
+        "order_types": grid.order_types,
+        "categories": categories,
+        "mix_types": mix_types,
+        "segments": SEGMENTS,
+        "sales": sales,
+        "category": category,
+        "mix": mix,
+        "customers": customers,
+        "events": events,
+    }
+
+
+def load_customers(warehouse: Warehouse, metrics: str, as_of: date) -> dict[str, list]:
+    """flat_customer_metrics as columns; it must be as of `as_of` (one table, rebuilt per run)."""
+    rows = warehouse.query(
+        f"""
+        select customer_id, rfm_segment, ltv, customer_age_days, discount_rate,
+            orders_all_time, orders_past_180_days, days_since_last_order, as_of_date
+        from {metrics}
+        order by customer_id
+        """
+    )
+    dates = sorted({as_date(r[8]).isoformat() for r in rows})
+    if rows and dates != [as_of.isoformat()]:
+        raise ReportDataError(
+            f"{CUSTOMER_METRICS} is as of {', '.join(dates)}, not {as_of}: it is one table rebuilt "
+            f"as of the last day of each dbt run; materialize the dbt models for {as_of} "
+            f"together with the reports (daily_refresh does)"
+        )
+    unknown = sorted({r[1] for r in rows} - set(SEGMENTS))
+    if unknown:
+        raise ReportDataError(f"{CUSTOMER_METRICS}: unexpected rfm_segment {unknown}")
+    return {
+        "id": [int(r[0]) for r in rows],
+        "segment": [SEGMENTS.index(r[1]) for r in rows],
+        "ltv": [cents(r[2]) for r in rows],
+        "age": [int(r[3]) for r in rows],
+        # Discount level in whole percent (0, 3, 5, 7, 10).
+        "discount": [cents(r[4]) for r in rows],
+        "orders_all_time": [int(r[5]) for r in rows],
+        "orders_180d": [int(r[6]) for r in rows],
+        "days_since_last": [int(r[7]) for r in rows],
+    }
+
+
+def day_of(data: dict[str, Any], index: int) -> date:
+    return date.fromisoformat(data["first_day"]) + timedelta(days=index)

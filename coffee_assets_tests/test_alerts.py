@@ -1,0 +1,210 @@
+"""Alert messages and channels, each against a real server on 127.0.0.1: the JSON webhook
+(http.server), e-mail (aiosmtpd), Slack (slack-sdk's WebClient against a local stand-in of the
+Web API); and which channels the environment variables enable."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import pytest
+
+from coffee_assets.alerts import (
+    Alert,
+    AlertChannels,
+    SlackChannel,
+    SmtpChannel,
+    WebhookChannel,
+    alert_channels,
+)
+from coffee_assets.alerts.message import CHECK_FAILED, RUN_FAILED
+from coffee_assets.settings import SettingsError
+
+from .alert_servers import start_alert_servers
+
+SAMPLE = "| OrderId | TotalAmount |\n| --- | --- |\n| 2025010300004 | 1405 |"
+ALERT = Alert(
+    key="check-execution-42",
+    kind=CHECK_FAILED,
+    severity="ERROR",
+    summary="1 order(s) whose amounts do not reconcile on 2025-01-03",
+    asset="coffee_shop/orders",
+    partition="2025-01-03",
+    check="amounts_reconcile",
+    job="daily_refresh",
+    run_id="0a1b2c3d",
+    run_url="http://dagster.example:3000/runs/0a1b2c3d",
+    blocking=True,
+    details={"offending_rows": "1", "sample": SAMPLE},
+)
+
+
+@pytest.fixture(scope="module")
+def servers():
+    started = start_alert_servers()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def clean(servers):
+    servers.clear()
+    return servers
+
+
+def test_text_names_asset_partition_check_problem_and_run():
+    text = ALERT.text()
+    assert text.splitlines()[0] == (
+        "[coffee-shop][ERROR] Check failed: amounts_reconcile on coffee_shop/orders (2025-01-03)"
+    )
+    for expected in [
+        "What was wrong: 1 order(s) whose amounts do not reconcile on 2025-01-03",
+        "Severity: ERROR, blocking",
+        "Asset: coffee_shop/orders",
+        "Partition: 2025-01-03",
+        "Run: http://dagster.example:3000/runs/0a1b2c3d",
+        "  offending_rows: 1",
+        "    | 2025010300004 | 1405 |",
+    ]:
+        assert expected in text.splitlines(), expected
+
+
+def test_slack_text_marks_the_severity_and_links_the_run():
+    text = ALERT.slack_text()
+    assert text.startswith(":red_circle: *[coffee-shop][ERROR]")
+    assert "*Run:* <http://dagster.example:3000/runs/0a1b2c3d|0a1b2c3d>" in text
+    assert f"*sample:*\n```{SAMPLE}```" in text
+    warning = Alert(key="k", kind=RUN_FAILED, severity="WARN", summary="late", job="daily_refresh")
+    assert warning.slack_text().startswith(
+        ":warning: *[coffee-shop][WARN] Run failed: daily_refresh"
+    )
+
+
+def test_json_carries_every_field():
+    payload = json.loads(ALERT.to_json())
+    assert payload["kind"] == "check_failed" and payload["severity"] == "ERROR"
+    assert payload["details"]["sample"] == SAMPLE
+    assert payload["subject"] == ALERT.subject and payload["text"] == ALERT.text()
+    assert payload["blocking"] is True
+
+
+def test_webhook_posts_the_json(clean):
+    WebhookChannel(url=clean.webhook.url + "hook").send(ALERT)
+    [request] = clean.webhook.requests
+    assert request.path == "/hook"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.json() == json.loads(ALERT.to_json())
+
+
+def test_smtp_sends_one_mail_to_every_recipient(clean):
+    SmtpChannel(
+        host="127.0.0.1",
+        port=clean.smtp.port,
+        sender="dagster@coffee.example",
+        recipients="a@coffee.example, b@coffee.example",
+        tls="none",
+    ).send(ALERT)
+    [mail] = clean.smtp.messages
+    assert clean.smtp.recorder.envelopes == [
+        ("dagster@coffee.example", ["a@coffee.example", "b@coffee.example"])
+    ]
+    assert mail["Subject"] == ALERT.subject
+    assert mail.get_content().replace("\r\n", "\n").rstrip("\n") == ALERT.text()
+
+
+def test_slack_posts_through_slack_sdk(clean):
+    SlackChannel(token="xoxb-1", channel="#alerts", base_url=clean.slack.url).send(ALERT)
+    [request] = clean.slack.requests
+    assert request.path == "/chat.postMessage"
+    assert request.headers["Authorization"] == "Bearer xoxb-1"
+    body = request.json()
+    assert body["channel"] == "#alerts" and body["text"] == ALERT.slack_text()
+
+
+def test_one_broken_channel_does_not_silence_the_others(clean):
+    logged: list[str] = []
+
+    class Log:
+        def info(self, message):
+            logged.append(message)
+
+        error = warning = info
+
+    channels = AlertChannels(
+        webhook=WebhookChannel(url="http://127.0.0.1:9/nothing-listens", timeout_seconds=2),
+        slack=SlackChannel(token="xoxb-1", channel="#alerts", base_url=clean.slack.url),
+    )
+    outcome = channels.deliver(ALERT, Log())
+    assert outcome["slack"] == "sent" and outcome["webhook"].startswith("URLError")
+    assert len(clean.slack.requests) == 1
+    assert any("could not be sent to webhook" in line for line in logged)
+
+
+def test_without_channels_the_alert_goes_to_the_log():
+    logged: list[str] = []
+
+    class Log:
+        def warning(self, message):
+            logged.append(message)
+
+    assert AlertChannels().deliver(ALERT, Log()) == {"log": "sent"}
+    assert ALERT.text() in logged[0]
+
+
+def test_environment_enables_channels():
+    assert AlertChannels().enabled() == {}
+    assert alert_channels({}).enabled() == {}
+    channels = alert_channels(
+        {
+            "COFFEE_ALERT_WEBHOOK_URL": "https://hooks.example/x",
+            "COFFEE_SLACK_TOKEN": "xoxb-1",
+            "COFFEE_SLACK_CHANNEL": "#alerts",
+            "COFFEE_SMTP_HOST": "smtp.example",
+            "COFFEE_ALERT_EMAIL_FROM": "a@example",
+            "COFFEE_ALERT_EMAIL_TO": "b@example",
+            "COFFEE_SMTP_TLS": "SSL",
+            "COFFEE_DAGSTER_URL": "https://dagster.example/",
+        }
+    )
+    assert set(channels.enabled()) == {"webhook", "slack", "email"}
+    assert channels.email.tls == "ssl"
+    assert channels.run_url("r1") == "https://dagster.example/runs/r1"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"COFFEE_SLACK_TOKEN": "x"}, "COFFEE_SLACK_TOKEN set but COFFEE_SLACK_CHANNEL not"),
+        ({"COFFEE_SMTP_HOST": "h"}, "COFFEE_ALERT_EMAIL_FROM, COFFEE_ALERT_EMAIL_TO not"),
+        (
+            {
+                "COFFEE_SMTP_HOST": "h",
+                "COFFEE_ALERT_EMAIL_FROM": "a",
+                "COFFEE_ALERT_EMAIL_TO": "b",
+                "COFFEE_SMTP_PORT": "smtp",
+            },
+            "COFFEE_SMTP_PORT='smtp'",
+        ),
+        (
+            {
+                "COFFEE_SMTP_HOST": "h",
+                "COFFEE_ALERT_EMAIL_FROM": "a",
+                "COFFEE_ALERT_EMAIL_TO": "b",
+                "COFFEE_SMTP_TLS": "maybe",
+            },
+            "COFFEE_SMTP_TLS='maybe'",
+        ),
+    ],
+)
+def test_half_configured_channels_name_the_variable(env, message):
+    with pytest.raises(SettingsError, match=message):
+        alert_channels(env)
+
+
+def test_secrets_stay_environment_variables(monkeypatch):
+    """The resources hold EnvVars, so the UI shows the variable's name, never the token."""
+    monkeypatch.setenv("COFFEE_SLACK_TOKEN", "xoxb-secret")
+    monkeypatch.setenv("COFFEE_SLACK_CHANNEL", "#alerts")
+    channels = alert_channels()
+    assert isinstance(channels.slack.token, dg.EnvVar)
+    assert channels.slack.token == "COFFEE_SLACK_TOKEN"  # the name; resolved only in a run

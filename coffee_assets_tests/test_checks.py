@@ -1,0 +1,511 @@
+"""Fault injection, end to end: a broken upstream writes a bad file, the pipeline runs for real
+(DuckDB, dbt, Dagster), the right check fails with useful metadata, the marts keep yesterday's
+numbers, and the alert sensors send exactly one alert to a real webhook server, SMTP server
+and a local stand-in of the Slack API (through slack-sdk) - and nothing more on the next tick.
+
+The run after a broken delivery is the job's selection minus the CSV-generating assets but
+with their checks: in production the files come from an upstream system, and the pipeline's
+part starts at the bucket. Re-running the generator would overwrite the bad file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from coffee_assets import contract as c
+from coffee_assets.alerts import AlertChannels, SlackChannel, alert_channels
+from coffee_assets.alerts.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_SENSOR
+from coffee_assets.assets.csv_files import object_key
+from coffee_assets.checks.freshness import FRESH_ASSETS, FRESHNESS_SENSOR
+from coffee_assets.definitions import build_definitions
+from coffee_assets.jobs import execute_daily_refresh
+from coffee_assets.settings import Settings
+
+from .alert_servers import AlertServers, start_alert_servers
+
+pytestmark = pytest.mark.slow
+
+START = date(2025, 1, 1)
+LAST = START + timedelta(days=2)  # three clean days; day 3 brings the first new customers
+DAGSTER_URL = "http://dagster.example:3000"
+
+
+@dataclass
+class Base:
+    settings: Settings
+    instance: dg.DagsterInstance
+    defs: dg.Definitions
+
+
+@pytest.fixture(scope="module")
+def servers():
+    started = start_alert_servers()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def alerting(servers, monkeypatch) -> AlertServers:
+    """Every channel enabled through its public environment variables."""
+    servers.clear()
+    env = {
+        "COFFEE_ALERT_WEBHOOK_URL": servers.webhook.url + "hooks/coffee",
+        "COFFEE_SMTP_HOST": "127.0.0.1",
+        "COFFEE_SMTP_PORT": str(servers.smtp.port),
+        "COFFEE_SMTP_TLS": "none",
+        "COFFEE_ALERT_EMAIL_FROM": "dagster@coffee.example",
+        "COFFEE_ALERT_EMAIL_TO": "data-team@coffee.example, oncall@coffee.example",
+        "COFFEE_SLACK_TOKEN": "xoxb-test-token",
+        "COFFEE_SLACK_CHANNEL": "#coffee-alerts",
+        "COFFEE_DAGSTER_URL": DAGSTER_URL,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return servers
+
+
+def channels(servers: AlertServers) -> AlertChannels:
+    """The channels the environment enables; Slack's API base URL is the local stand-in's."""
+    configured = alert_channels()
+    assert configured.webhook and configured.email and configured.slack
+    return AlertChannels(
+        webhook=configured.webhook,
+        email=configured.email,
+        slack=SlackChannel(
+            token=dg.EnvVar("COFFEE_SLACK_TOKEN"),
+            channel=dg.EnvVar("COFFEE_SLACK_CHANNEL"),
+            base_url=servers.slack.url,
+        ),
+        dagster_url=configured.dagster_url,
+    )
+
+
+def tick(defs, instance, servers, name: str, cursor: str | None = None) -> str | None:
+    """One evaluation of an alert sensor, as the daemon does it; returns the new cursor."""
+    sensor = defs.resolve_sensor_def(name)
+    with dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=defs,
+        resources={"alerts": channels(servers)},
+    ) as context:
+        result = sensor.evaluate_tick(context)
+    return result.cursor
+
+
+def tick_all(defs, instance, servers, cursors: dict[str, str | None]) -> dict[str, str | None]:
+    return {
+        name: tick(defs, instance, servers, name, cursors.get(name))
+        for name in (CHECK_ALERT_SENSOR, RUN_FAILURE_SENSOR)
+    }
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory, servers) -> Base:
+    """Three clean days, one run, on a small volume."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("checks-base"),
+        start_date=START,
+        seed=11,
+        orders_per_day=60,
+    )
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    result = execute_daily_refresh(defs, START, LAST, instance=instance)
+    assert result.success
+    return Base(settings, instance, defs)
+
+
+def marts(settings: Settings) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        return {
+            t: sorted(con.sql(f"select * from dbt_models.{t}").fetchall(), key=repr)
+            for t in ("flat_order_details", "flat_customer_metrics", "fact_order_details")
+        }
+
+
+def sql(settings: Settings, query: str) -> list[tuple]:
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        return con.sql(query).fetchall()
+
+
+def freshness_check_keys(defs: dg.Definitions) -> list[dg.AssetCheckKey]:
+    return [k for k in defs.resolve_asset_graph().asset_check_keys if k.name == "freshness_check"]
+
+
+def with_redelivery_job(defs: dg.Definitions) -> dg.Definitions:
+    """The code location plus a job of everything downstream of the bucket and the bucket
+    files' checks (see the module doc)."""
+    daily = defs.resolve_job_def("daily_refresh")
+    csv_files = [
+        node.key
+        for node in defs.resolve_asset_graph().asset_nodes
+        if node.group_name == "csv_sources"
+    ]
+    job = dg.define_asset_job(
+        "after_upstream_delivery",
+        selection=(
+            (
+                dg.AssetSelection.assets(*daily.asset_layer.executable_asset_keys)
+                - dg.AssetSelection.assets(*csv_files)
+            )
+            | dg.AssetSelection.checks_for_assets(*csv_files)
+        )
+        - dg.AssetSelection.checks(*freshness_check_keys(defs)),
+    )
+    return dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
+
+
+# ------------------------------------------------------------------------- CSV editing
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    rows = list(csv.reader(io.StringIO(path.read_text())))
+    return rows[0], rows[1:]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, *rows])
+    path.write_text(out.getvalue())
+
+
+def file_of(settings: Settings, table: c.TableContract, day: date) -> Path:
+    return settings.bucket_dir / object_key(table, day.isoformat())
+
+
+def dangling_order_line(settings: Settings, day: date) -> None:
+    path = file_of(settings, c.ORDER_DETAILS, day)
+    header, rows = read_csv(path)
+    line = dict(zip(header, rows[0]))
+    line.update(OrderDetailId=str(int(rows[-1][0]) + 1), OrderId="999999999", ProductId="1")
+    write_csv(path, header, [*rows, [line[h] for h in header]])
+
+
+def wrong_total(settings: Settings, day: date) -> None:
+    path = file_of(settings, c.ORDERS, day)
+    header, rows = read_csv(path)
+    i = header.index("TotalAmount")
+    rows[3][i] = f"{float(rows[3][i]) + 1:.2f}"
+    write_csv(path, header, rows)
+
+
+def customer_registered_later(settings: Settings, day: date) -> None:
+    """An anonymous order of `day` gets a customer (no discount, so the money still adds up)
+    registered the next day."""
+    _, customers = read_csv(file_of(settings, c.CUSTOMERS, day + timedelta(days=1)))
+    later = next(cid for cid, rate, _ in customers if float(rate) == 0)
+    path = file_of(settings, c.ORDERS, day)
+    header, rows = read_csv(path)
+    row = next(r for r in rows if r[header.index("CustomerId")] == "")
+    row[header.index("CustomerId")] = later
+    write_csv(path, header, rows)
+
+
+def duplicated_key(settings: Settings, day: date) -> None:
+    path = file_of(settings, c.ORDERS, day)
+    header, rows = read_csv(path)
+    write_csv(path, header, [*rows, rows[1]])
+
+
+def missing_column(settings: Settings, day: date) -> None:
+    path = file_of(settings, c.ORDERS, day)
+    header, rows = read_csv(path)
+    i = header.index("DiscountAmount")
+    write_csv(path, header[:i] + header[i + 1 :], [r[:i] + r[i + 1 :] for r in rows])
+
+
+@dataclass(frozen=True)
+class Fault:
+    corrupt: Callable[[Settings, date], None]
+    day: date
+    check: str  # asset/check that must fail
+    summary: str  # in the check's description
+    sample: str  # in the check's sample metadata (the offending key)
+
+
+FAULTS = {
+    "dangling_order_line": Fault(
+        dangling_order_line,
+        LAST,
+        "coffee_shop/order_details:references_exist",
+        "1 order line(s) with a dangling reference",
+        "999999999",
+    ),
+    "wrong_total": Fault(
+        wrong_total,
+        LAST,
+        "coffee_shop/orders:amounts_reconcile",
+        "1 order(s) whose amounts do not reconcile",
+        "2025010300004",
+    ),
+    "customer_registered_after_order": Fault(
+        customer_registered_later,
+        LAST - timedelta(days=1),
+        "coffee_shop/orders:customer_registered_by_order_date",
+        "1 order(s) by a customer registered after the order date",
+        "2025-01-03",
+    ),
+    "duplicated_key": Fault(
+        duplicated_key,
+        LAST,
+        "coffee_shop/orders:unique_key",
+        "1 duplicated OrderId value(s)",
+        "2025010300002",
+    ),
+    "missing_column": Fault(
+        missing_column,
+        LAST,
+        "csv_sources/orders:header_contract",
+        "Orders.csv: missing column(s) DiscountAmount",
+        "DiscountAmount",
+    ),
+}
+
+
+def copy_base(base: Base, tmp_path: Path) -> tuple[Settings, dg.Definitions]:
+    settings = replace(base.settings, data_dir=tmp_path / "data")
+    shutil.copytree(base.settings.data_dir, settings.data_dir)
+    return settings, build_definitions(settings)
+
+
+def check_name(evaluation) -> str:
+    return f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+
+
+# ------------------------------------------------------------------------------- tests
+def test_clean_days_pass_every_check_and_raise_no_alert(base, alerting):
+    cursors = tick_all(base.defs, base.instance, alerting, {})
+    assert alerting.counts() == (0, 0, 0)
+    tick_all(base.defs, base.instance, alerting, cursors)
+    assert alerting.counts() == (0, 0, 0)
+    history = base.instance.event_log_storage
+    for key in base.defs.resolve_job_def("daily_refresh").asset_layer.asset_graph.asset_check_keys:
+        assert not [
+            r
+            for r in history.get_asset_check_execution_history(key, limit=10)
+            if r.status.value == "FAILED"
+        ], key
+
+
+@pytest.mark.parametrize("fault_name", list(FAULTS))
+def test_corrupt_delivery_fails_its_check_keeps_the_marts_and_alerts_once(
+    base, alerting, tmp_path, fault_name
+):
+    fault = FAULTS[fault_name]
+    settings, defs = copy_base(base, tmp_path)
+    defs = with_redelivery_job(defs)
+    instance = dg.DagsterInstance.ephemeral()
+    before = marts(settings)
+    fault.corrupt(settings, fault.day)
+
+    cursors = tick_all(defs, instance, alerting, {})  # the daemon is running already
+
+    result = defs.resolve_job_def("after_upstream_delivery").execute_in_process(
+        instance=instance, partition_key=fault.day.isoformat(), raise_on_error=False
+    )
+
+    assert not result.success
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [check_name(e) for e in failed] == [fault.check]
+    [evaluation] = failed
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR and evaluation.blocking
+    assert evaluation.partition == fault.day.isoformat()
+    assert fault.summary in evaluation.description
+    metadata = {k: str(getattr(v, "value", v)) for k, v in evaluation.metadata.items()}
+    assert fault.sample in " ".join(metadata.values())
+    asset, check = fault.check.split(":")
+    # Nothing was built on the bad data, and the marts keep the last good numbers.
+    built = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert not [key for key in built if key.path[0] == "dbt_models"]
+    if asset.startswith("csv_sources/"):  # caught before the raw load even started
+        assert dg.AssetKey(["coffee_shop", "orders"]) not in built
+    assert marts(settings) == before
+
+    cursors = tick_all(defs, instance, alerting, cursors)
+    assert alerting.counts() == (1, 1, 1)
+    payload = alerting.webhook.requests[0].json()
+    assert payload["kind"] == "check_failed" and payload["severity"] == "ERROR"
+    assert (payload["asset"], payload["check"]) == (asset, check)
+    assert payload["partition"] == fault.day.isoformat()
+    assert payload["run_url"] == f"{DAGSTER_URL}/runs/{result.run_id}"
+    assert fault.summary in payload["summary"]
+    assert fault.sample in json.dumps(payload["details"])
+    [mail] = alerting.smtp.messages
+    assert mail["Subject"] == payload["subject"]
+    assert mail["To"] == "data-team@coffee.example, oncall@coffee.example"
+    assert f"{DAGSTER_URL}/runs/{result.run_id}" in mail.get_payload()
+    [post] = alerting.slack.requests
+    assert post.path.endswith("/chat.postMessage")
+    assert post.headers["Authorization"] == "Bearer xoxb-test-token"
+    message = post.json()
+    assert message["channel"] == "#coffee-alerts" and check in message["text"]
+    # The daemon restarts and ticks again with the stored cursors: nothing new is sent.
+    tick_all(defs, instance, alerting, cursors)
+    assert alerting.counts() == (1, 1, 1)
+
+
+def test_implausible_volume_warns_and_the_marts_are_rebuilt(base, alerting, tmp_path):
+    """A day with far too few orders (consistent otherwise): a WARN check fails, nothing
+    blocks, the marts take the day, and one alert marked WARN goes out."""
+    settings, defs = copy_base(base, tmp_path)
+    defs = with_redelivery_job(defs)
+    instance = dg.DagsterInstance.ephemeral()
+    header, orders = read_csv(file_of(settings, c.ORDERS, LAST))
+    kept = orders[:3]
+    write_csv(file_of(settings, c.ORDERS, LAST), header, kept)
+    kept_ids = {row[0] for row in kept}
+    line_header, lines = read_csv(file_of(settings, c.ORDER_DETAILS, LAST))
+    write_csv(
+        file_of(settings, c.ORDER_DETAILS, LAST),
+        line_header,
+        [line for line in lines if line[1] in kept_ids],
+    )
+
+    cursors = tick_all(defs, instance, alerting, {})
+
+    result = defs.resolve_job_def("after_upstream_delivery").execute_in_process(
+        instance=instance, partition_key=LAST.isoformat(), raise_on_error=False
+    )
+
+    assert result.success
+    [warning] = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert check_name(warning) == "csv_sources/orders:orders_per_day_plausible"
+    assert warning.severity == dg.AssetCheckSeverity.WARN
+    assert warning.metadata["orders"].value == 3
+    assert sql(
+        settings,
+        f"select count(distinct order_id) from dbt_models.flat_order_details "
+        f"where order_date = date '{LAST}'",
+    ) == [(3,)]
+    cursors = tick_all(defs, instance, alerting, cursors)
+    assert alerting.counts() == (1, 1, 1)
+    payload = alerting.webhook.requests[0].json()
+    assert payload["severity"] == "WARN" and payload["check"] == "orders_per_day_plausible"
+    assert "[WARN]" in alerting.smtp.messages[0]["Subject"]
+    assert ":warning:" in alerting.slack.requests[0].json()["text"]
+    tick_all(defs, instance, alerting, cursors)
+    assert alerting.counts() == (1, 1, 1)
+
+
+def test_a_failed_run_alerts_once_as_a_run_failure(base, alerting, tmp_path):
+    """The loader refuses an unparsable date (the run fails, no check fails): one run alert."""
+    settings, defs = copy_base(base, tmp_path)
+    defs = with_redelivery_job(defs)
+    instance = dg.DagsterInstance.ephemeral()
+    path = file_of(settings, c.ORDERS, LAST)
+    header, rows = read_csv(path)
+    rows[4][header.index("OrderDate")] = "not-a-date"
+    write_csv(path, header, rows)
+    cursors = tick_all(defs, instance, alerting, {})
+    result = defs.resolve_job_def("after_upstream_delivery").execute_in_process(
+        instance=instance, partition_key=LAST.isoformat(), raise_on_error=False
+    )
+    assert not result.success
+    cursors = tick_all(defs, instance, alerting, cursors)
+    assert alerting.counts() == (1, 1, 1)
+    payload = alerting.webhook.requests[0].json()
+    assert payload["kind"] == "run_failed" and payload["job"] == "after_upstream_delivery"
+    assert payload["partition"] == LAST.isoformat()
+    assert "coffee_shop__orders" in payload["summary"]
+    assert "not-a-date" in json.dumps(payload["details"])
+    tick_all(defs, instance, alerting, cursors)
+    assert alerting.counts() == (1, 1, 1)
+
+
+def test_mart_checks_catch_a_mart_that_disagrees_with_the_raw_data(base, tmp_path):
+    """The marts' own checks, run on a tampered mart (one order line gone, one customer row
+    duplicated): both fail, blocking, naming the day and the customer."""
+    settings, defs = copy_base(base, tmp_path)
+    defs = with_redelivery_job(defs)
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute(
+            "delete from dbt_models.flat_order_details where order_detail_id = "
+            f"(select min(order_detail_id) from dbt_models.flat_order_details "
+            f"where order_date = date '{LAST}')"
+        )
+        con.execute(
+            "insert into dbt_models.flat_customer_metrics select * from "
+            "dbt_models.flat_customer_metrics order by customer_id limit 1"
+        )
+    evaluations = {}
+    for name in ("daily_revenue_matches_raw_orders", "one_row_per_customer_with_orders"):
+        [key] = [k for k in defs.resolve_asset_graph().asset_check_keys if k.name == name]
+        # A check-only run, as "Execute check" in the UI launches it.
+        job = defs.resolve_implicit_global_asset_job_def().get_subset(
+            asset_selection=set(), asset_check_selection={key}
+        )
+        partitioned = name == "daily_revenue_matches_raw_orders"
+        result = job.execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(),
+            partition_key=LAST.isoformat() if partitioned else None,
+            raise_on_error=False,
+        )
+        assert not result.success  # a blocking ERROR check fails its run
+        evaluations.update({check_name(e): e for e in result.get_asset_check_evaluations()})
+    revenue = evaluations["dbt_models/flat_order_details:daily_revenue_matches_raw_orders"]
+    assert not revenue.passed and revenue.partition == LAST.isoformat()
+    assert revenue.metadata["difference"].value < 0
+    assert revenue.metadata["mart_orders"].value <= revenue.metadata["raw_orders"].value
+    customers = evaluations["dbt_models/flat_customer_metrics:one_row_per_customer_with_orders"]
+    assert not customers.passed
+    assert customers.metadata["offending_rows"].value == 1
+    assert "duplicated" in customers.metadata["sample"].value
+
+
+def test_freshness_checks_pass_on_time_and_alert_when_overdue(base, alerting, tmp_path):
+    """Dagster's time-partition freshness checks over the raw tables and marts: fresh when
+    yesterday's partition is there, overdue otherwise; an overdue one is one WARN alert."""
+    defs = base.defs
+    freshness = freshness_check_keys(defs)
+    assert {key.asset_key for key in freshness} == set(FRESH_ASSETS)
+    job = dg.define_asset_job("freshness", selection=dg.AssetSelection.checks(*freshness))
+    freshness_job = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(
+        "freshness"
+    )
+    # The daily job itself does not run them (they would judge today after every backfill).
+    daily_checks = defs.resolve_job_def("daily_refresh").asset_layer.asset_graph.asset_check_keys
+    assert not set(freshness) & set(daily_checks)
+
+    partitions = defs.resolve_job_def("daily_refresh").partitions_def
+    # The newest partition whose deadline (09:00 Kyiv the next day) has passed for sure.
+    newest = partitions.get_last_partition_key()
+    overdue_day = (date.fromisoformat(newest) - timedelta(days=1)).isoformat()
+
+    fresh = dg.DagsterInstance.ephemeral()
+    for key in FRESH_ASSETS:
+        for day in (overdue_day, newest):
+            fresh.report_runless_asset_event(dg.AssetMaterialization(key, partition=day))
+    on_time = freshness_job.execute_in_process(instance=fresh)
+    assert all(e.passed for e in on_time.get_asset_check_evaluations())
+
+    stale = dg.DagsterInstance.ephemeral()
+    for key in FRESH_ASSETS:
+        stale.report_runless_asset_event(dg.AssetMaterialization(key, partition="2025-01-03"))
+    # The sensor that evaluates them asks for a run of the freshness checks.
+    sensor = defs.resolve_sensor_def(FRESHNESS_SENSOR)
+    with dg.build_sensor_context(instance=stale, definitions=defs) as context:
+        requests = sensor.evaluate_tick(context).run_requests
+    assert requests and set(requests[0].asset_check_keys or []) == set(freshness)
+    late = freshness_job.execute_in_process(instance=stale)
+    evaluations = late.get_asset_check_evaluations()
+    assert len(evaluations) == len(FRESH_ASSETS)
+    assert not any(e.passed for e in evaluations)
+    assert {e.severity for e in evaluations} == {dg.AssetCheckSeverity.WARN}
+    assert all(e.description.startswith("Asset is overdue") for e in evaluations)
+
+    cursor = tick(defs, stale, alerting, CHECK_ALERT_SENSOR)
+    assert alerting.counts() == (len(FRESH_ASSETS),) * 3
+    kinds = {r.json()["kind"] for r in alerting.webhook.requests}
+    assert kinds == {"freshness_missed"}
+    tick(defs, stale, alerting, CHECK_ALERT_SENSOR, cursor)
+    assert alerting.counts() == (len(FRESH_ASSETS),) * 3
