@@ -57,6 +57,10 @@ class ReportDataError(Exception):
     """The marts cannot give a consistent report for the requested day."""
 
 
+class MetricsSupersededError(ReportDataError):
+    """flat_customer_metrics was rebuilt as of a later day by another run in the meantime."""
+
+
 def cents(value: Any) -> int:
     """A money value (Decimal on DuckDB and BigQuery NUMERIC, float on FLOAT64) in cents."""
     if value is None:
@@ -241,7 +245,8 @@ def load_customers(warehouse: Warehouse, metrics: str, as_of: date) -> dict[str,
     )
     dates = sorted({as_date(r[8]).isoformat() for r in rows})
     if rows and dates != [as_of.isoformat()]:
-        raise ReportDataError(
+        error = MetricsSupersededError if min(dates) > as_of.isoformat() else ReportDataError
+        raise error(
             f"{CUSTOMER_METRICS} is as of {', '.join(dates)}, not {as_of}: it is one table rebuilt "
             f"as of the last day of each dbt run; materialize the dbt models for {as_of} "
             f"together with the reports (daily_refresh does)"
