@@ -457,13 +457,17 @@ def test_a_report_for_another_day_than_the_customer_metrics_fails_clearly(pipeli
 
 
 def _materialize_reports(
-    pipeline, bucket: Path, warehouse: Path, selection: list[str] | None = None
+    pipeline,
+    bucket: Path,
+    warehouse: Path,
+    selection: list[str] | None = None,
+    partition: date = LAST,
 ) -> dg.MaterializeResult:
     [assets] = build_report_assets(daily_partitions(pipeline.settings.start_date), pool=None)
     return dg.materialize(
         [assets],
         selection=selection,
-        partition_key=LAST.isoformat(),
+        partition_key=partition.isoformat(),
         resources={
             "storage": LocalFolderBucket(root=str(bucket)),
             "warehouse": DuckDBWarehouse(path=str(warehouse)),
@@ -530,3 +534,15 @@ def test_one_report_alone(pipeline, tmp_path):
         "reports/customer_report.html",
         f"reports/customer_report/as_of={LAST}.html",
     ]
+
+
+def test_a_range_whose_customer_metrics_a_later_run_rebuilt_is_skipped(pipeline, tmp_path):
+    """Two runs at once: the later day's run rebuilt flat_customer_metrics before this run's
+    reports step. Nothing is written or materialized for the earlier day, and the run succeeds."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(pipeline.settings.duckdb_path, warehouse)  # metrics as of LAST
+    bucket = tmp_path / "bucket"
+    result = _materialize_reports(pipeline, bucket, warehouse, partition=LAST - timedelta(days=1))
+    assert result.success
+    assert result.asset_materializations_for_node("reports") == []
+    assert not bucket.exists() or not any(bucket.rglob("*.html"))
