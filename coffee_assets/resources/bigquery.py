@@ -217,20 +217,6 @@ class BigQueryWarehouse(Warehouse):
         return run_with_retry(run)
 
     # ------------------------------------------------------------------ loading
-    def load_days(self, table: c.TableContract, files: Mapping[date, str]) -> LoadResult:
-        """Replace exactly the given days of a daily table with the rows of their files."""
-        if not table.partitioned:
-            raise ValueError(f"{table.table} is not daily-partitioned")
-        if not files:
-            raise ValueError("no files to load")
-        return self._load(table, {uri: day for day, uri in files.items()})
-
-    def load_reference(self, table: c.TableContract, uri: str) -> LoadResult:
-        """Replace a reference table whole."""
-        if table.partitioned:
-            raise ValueError(f"{table.table} is daily-partitioned: use load_days")
-        return self._load(table, {uri: None})
-
     def _load(self, table: c.TableContract, files: Mapping[str, date | None]) -> LoadResult:
         headers = {uri: self._header(table, uri, day) for uri, day in files.items()}
         groups: dict[tuple[str, ...], list[str]] = {}

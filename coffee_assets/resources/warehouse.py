@@ -111,10 +111,20 @@ class Warehouse(dg.ConfigurableResource):
 
     def load_days(self, table: c.TableContract, files: Mapping[date, str]) -> LoadResult:
         """Replace exactly the given days of a daily table with their files' rows, atomically."""
-        raise NotImplementedError
+        if not table.partitioned:
+            raise ValueError(f"{table.table} is not daily-partitioned")
+        if not files:
+            raise ValueError("no files to load")
+        return self._load(table, {uri: day for day, uri in files.items()})
 
     def load_reference(self, table: c.TableContract, uri: str) -> LoadResult:
         """Replace a reference table whole, atomically."""
+        if table.partitioned:
+            raise ValueError(f"{table.table} is daily-partitioned: use load_days")
+        return self._load(table, {uri: None})
+
+    def _load(self, table: c.TableContract, files: Mapping[str, date | None]) -> LoadResult:
+        """Validate the files ({uri: day, or None for a reference table}), then swap them in."""
         raise NotImplementedError
 
     def dbt_vars(self) -> dict[str, str]:
@@ -177,18 +187,6 @@ class DuckDBWarehouse(Warehouse):
             return TableSummary(relation, rows, columns, preview.fetchall())
 
     # ------------------------------------------------------------------ loading
-    def load_days(self, table: c.TableContract, files: Mapping[date, str]) -> LoadResult:
-        """Replace exactly the given days of a daily table with the rows of their files."""
-        if not table.partitioned:
-            raise ValueError(f"{table.table} is not daily-partitioned")
-        return self._load(table, {uri: day for day, uri in files.items()})
-
-    def load_reference(self, table: c.TableContract, uri: str) -> LoadResult:
-        """Replace a reference table whole."""
-        if table.partitioned:
-            raise ValueError(f"{table.table} is daily-partitioned: use load_days")
-        return self._load(table, {uri: None})
-
     def _load(self, table: c.TableContract, files: Mapping[str, date | None]) -> LoadResult:
         name = self.qualified(table)
         days = sorted(d for d in files.values() if d is not None)
