@@ -15,6 +15,8 @@ from coffee_assets.definitions import build_definitions
 from coffee_assets.jobs import execute_daily_refresh
 from coffee_assets.settings import CSV_PREFIX, Settings
 
+from .alert_servers import start_alert_servers
+
 START = date(2025, 1, 1)
 DAYS = 3
 LAST = START + timedelta(days=DAYS - 1)
@@ -69,3 +71,11 @@ def pipeline(tmp_path_factory) -> Pipeline:
     instance = dg.DagsterInstance.ephemeral()
     result = execute_daily_refresh(defs, START, LAST, instance=instance)
     return Pipeline(settings, defs, instance, result)
+
+
+@pytest.fixture(scope="module")
+def servers():
+    """A webhook receiver, an SMTP server and a Slack API stand-in on 127.0.0.1."""
+    started = start_alert_servers()
+    yield started
+    started.stop()

@@ -20,8 +20,6 @@ from coffee_assets.alerts import (
 from coffee_assets.alerts.message import CHECK_FAILED, RUN_FAILED
 from coffee_assets.settings import SettingsError
 
-from .alert_servers import start_alert_servers
-
 SAMPLE = "| OrderId | TotalAmount |\n| --- | --- |\n| 2025010300004 | 1405 |"
 ALERT = Alert(
     key="check-execution-42",
@@ -37,13 +35,6 @@ ALERT = Alert(
     blocking=True,
     details={"offending_rows": "1", "sample": SAMPLE},
 )
-
-
-@pytest.fixture(scope="module")
-def servers():
-    started = start_alert_servers()
-    yield started
-    started.stop()
 
 
 @pytest.fixture

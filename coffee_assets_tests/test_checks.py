@@ -32,7 +32,7 @@ from coffee_assets.definitions import build_definitions
 from coffee_assets.jobs import execute_daily_refresh
 from coffee_assets.settings import Settings
 
-from .alert_servers import AlertServers, start_alert_servers
+from .alert_servers import AlertServers
 
 pytestmark = pytest.mark.slow
 
@@ -46,13 +46,6 @@ class Base:
     settings: Settings
     instance: dg.DagsterInstance
     defs: dg.Definitions
-
-
-@pytest.fixture(scope="module")
-def servers():
-    started = start_alert_servers()
-    yield started
-    started.stop()
 
 
 @pytest.fixture
