@@ -1,5 +1,5 @@
 {#-
-    Incremental-by-date models (dim_order, fact_order_details, flat_order_details).
+    Incremental-by-date models (fact_order_details, flat_order_details).
 
     The model SQL filters its input with window_filter() when is_incremental(); the config below
     makes the write replace exactly the window's days in the target, so a re-run of a window is

@@ -66,10 +66,17 @@
 {% endmacro %}
 
 
-{#- The date the reporting models are measured against: max_date, or today without vars. -#}
-{% macro as_of_date() %}
+{#- The day the reporting models are measured against, as an aggregate over `column` (a date
+    column of the relation in the FROM clause): the newest day with data, or the window's last
+    day when that is later (a day without orders); the history's first day when there is no data.
+    Never today's date: the same data gives the same numbers whenever it is built. -#}
+{% macro newest_day(column) %}
     {%- set window = window_bounds() -%}
-    {{ return(date_literal(window['max_date']) if window is not none else 'current_date') }}
+    {%- if window is none -%}
+        {{ return('coalesce(max(' ~ column ~ '), ' ~ start_date() ~ ')') }}
+    {%- endif -%}
+    {%- set last = date_literal(window['max_date']) -%}
+    {{ return('greatest(' ~ last ~ ', coalesce(max(' ~ column ~ '), ' ~ last ~ '))') }}
 {% endmacro %}
 
 

@@ -3,10 +3,10 @@
 
 with raw_orders as (
 
-    select OrderDate as order_date, sum(TotalAmount) as revenue
-    from {{ source('coffee_shop', 'orders') }}
-    where {{ window_filter('OrderDate') }}
-    group by OrderDate
+    select order_date, sum(total_amount) as revenue
+    from {{ ref('stg_orders') }}
+    where {{ window_filter('order_date') }}
+    group by order_date
 
 ),
 

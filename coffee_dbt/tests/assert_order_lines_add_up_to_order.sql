@@ -1,5 +1,5 @@
 -- Every order's lines add up exactly to the order: sub total, discount and total amount.
--- Returns the orders that don't (including an order without lines in the fact).
+-- Returns the orders of the window that don't (including an order without lines in the fact).
 
 with line_totals as (
 
@@ -9,7 +9,22 @@ with line_totals as (
         sum(discount_amount) as discount_amount,
         sum(total_amount) as total_amount
     from {{ ref('fact_order_details') }}
+    where {{ window_filter('order_date') }}
     group by order_key
+
+),
+
+orders as (
+
+    select
+        {{ surrogate_key('order_id') }} as order_key,
+        order_id,
+        order_date,
+        sub_total,
+        discount_amount,
+        total_amount
+    from {{ ref('stg_orders') }}
+    where {{ window_filter('order_date') }}
 
 )
 
@@ -22,7 +37,7 @@ select
     line_totals.discount_amount as lines_discount_amount,
     orders.total_amount,
     line_totals.total_amount as lines_total_amount
-from {{ ref('dim_order') }} as orders
+from orders
 left join line_totals
     on orders.order_key = line_totals.order_key
 where line_totals.order_key is null

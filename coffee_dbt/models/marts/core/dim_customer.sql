@@ -1,12 +1,6 @@
-with customers as (
-
-    select * from {{ source('coffee_shop', 'customers') }}
-
-)
-
 select
-    {{ surrogate_key('CustomerId') }} as customer_key,
-    CustomerId as customer_id,
-    LevelOfDiscount as discount_rate,
-    RegistrationDate as registration_date
-from customers
+    {{ surrogate_key('customer_id') }} as customer_key,
+    customer_id,
+    discount_rate,
+    registration_date
+from {{ ref('stg_customers') }}

@@ -1,12 +1,11 @@
--- One row per day from var start_date (or the first order, if earlier) to the as-of date
--- (or the last order, if later).
+-- One row per day from var start_date (or the first order, if earlier) to the last order.
 
 with bounds as (
 
     select
-        least({{ start_date() }}, coalesce(min(OrderDate), {{ start_date() }})) as first_day,
-        greatest({{ as_of_date() }}, coalesce(max(OrderDate), {{ as_of_date() }})) as last_day
-    from {{ source('coffee_shop', 'orders') }}
+        least({{ start_date() }}, coalesce(min(order_date), {{ start_date() }})) as first_day,
+        greatest({{ start_date() }}, coalesce(max(order_date), {{ start_date() }})) as last_day
+    from {{ ref('stg_orders') }}
 
 ),
 

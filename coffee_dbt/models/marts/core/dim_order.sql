@@ -1,23 +1,13 @@
-{{ config(**incremental_by_date_config('order_date')) }}
-
-with orders as (
-
-    select * from {{ source('coffee_shop', 'orders') }}
-    {% if is_incremental() %}
-    where {{ window_filter('OrderDate') }}
-    {% endif %}
-
-)
+-- The order's attributes; its money lives in fact_order_details (the lines add up to the order).
 
 select
-    {{ surrogate_key('OrderId') }} as order_key,
-    OrderId as order_id,
-    OrderDate as order_date,
-    OrderType as order_type,
-    CustomerId as customer_id,
-    StoreId as store_id,
-    SubTotal as sub_total,
-    DiscountAmount as discount_amount,
-    TotalAmount as total_amount,
-    DiscountApplied as discount_applied
-from orders
+    {{ surrogate_key('order_id') }} as order_key,
+    order_id,
+    order_date,
+    order_type,
+    customer_id,
+    {{ surrogate_key('customer_id') }} as customer_key,
+    store_id,
+    {{ surrogate_key('store_id') }} as store_key,
+    discount_applied
+from {{ ref('stg_orders') }}

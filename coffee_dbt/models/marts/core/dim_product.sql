@@ -1,13 +1,7 @@
-with products as (
-
-    select * from {{ source('coffee_shop', 'products') }}
-
-)
-
 select
-    {{ surrogate_key('ProductId') }} as product_key,
-    ProductId as product_id,
-    ProductName as product_name,
-    ProductCategory as product_category,
-    Price as price
-from products
+    {{ surrogate_key('product_id') }} as product_key,
+    product_id,
+    product_name,
+    product_category,
+    price
+from {{ ref('stg_products') }}

@@ -1,16 +1,10 @@
-with stores as (
-
-    select * from {{ source('coffee_shop', 'stores') }}
-
-)
-
 select
-    {{ surrogate_key('StoreId') }} as store_key,
-    StoreId as store_id,
-    StoreName as store_name,
-    District as district,
-    City as city,
-    Address as address,
-    Latitude as latitude,
-    Longitude as longitude
-from stores
+    {{ surrogate_key('store_id') }} as store_key,
+    store_id,
+    store_name,
+    district,
+    city,
+    address,
+    latitude,
+    longitude
+from {{ ref('stg_stores') }}

@@ -14,16 +14,16 @@
 
 with order_details as (
 
-    select * from {{ source('coffee_shop', 'order_details') }}
+    select * from {{ ref('stg_order_details') }}
     {% if is_incremental() %}
-    where {{ window_filter('OrderDate') }}
+    where {{ window_filter('order_date') }}
     {% endif %}
 
 ),
 
 orders as (
 
-    select * from {{ ref('dim_order') }}
+    select * from {{ ref('stg_orders') }}
     {% if is_incremental() %}
     where {{ window_filter('order_date') }}
     {% endif %}
@@ -32,36 +32,35 @@ orders as (
 
 products as (
 
-    select * from {{ ref('dim_product') }}
+    select * from {{ ref('stg_products') }}
 
 ),
 
 customers as (
 
-    select * from {{ ref('dim_customer') }}
+    select * from {{ ref('stg_customers') }}
 
 ),
 
 order_lines as (
 
     select
-        order_details.OrderDetailId as order_detail_id,
+        order_details.order_detail_id,
         orders.order_id,
-        orders.order_key,
         orders.customer_id,
         orders.store_id,
-        order_details.ProductId as product_id,
+        order_details.product_id,
         orders.order_date,
-        order_details.Quantity as quantity,
+        order_details.quantity,
         products.price,
         coalesce(customers.discount_rate, 0) as discount_rate,
-        {{ money_to_cents('products.price') }} * order_details.Quantity as line_sub_total_cents,
+        {{ money_to_cents('products.price') }} * order_details.quantity as line_sub_total_cents,
         {{ money_to_cents('orders.discount_amount') }} as order_discount_cents
     from order_details
     inner join orders
-        on order_details.OrderId = orders.order_id
+        on order_details.order_id = orders.order_id
     left join products
-        on order_details.ProductId = products.product_id
+        on order_details.product_id = products.product_id
     left join customers
         on orders.customer_id = customers.customer_id
 
@@ -104,7 +103,7 @@ allocated as (
 select
     {{ surrogate_key('order_detail_id') }} as order_detail_key,
     order_detail_id,
-    order_key,
+    {{ surrogate_key('order_id') }} as order_key,
     {{ surrogate_key('customer_id') }} as customer_key,  -- null for anonymous orders
     {{ surrogate_key('store_id') }} as store_key,
     {{ surrogate_key('product_id') }} as product_key,

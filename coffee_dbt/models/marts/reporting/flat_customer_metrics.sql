@@ -1,9 +1,17 @@
--- One row per registered customer with orders, measured as of as_of_date() (the window's
--- max_date, or today without vars): only orders on or before that day count.
+{{ config(materialized='table') }}
 
-{%- set as_of = as_of_date() %}
+-- One row per registered customer with orders, measured as of the newest day of the data (the
+-- window's last day when it is later): a run for an old window never turns the table back in
+-- time, and every run that sees the same data gives the same numbers.
 
-with order_totals as (
+with as_of as (
+
+    select {{ newest_day('order_date') }} as as_of_date
+    from {{ ref('fact_order_details') }}
+
+),
+
+order_totals as (
 
     select
         customer_key,
@@ -12,7 +20,6 @@ with order_totals as (
         sum(total_amount) as order_total_amount
     from {{ ref('fact_order_details') }}
     where customer_key is not null
-        and order_date <= {{ as_of }}
     group by customer_key, order_key, order_date
 
 ),
@@ -26,15 +33,20 @@ customers as (
 customer_orders as (
 
     select
-        customer_key,
+        order_totals.customer_key,
         count(*) as orders_all_time,
         cast(sum(
-            case when {{ dbt.datediff('order_date', as_of, 'day') }} < 180 then 1 else 0 end
+            case
+                when {{ dbt.datediff('order_totals.order_date', 'as_of.as_of_date', 'day') }} < 180
+                    then 1
+                else 0
+            end
         ) as {{ dbt.type_bigint() }}) as orders_past_180_days,
-        max(order_date) as last_order_date,
-        sum(order_total_amount) as ltv
+        max(order_totals.order_date) as last_order_date,
+        sum(order_totals.order_total_amount) as ltv
     from order_totals
-    group by customer_key
+    cross join as_of
+    group by order_totals.customer_key
 
 ),
 
@@ -49,15 +61,19 @@ customer_metrics as (
         customer_orders.orders_past_180_days,
         customer_orders.orders_past_180_days > 0 as is_active_180d,
         customer_orders.last_order_date,
-        {{ dbt.datediff('customer_orders.last_order_date', as_of, 'day') }} as days_since_last_order,
+        {{ dbt.datediff('customer_orders.last_order_date', 'as_of.as_of_date', 'day') }}
+            as days_since_last_order,
         cast(customer_orders.ltv as {{ type_money() }}) as ltv,
-        {{ dbt.datediff('customers.registration_date', as_of, 'day') }} as customer_age_days,
+        {{ dbt.datediff('customers.registration_date', 'as_of.as_of_date', 'day') }}
+            as customer_age_days,
         {{ cents_to_money(div_round_half_up(
             money_to_cents('customer_orders.ltv'), 'customer_orders.orders_all_time'
-        )) }} as avg_order_value
+        )) }} as avg_order_value,
+        as_of.as_of_date
     from customer_orders
     inner join customers
         on customer_orders.customer_key = customers.customer_key
+    cross join as_of
 
 ),
 
@@ -76,7 +92,21 @@ rfm_scores as (
 )
 
 select
-    *,
+    customer_id,
+    customer_key,
+    discount_rate,
+    registration_date,
+    orders_all_time,
+    orders_past_180_days,
+    is_active_180d,
+    last_order_date,
+    days_since_last_order,
+    ltv,
+    customer_age_days,
+    avg_order_value,
+    r_score,
+    f_score,
+    m_score,
     -- first matching rule wins
     case
         when r_score > 4 and f_score > 4 and m_score > 4 then 'Champions'
@@ -87,5 +117,5 @@ select
         when r_score = 1 and f_score = 1 and m_score = 1 then 'Churned'
         else 'Other'
     end as rfm_segment,
-    {{ as_of }} as as_of_date
+    as_of_date
 from rfm_scores
