@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -21,9 +19,6 @@ TARGETS = ("local", "gcp")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "coffee_dbt"
 TIMEZONE = "Europe/Kyiv"
-# dbt of this Python environment (also when its bin/ is not on PATH), else the one on PATH.
-_VENV_DBT = Path(sys.executable).with_name("dbt")
-DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
 
 # Names of the warehouse schemas (BigQuery datasets on the gcp target).
 RAW_SCHEMA = "coffee_shop"

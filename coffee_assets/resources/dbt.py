@@ -1,14 +1,38 @@
-"""The dbt CLI resource."""
+"""The dbt CLI resource: dbt of this Python environment, started through `coffee-dbt`."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+from pathlib import Path
+
 from dagster_dbt import DbtCliResource
 
-from coffee_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from coffee_assets.dbt_process import PARENT_PID_ENV, real_dbt
+from coffee_assets.settings import DBT_PROJECT_DIR
+
+
+def dbt_executable() -> str:
+    """`coffee-dbt` (coffee_assets/dbt_process.py) of this environment, so dbt dies with its run;
+    plain dbt where the project is not installed (then an orphaned dbt can outlive a crash)."""
+    front = Path(sys.executable).with_name("coffee-dbt")
+    if front.exists():
+        return str(front)
+    return shutil.which("coffee-dbt") or real_dbt()
+
+
+class CoffeeDbtCliResource(DbtCliResource):
+    """DbtCliResource that tells `coffee-dbt` which process started it (its parent): dbt exits
+    if that process is gone before dbt starts, and is killed when it dies afterwards."""
+
+    def cli(self, args, **kwargs):
+        os.environ[PARENT_PID_ENV] = str(os.getpid())
+        return super().cli(args, **kwargs)
 
 
 def dbt_cli_resource(target: str) -> DbtCliResource:
     """dbt of this Python environment (an unactivated venv works too), on the given dbt target."""
-    return DbtCliResource(
-        project_dir=str(DBT_PROJECT_DIR), target=target, dbt_executable=DBT_EXECUTABLE
+    return CoffeeDbtCliResource(
+        project_dir=str(DBT_PROJECT_DIR), target=target, dbt_executable=dbt_executable()
     )
