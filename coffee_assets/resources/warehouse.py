@@ -15,11 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from coffee_assets import contract as c
+from coffee_assets import runs
+from coffee_assets.resources import locks
 from coffee_assets.settings import RAW_SCHEMA
 
 DUCKDB_TYPES = {
@@ -103,7 +107,33 @@ def read_header(path: str) -> list[str]:
 
 
 class Warehouse(dg.ConfigurableResource):
-    """What the raw-table assets need of a warehouse."""
+    """What the raw-table assets need of a warehouse.
+
+    In a run, the warehouse also keeps the run's books (coffee_assets/runs.py): at the start it
+    tags the run with its process and recovers runs whose process died; at the end, when a step
+    failed, it records the partitions the run leaves undone so they show as failed.
+    """
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run, instance = context.run, context.instance
+        if run is None or instance is None:  # used outside a run (tests, notebooks)
+            return
+        runs.record_worker(instance, run.run_id)
+        self.claim(f"run {run.run_id} ({run.job_name})", context.log)
+        runs.recover_dead_runs(instance, context.log)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        try:
+            if context.run is not None and context.instance is not None:
+                runs.mark_if_failing(context.instance, context.run.run_id, context.log)
+        finally:
+            self.release()
+
+    def claim(self, holder: str, log: Any) -> None:
+        """Take the warehouse for this run, if it has to be taken (DuckDB: one writer)."""
+
+    def release(self) -> None:
+        """Give back what `claim` took."""
 
     def qualified(self, table: c.TableContract) -> str:
         """The raw table's name as users query it."""
@@ -147,10 +177,41 @@ class Warehouse(dg.ConfigurableResource):
 
 
 class DuckDBWarehouse(Warehouse):
-    """The `local` target's warehouse: one DuckDB file (one writer at a time: see the pool)."""
+    """The `local` target's warehouse: one DuckDB file, one writing process at a time.
+
+    A run holds the file's run lock from its start to its end (resources/locks.py): runs never
+    interleave, and the lock dies with the run's process. A run that finds the file taken waits
+    for it, saying by whom, for at most `lock_timeout_seconds`."""
 
     path: str
     raw_schema: str = RAW_SCHEMA
+    lock_timeout_seconds: int = 3600
+    _held: list[locks.HeldLock] = PrivateAttr(default_factory=list)
+
+    def claim(self, holder: str, log: Any) -> None:
+        resource = f"the warehouse {self.path}"
+        self._held.append(
+            locks.acquire(
+                locks.lock_path(self.path, locks.RUN_LOCK),
+                holder,
+                resource=resource,
+                timeout=self.lock_timeout_seconds,
+                log=log.info,
+            )
+        )
+        # A dbt that outlived a killed run (where the kernel cannot kill it with its parent)
+        # still writes: wait until it is done rather than start a second writer.
+        locks.acquire(
+            locks.lock_path(self.path, locks.DBT_LOCK),
+            holder,
+            resource=resource,
+            timeout=self.lock_timeout_seconds,
+            log=log.info,
+        ).release()
+
+    def release(self) -> None:
+        while self._held:
+            self._held.pop().release()
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

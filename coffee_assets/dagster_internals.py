@@ -1,0 +1,103 @@
+"""Every Dagster API this project uses that is not part of Dagster's public API, in one place.
+
+Dagster has no public way yet to do what these functions do: read a run's planned
+materializations, mark a run as failed or partitions as failed from outside the run, free a run's
+pool slots, tag a running run. Each is a thin wrapper, and coffee_assets_tests/
+test_dagster_internals.py exercises every one against a real instance, so a Dagster upgrade that
+changes them fails there, loudly, rather than somewhere in a run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+import dagster as dg
+from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
+
+PLANNED = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+MATERIALIZED = dg.DagsterEventType.ASSET_MATERIALIZATION
+STEP_FAILURE = dg.DagsterEventType.STEP_FAILURE
+
+
+def planned_partitions(instance: dg.DagsterInstance, run_id: str) -> dict[dg.AssetKey, set[str]]:
+    """The partitions each partitioned asset of a run was planned to materialize, whether Dagster
+    recorded them one event per partition or one event per asset with a partition subset."""
+    planned: dict[dg.AssetKey, set[str]] = {}
+    for entry in instance.all_logs(run_id, of_type=PLANNED):
+        data = entry.get_dagster_event().event_specific_data
+        assert isinstance(data, AssetMaterializationPlannedData)
+        keys = planned.setdefault(data.asset_key, set())
+        if data.partitions_subset is not None:
+            keys.update(data.partitions_subset.get_partition_keys())
+        elif data.partition is not None:
+            keys.add(data.partition)
+    return {key: partitions for key, partitions in planned.items() if partitions}
+
+
+def materialized_partitions(
+    instance: dg.DagsterInstance, run_id: str
+) -> dict[dg.AssetKey, set[str]]:
+    """The partitions each asset materialized in a run."""
+    done: dict[dg.AssetKey, set[str]] = {}
+    for entry in instance.all_logs(run_id, of_type=MATERIALIZED):
+        materialization = entry.get_dagster_event().step_materialization_data.materialization
+        if materialization.partition is not None:
+            done.setdefault(materialization.asset_key, set()).add(materialization.partition)
+    return done
+
+
+def has_step_failures(instance: dg.DagsterInstance, run_id: str) -> bool:
+    return bool(instance.all_logs(run_id, of_type=STEP_FAILURE))
+
+
+def report_partitions_planned(
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    asset_key: dg.AssetKey,
+    partitions: Iterable[str],
+) -> None:
+    """Record, for the run, one planned materialization per partition: once the run has failed,
+    Dagster shows every such partition without a materialization from the run as failed."""
+    for partition in sorted(partitions):
+        event = DagsterEvent.build_asset_materialization_planned_event(
+            run.job_name,
+            None,
+            AssetMaterializationPlannedData(asset_key, partition=partition),
+        )
+        instance.report_dagster_event(event, run.run_id, logging.DEBUG)
+
+
+def report_run_failed(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:
+    instance.report_run_failed(run, message)
+
+
+def pool_slots_held(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str]]:
+    """The (pool, step) of every concurrency slot a run holds."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return []
+    return [
+        (pool, slot.step_key)
+        for pool in sorted(storage.get_concurrency_keys())
+        for slot in storage.get_concurrency_info(pool).claimed_slots
+        if slot.run_id == run_id
+    ]
+
+
+def free_pool_slots(instance: dg.DagsterInstance, run_id: str) -> int:
+    """Free every concurrency (pool) slot a run still holds; how many were freed."""
+    held = pool_slots_held(instance, run_id)
+    if held:
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+    return len(held)
+
+
+def runs_holding_pool_slots(instance: dg.DagsterInstance) -> set[str]:
+    if not instance.event_log_storage.supports_global_concurrency_limits:
+        return set()
+    return set(instance.event_log_storage.get_concurrency_run_ids())
+
+
+def add_run_tags(instance: dg.DagsterInstance, run_id: str, tags: Mapping[str, str]) -> None:
+    instance.add_run_tags(run_id, dict(tags))

@@ -1,0 +1,89 @@
+"""The Dagster internals this project relies on (coffee_assets/dagster_internals.py), each against
+a real instance: an upgrade of Dagster that changes one of them fails here, by name."""
+
+import dagster as dg
+import pytest
+
+from coffee_assets import dagster_internals as internals
+from coffee_assets.jobs import RANGE_END_TAG, RANGE_START_TAG
+
+PARTITIONS = dg.DailyPartitionsDefinition(start_date="2025-01-01")
+DAYS = ["2025-01-01", "2025-01-02", "2025-01-03"]
+
+
+@dg.asset(partitions_def=PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run())
+def upstream(context: dg.AssetExecutionContext) -> None:
+    context.log.info(f"days {context.partition_key_range}")
+
+
+@dg.asset(
+    partitions_def=PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run(), deps=[upstream]
+)
+def failing(context: dg.AssetExecutionContext) -> None:
+    raise RuntimeError("boom")
+
+
+@dg.asset(partitions_def=PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run(), deps=[failing])
+def downstream(context: dg.AssetExecutionContext) -> None: ...
+
+
+JOB = dg.Definitions(
+    assets=[upstream, failing, downstream],
+    jobs=[dg.define_asset_job("range", selection=dg.AssetSelection.all())],
+).resolve_job_def("range")
+
+
+@pytest.fixture
+def failed_range(monkeypatch):
+    """A range run on a persistent instance that fails in its second step."""
+    monkeypatch.setenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
+    with dg.instance_for_test() as instance:
+        result = JOB.execute_in_process(
+            instance=instance,
+            tags={RANGE_START_TAG: DAYS[0], RANGE_END_TAG: DAYS[-1]},
+            raise_on_error=False,
+        )
+        assert not result.success
+        yield instance, instance.get_run_by_id(result.run_id)
+
+
+def test_planned_and_materialized_partitions_of_a_run(failed_range):
+    instance, run = failed_range
+    planned = internals.planned_partitions(instance, run.run_id)
+    assert planned == {key: set(DAYS) for key in (upstream.key, failing.key, downstream.key)}
+    assert internals.materialized_partitions(instance, run.run_id) == {upstream.key: set(DAYS)}
+    assert internals.has_step_failures(instance, run.run_id)
+
+
+def test_with_one_planned_event_per_asset_a_failed_range_looks_done_until_its_days_are_marked(
+    failed_range,
+):
+    instance, run = failed_range
+    statuses = instance.get_status_by_partition(failing.key, DAYS, PARTITIONS)
+    assert set(statuses.values()) == {None}  # nothing shows the failure
+    internals.report_partitions_planned(instance, run, failing.key, DAYS)
+    statuses = instance.get_status_by_partition(failing.key, DAYS, PARTITIONS)
+    assert set(statuses.values()) == {dg.AssetPartitionStatus.FAILED}
+
+
+def test_report_run_failed_and_add_run_tags(failed_range):
+    instance, _ = failed_range
+    run = instance.create_run_for_job(JOB, status=dg.DagsterRunStatus.STARTED)
+    internals.add_run_tags(instance, run.run_id, {"coffee/test": "yes"})
+    internals.report_run_failed(instance, instance.get_run_by_id(run.run_id), "its process died")
+    after = instance.get_run_by_id(run.run_id)
+    assert after.status == dg.DagsterRunStatus.FAILURE
+    assert after.tags["coffee/test"] == "yes"
+
+
+def test_pool_slots_held_by_a_run_are_found_and_freed():
+    with dg.instance_for_test() as instance:
+        storage = instance.event_log_storage
+        assert storage.supports_global_concurrency_limits
+        storage.set_concurrency_slots("duckdb", 1)
+        assert storage.claim_concurrency_slot("duckdb", "run-1", "step").is_claimed
+        assert internals.runs_holding_pool_slots(instance) == {"run-1"}
+        assert internals.pool_slots_held(instance, "run-1") == [("duckdb", "step")]
+        assert internals.free_pool_slots(instance, "run-1") == 1
+        assert internals.runs_holding_pool_slots(instance) == set()
+        assert internals.free_pool_slots(instance, "run-1") == 0
