@@ -10,9 +10,11 @@ from coffee_assets.assets.dbt_models import build_dbt_assets
 from coffee_assets.assets.raw_tables import build_raw_table_assets
 from coffee_assets.assets.reports import build_report_assets
 from coffee_assets.checks import build_asset_checks, build_freshness_checks, build_freshness_sensor
+from coffee_assets.checks.marts import FLAT_ORDER_DETAILS
 from coffee_assets.jobs import build_daily_refresh, build_daily_refresh_schedule
 from coffee_assets.partitions import daily_partitions
 from coffee_assets.resources import build_resources
+from coffee_assets.runs import build_run_health_sensor
 from coffee_assets.settings import Settings
 
 # Everything that opens the DuckDB file shares this pool; dagster_home/dagster.yaml limits it
@@ -33,19 +35,26 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *build_csv_assets(partitions_def),
             *build_raw_table_assets(partitions_def, kind=kind, pool=pool),
             build_dbt_assets(settings, partitions_def, pool=pool),
-            *build_report_assets(partitions_def, pool=pool),
+            *build_report_assets(pool=pool),
         ],
         asset_checks=[
             *build_asset_checks(settings, partitions_def, pool=pool),
             *freshness_checks,
         ],
         jobs=[daily_refresh],
-        schedules=[build_daily_refresh_schedule(daily_refresh)],
-        sensors=[*build_alert_sensors(settings), build_freshness_sensor(freshness_checks)],
+        # flat_order_details is the lineage's last daily asset: a day is complete once it is.
+        schedules=[build_daily_refresh_schedule(daily_refresh, partitions_def, FLAT_ORDER_DETAILS)],
+        sensors=[
+            *build_alert_sensors(settings),
+            build_freshness_sensor(freshness_checks),
+            build_run_health_sensor(),
+        ],
         resources={**resources, **alert_resources(settings)},
-        # Every job, UI materializations included. Local: in process, since the steps share one
-        # DuckDB writer anyway (pool of 1) and a process per step costs more than a day's work.
-        executor=dg.in_process_executor if settings.target == "local" else dg.multiprocess_executor,
+        # Every job, UI materializations included, on both targets: in process. The steps run
+        # one after the other anyway (one DuckDB writer; on BigQuery each waits on its jobs),
+        # a process per step costs more than a day's work, and the run's process is the one
+        # whose life and locks the run's books follow (coffee_assets/runs.py).
+        executor=dg.in_process_executor,
     )
 
 

@@ -1,33 +1,16 @@
-"""The job that materializes the whole lineage, and its daily schedule."""
+"""The job that materializes the whole lineage, and its morning schedule that catches up."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+from coffee_assets.settings import TIMEZONE
+
 DAILY_REFRESH = "daily_refresh"
-
-
-def build_daily_refresh() -> dg.UnresolvedAssetJobDefinition:
-    # The executor is the code location's (definitions.py): in process on the local target.
-    return dg.define_asset_job(
-        DAILY_REFRESH,
-        selection=dg.AssetSelection.all(),  # partitions: inferred from the assets (daily)
-        description="CSV files -> raw tables -> dbt models for a day or a range of days (one run).",
-    )
-
-
-def build_daily_refresh_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
-    """Every morning at 04:30 Kyiv time, for yesterday's partition."""
-    return dg.build_schedule_from_partitioned_job(
-        job,
-        name=f"{DAILY_REFRESH}_schedule",
-        hour_of_day=4,
-        minute_of_hour=30,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-    )
-
+SCHEDULE = f"{DAILY_REFRESH}_schedule"
+SCHEDULE_CRON = "30 4 * * *"  # 04:30 Kyiv time
 
 # Dagster's run tags for a partition range executed as one run (what the UI's single-run
 # backfills and `--partition-range` set).
@@ -37,6 +20,75 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def partition_range_tags(first: date, last: date) -> dict[str, str]:
     return {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
+
+
+def build_daily_refresh() -> dg.UnresolvedAssetJobDefinition:
+    # The executor is the code location's (definitions.py): in process.
+    return dg.define_asset_job(
+        DAILY_REFRESH,
+        selection=dg.AssetSelection.all(),  # partitions: inferred from the assets (daily)
+        description=(
+            "CSV files -> raw tables -> dbt models -> reports for a day or a range of days "
+            "(one run)."
+        ),
+    )
+
+
+def days_to_catch_up(
+    instance: dg.DagsterInstance,
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    complete_asset: dg.AssetKey,
+    now: datetime,
+) -> tuple[date, date] | None:
+    """The days from the one after the newest complete day (the newest partition of
+    `complete_asset`, the lineage's last daily asset) to yesterday; None when there is none."""
+    keys = partitions_def.get_partition_keys(current_time=now)
+    if not keys:
+        return None
+    statuses = instance.get_status_by_partition(complete_asset, keys, partitions_def) or {}
+    done = [
+        key for key, status in statuses.items() if status == dg.AssetPartitionStatus.MATERIALIZED
+    ]
+    first = (
+        date.fromisoformat(max(done)) + timedelta(days=1) if done else date.fromisoformat(keys[0])
+    )
+    last = date.fromisoformat(keys[-1])
+    return (first, last) if first <= last else None
+
+
+def build_daily_refresh_schedule(
+    job: dg.UnresolvedAssetJobDefinition,
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    complete_asset: dg.AssetKey,
+) -> dg.ScheduleDefinition:
+    """Every morning at 04:30 Kyiv time: every day from the newest complete day up to yesterday,
+    as ONE run (the range tags of a single-run backfill). After a week with the laptop closed,
+    the first morning it is open catches the week up in one run."""
+
+    @dg.schedule(
+        job=job,
+        name=SCHEDULE,
+        cron_schedule=SCHEDULE_CRON,
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=(
+            "04:30 Kyiv: daily_refresh for every day since the newest complete day up to "
+            "yesterday, as one run."
+        ),
+    )
+    def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
+        days = days_to_catch_up(
+            context.instance, partitions_def, complete_asset, context.scheduled_execution_time
+        )
+        if days is None:
+            return dg.SkipReason("every day up to yesterday is complete")
+        first, last = days
+        return dg.RunRequest(
+            run_key=f"{first}...{last}",
+            tags=partition_range_tags(first, last),
+        )
+
+    return daily_refresh_schedule
 
 
 def execute_daily_refresh(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -16,6 +17,10 @@ from coffee_assets.jobs import execute_daily_refresh
 from coffee_assets.settings import CSV_PREFIX, Settings
 
 from .alert_servers import start_alert_servers
+
+# As the scripts run Dagster (README, "Instance settings"): one planned-materialization event per
+# asset and run, not per asset and partition.
+os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 
 START = date(2025, 1, 1)
 DAYS = 3
@@ -52,11 +57,12 @@ class Pipeline:
             return con.sql(query).fetchall()
 
     def snapshot(self) -> dict[str, list[tuple]]:
-        """Every table of the warehouse (raw and dbt), rows sorted."""
+        """Every table of the warehouse (raw and dbt; not the views over them), rows sorted."""
         with duckdb.connect(str(self.settings.duckdb_path)) as con:
             tables = con.sql(
                 "select table_schema || '.' || table_name from information_schema.tables "
-                "where table_schema in ('coffee_shop', 'dbt_models') order by 1"
+                "where table_schema in ('coffee_shop', 'dbt_models') "
+                "and table_type = 'BASE TABLE' order by 1"
             ).fetchall()
             return {
                 t: sorted(con.sql(f"select * from {t}").fetchall(), key=repr) for (t,) in tables

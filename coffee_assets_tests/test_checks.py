@@ -223,29 +223,31 @@ class Fault:
     day: date
     check: str  # asset/check that must fail
     summary: str  # in the check's description
-    sample: str  # in the check's sample metadata (the offending key)
+    sample: str  # in the check's metadata (the offending key)
+    per_day: bool = True  # one result per day (else one for the whole table)
 
 
 FAULTS = {
     "dangling_order_line": Fault(
         dangling_order_line,
         LAST,
-        "coffee_shop/order_details:references_exist",
-        "1 order line(s) with a dangling reference",
+        "coffee_shop/order_details:daily_rules",
+        "references_exist: 1 order line(s) with a dangling reference",
         "999999999",
     ),
     "wrong_total": Fault(
         wrong_total,
         LAST,
-        "coffee_shop/orders:amounts_reconcile",
-        "1 order(s) whose amounts do not reconcile",
+        "coffee_shop/orders:daily_rules",
+        "amounts_reconcile: 1 order(s) whose amounts do not reconcile",
         "2025010300004",
     ),
     "customer_registered_after_order": Fault(
         customer_registered_later,
         LAST - timedelta(days=1),
-        "coffee_shop/orders:customer_registered_by_order_date",
-        "1 order(s) by a customer registered after the order date",
+        "coffee_shop/orders:daily_rules",
+        "customer_registered_by_order_date: 1 order(s) by a customer registered after the order "
+        "date",
         "2025-01-03",
     ),
     "duplicated_key": Fault(
@@ -254,13 +256,7 @@ FAULTS = {
         "coffee_shop/orders:unique_key",
         "1 duplicated OrderId value(s)",
         "2025010300002",
-    ),
-    "missing_column": Fault(
-        missing_column,
-        LAST,
-        "csv_sources/orders:header_contract",
-        "Orders.csv: missing column(s) DiscountAmount",
-        "DiscountAmount",
+        per_day=False,
     ),
 }
 
@@ -312,7 +308,7 @@ def test_corrupt_delivery_fails_its_check_keeps_the_marts_and_alerts_once(
     assert [check_name(e) for e in failed] == [fault.check]
     [evaluation] = failed
     assert evaluation.severity == dg.AssetCheckSeverity.ERROR and evaluation.blocking
-    assert evaluation.partition == fault.day.isoformat()
+    assert evaluation.partition == (fault.day.isoformat() if fault.per_day else None)
     assert fault.summary in evaluation.description
     metadata = {k: str(getattr(v, "value", v)) for k, v in evaluation.metadata.items()}
     assert fault.sample in " ".join(metadata.values())
@@ -320,8 +316,6 @@ def test_corrupt_delivery_fails_its_check_keeps_the_marts_and_alerts_once(
     # Nothing was built on the bad data, and the marts keep the last good numbers.
     built = {e.asset_key for e in result.get_asset_materialization_events()}
     assert not [key for key in built if key.path[0] == "dbt_models"]
-    if asset.startswith("csv_sources/"):  # caught before the raw load even started
-        assert dg.AssetKey(["coffee_shop", "orders"]) not in built
     assert marts(settings) == before
 
     cursors = tick_all(defs, instance, alerting, cursors)
@@ -372,9 +366,10 @@ def test_implausible_volume_warns_and_the_marts_are_rebuilt(base, alerting, tmp_
 
     assert result.success
     [warning] = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    assert check_name(warning) == "csv_sources/orders:orders_per_day_plausible"
+    assert check_name(warning) == "coffee_shop/orders:daily_rules"
     assert warning.severity == dg.AssetCheckSeverity.WARN
-    assert warning.metadata["orders"].value == 3
+    assert warning.metadata["orders_per_day_plausible.orders"].value == 3
+    assert warning.description.startswith("orders_per_day_plausible: 3 orders, outside")
     assert sql(
         settings,
         f"select count(distinct order_id) from dbt_models.flat_order_details "
@@ -383,34 +378,53 @@ def test_implausible_volume_warns_and_the_marts_are_rebuilt(base, alerting, tmp_
     cursors = tick_all(defs, instance, alerting, cursors)
     assert alerting.counts() == (1, 1, 1)
     payload = alerting.webhook.requests[0].json()
-    assert payload["severity"] == "WARN" and payload["check"] == "orders_per_day_plausible"
+    assert payload["severity"] == "WARN" and payload["check"] == "daily_rules"
     assert "[WARN]" in alerting.smtp.messages[0]["Subject"]
     assert ":warning:" in alerting.slack.requests[0].json()["text"]
     tick_all(defs, instance, alerting, cursors)
     assert alerting.counts() == (1, 1, 1)
 
 
-def test_a_failed_run_alerts_once_as_a_run_failure(base, alerting, tmp_path):
-    """The loader refuses an unparsable date (the run fails, no check fails): one run alert."""
-    settings, defs = copy_base(base, tmp_path)
-    defs = with_redelivery_job(defs)
-    instance = dg.DagsterInstance.ephemeral()
-    path = file_of(settings, c.ORDERS, LAST)
+def unparsable_date(settings: Settings, day: date) -> None:
+    path = file_of(settings, c.ORDERS, day)
     header, rows = read_csv(path)
     rows[4][header.index("OrderDate")] = "not-a-date"
     write_csv(path, header, rows)
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "problem"),
+    [
+        (unparsable_date, "column OrderDate, row 5 (line 6): value 'not-a-date' is not a date"),
+        (missing_column, "missing column(s) DiscountAmount"),
+    ],
+    ids=["unparsable_date", "missing_column"],
+)
+def test_a_file_the_loader_refuses_alerts_once_as_a_run_failure(
+    base, alerting, tmp_path, corrupt, problem
+):
+    """The raw loader refuses the file before it touches the table (the run fails, no check
+    does): one run alert that names the file, the partition and the problem."""
+    settings, defs = copy_base(base, tmp_path)
+    defs = with_redelivery_job(defs)
+    instance = dg.DagsterInstance.ephemeral()
+    before = marts(settings)
+    corrupt(settings, LAST)
     cursors = tick_all(defs, instance, alerting, {})
     result = defs.resolve_job_def("after_upstream_delivery").execute_in_process(
         instance=instance, partition_key=LAST.isoformat(), raise_on_error=False
     )
     assert not result.success
+    assert not [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert marts(settings) == before
     cursors = tick_all(defs, instance, alerting, cursors)
     assert alerting.counts() == (1, 1, 1)
     payload = alerting.webhook.requests[0].json()
     assert payload["kind"] == "run_failed" and payload["job"] == "after_upstream_delivery"
     assert payload["partition"] == LAST.isoformat()
     assert "coffee_shop__orders" in payload["summary"]
-    assert "not-a-date" in json.dumps(payload["details"])
+    details = json.dumps(payload["details"])
+    assert problem in details and "Orders.csv" in details and f"partition {LAST}" in details
     tick_all(defs, instance, alerting, cursors)
     assert alerting.counts() == (1, 1, 1)
 
@@ -431,24 +445,23 @@ def test_mart_checks_catch_a_mart_that_disagrees_with_the_raw_data(base, tmp_pat
             "dbt_models.flat_customer_metrics order by customer_id limit 1"
         )
     evaluations = {}
-    for name in ("daily_revenue_matches_raw_orders", "one_row_per_customer_with_orders"):
+    for name in ("assert_daily_revenue_matches_raw_orders", "one_row_per_customer_with_orders"):
         [key] = [k for k in defs.resolve_asset_graph().asset_check_keys if k.name == name]
-        # A check-only run, as "Execute check" in the UI launches it.
+        # A check-only run, as "Execute check" in the UI launches it (the dbt test for a day).
         job = defs.resolve_implicit_global_asset_job_def().get_subset(
             asset_selection=set(), asset_check_selection={key}
         )
-        partitioned = name == "daily_revenue_matches_raw_orders"
+        partitioned = name == "assert_daily_revenue_matches_raw_orders"
         result = job.execute_in_process(
             instance=dg.DagsterInstance.ephemeral(),
             partition_key=LAST.isoformat() if partitioned else None,
             raise_on_error=False,
         )
-        assert not result.success  # a blocking ERROR check fails its run
+        assert not result.success  # a failing ERROR check (or dbt test) fails its run
         evaluations.update({check_name(e): e for e in result.get_asset_check_evaluations()})
-    revenue = evaluations["dbt_models/flat_order_details:daily_revenue_matches_raw_orders"]
-    assert not revenue.passed and revenue.partition == LAST.isoformat()
-    assert revenue.metadata["difference"].value < 0
-    assert revenue.metadata["mart_orders"].value <= revenue.metadata["raw_orders"].value
+    revenue = evaluations["dbt_models/flat_order_details:assert_daily_revenue_matches_raw_orders"]
+    assert not revenue.passed and revenue.severity == dg.AssetCheckSeverity.ERROR
+    assert revenue.metadata["dagster_dbt/failed_row_count"].value == 1  # the day that differs
     customers = evaluations["dbt_models/flat_customer_metrics:one_row_per_customer_with_orders"]
     assert not customers.passed
     assert customers.metadata["offending_rows"].value == 1

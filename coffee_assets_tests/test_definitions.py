@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
 from coffee_assets import contract as c
+from coffee_assets.checks.marts import FLAT_ORDER_DETAILS
 from coffee_assets.definitions import DUCKDB_POOL, build_definitions
+from coffee_assets.jobs import partition_range_tags
 from coffee_assets.settings import Settings, SettingsError
 
 
@@ -45,10 +47,37 @@ def test_module_level_defs_load():
 
 def test_dbt_sources_are_the_raw_table_assets(defs):
     graph = defs.resolve_asset_graph()
-    fact_parents = graph.get(dg.AssetKey(["dbt_models", "dim_order"])).parent_keys
-    assert dg.AssetKey(["coffee_shop", "orders"]) in fact_parents
+    staging_parents = graph.get(dg.AssetKey(["dbt_models", "stg_orders"])).parent_keys
+    assert staging_parents == {dg.AssetKey(["coffee_shop", "orders"])}
     raw_parents = graph.get(dg.AssetKey(["coffee_shop", "orders"])).parent_keys
     assert raw_parents == {dg.AssetKey(["csv_sources", "orders"])}
+
+
+def test_daily_partitions_for_what_grows_by_day_and_none_for_what_is_rebuilt_whole(defs):
+    """Each partition of each daily asset is an event in every run that covers it: only the
+    CSV files, raw tables and incremental models are daily; views over them, the as-of mart and
+    the reports are rebuilt whole, once a run."""
+    daily = {
+        node.key.to_user_string()
+        for node in defs.resolve_asset_graph().asset_nodes
+        if node.is_materializable and node.partitions_def is not None
+    }
+    assert daily == {
+        *(f"csv_sources/{t.table}" for t in c.DAILY_TABLES),
+        *(f"coffee_shop/{t.table}" for t in c.DAILY_TABLES),
+        "dbt_models/fact_order_details",
+        "dbt_models/flat_order_details",
+    }
+
+
+def test_daily_models_wait_for_the_raw_tables_they_read_through_views(defs):
+    """A run of the daily assets alone leaves the views out; these direct edges keep dbt after
+    the raw loads in such a run (see CoffeeDbtTranslator)."""
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey(["dbt_models", "fact_order_details"])).parent_keys
+    assert {f"coffee_shop/{t.table}" for t in c.ALL_TABLES} - {"coffee_shop/stores"} <= {
+        key.to_user_string() for key in parents
+    }
 
 
 def test_every_partitioned_asset_runs_a_range_in_one_run(defs):
@@ -80,16 +109,53 @@ def test_daily_refresh_covers_the_whole_lineage_in_process(defs):
     assert job_keys == all_keys
 
 
-def test_schedule_requests_yesterday_early_morning_kyiv(defs):
+def tick(defs: dg.Definitions, instance: dg.DagsterInstance, at: datetime):
     schedule = defs.resolve_schedule_def("daily_refresh_schedule")
-    assert schedule.execution_timezone == "Europe/Kyiv"
-    tick = datetime(2025, 3, 2, 4, 30, tzinfo=ZoneInfo("Europe/Kyiv"))
-    with dg.DagsterInstance.ephemeral() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
-        result = schedule.evaluate_tick(context)
-    [request] = result.run_requests
-    assert request.partition_key == "2025-03-01"
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+    return schedule.evaluate_tick(context)
+
+
+def materialize_days(instance: dg.DagsterInstance, first: str, last: str) -> None:
+    """What a complete day leaves behind: flat_order_details, the last daily asset."""
+    day = date.fromisoformat(first)
+    while day <= date.fromisoformat(last):
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(FLAT_ORDER_DETAILS, partition=day.isoformat())
+        )
+        day += timedelta(days=1)
+
+
+MORNING = datetime(2025, 3, 2, 4, 30, tzinfo=ZoneInfo("Europe/Kyiv"))
+
+
+def test_schedule_runs_early_morning_kyiv_for_yesterday(defs):
+    schedule = defs.resolve_schedule_def("daily_refresh_schedule")
+    assert schedule.execution_timezone == "Europe/Kyiv" and schedule.cron_schedule == "30 4 * * *"
     assert schedule.job_name == "daily_refresh"
+    with dg.instance_for_test() as instance:
+        materialize_days(instance, "2025-01-01", "2025-02-28")
+        [request] = tick(defs, instance, MORNING).run_requests
+    assert request.partition_key_range == dg.PartitionKeyRange("2025-03-01", "2025-03-01")
+
+
+def test_schedule_catches_up_a_gap_in_one_run(defs):
+    """A week with the laptop closed: the first morning covers every missing day, one run."""
+    with dg.instance_for_test() as instance:
+        materialize_days(instance, "2025-01-01", "2025-02-21")
+        [request] = tick(defs, instance, MORNING).run_requests
+    assert request.partition_key_range == dg.PartitionKeyRange("2025-02-22", "2025-03-01")
+    assert partition_range_tags(date(2025, 2, 22), date(2025, 3, 1)).items() <= request.tags.items()
+    assert request.run_key == "2025-02-22...2025-03-01"
+
+
+def test_schedule_builds_the_whole_history_first_and_skips_when_done(defs):
+    with dg.instance_for_test() as instance:
+        [request] = tick(defs, instance, MORNING).run_requests
+        assert request.partition_key_range == dg.PartitionKeyRange("2025-01-01", "2025-03-01")
+        materialize_days(instance, "2025-01-01", "2025-03-01")
+        result = tick(defs, instance, MORNING)
+    assert not result.run_requests
+    assert "every day up to yesterday is complete" in result.skip_message
 
 
 def test_partitions_start_at_the_history_and_end_yesterday(defs):

@@ -4,6 +4,9 @@ numbers recomputed independently, in Python, from the CSV files in the bucket.""
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -12,7 +15,9 @@ import dagster as dg
 import pytest
 
 from coffee_assets import contract as c
-from coffee_assets.jobs import execute_daily_refresh
+from coffee_assets.jobs import execute_daily_refresh, partition_range_tags
+from coffee_assets.resources.dbt import dbt_executable
+from coffee_assets.settings import DBT_PROJECT_DIR
 
 from .conftest import DAYS, LAST, START
 
@@ -68,10 +73,29 @@ def test_every_check_ran_and_passed(pipeline):
         "assert_order_lines_add_up_to_order",
         "assert_daily_revenue_matches_raw_orders",
         "unique_key",
-        "amounts_reconcile",
-        "header_contract",
+        "dates_inside_partitions",
+        "daily_rules",
     } <= names
     assert dg.AssetKey(["coffee_shop", "orders"]) in {key.asset_key for key in declared}
+
+
+def test_daily_rules_record_one_result_per_day_and_the_rest_one_per_run(pipeline):
+    """What the UI's partition view of a check shows: which day passed or failed."""
+    evaluations = pipeline.result.get_asset_check_evaluations()
+    days = {(START + timedelta(days=i)).isoformat() for i in range(DAYS)}
+    per_check: dict[tuple[str, str], list] = defaultdict(list)
+    for evaluation in evaluations:
+        per_check[(evaluation.asset_key.to_user_string(), evaluation.check_name)].append(
+            evaluation.partition
+        )
+    for table in ("orders", "order_details"):
+        assert sorted(per_check[(f"coffee_shop/{table}", "daily_rules")]) == sorted(days)
+    assert per_check[("coffee_shop/orders", "unique_key")] == [None]
+    history = pipeline.instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey(["coffee_shop", "orders"]), "daily_rules"), limit=10
+    )
+    assert {r.partition for r in history} == days
+    assert {r.status.value for r in history} == {"SUCCEEDED"}
 
 
 def test_assets_carry_metadata(pipeline):
@@ -79,7 +103,9 @@ def test_assets_carry_metadata(pipeline):
         dg.AssetKey(["csv_sources", "orders"])
     ).asset_materialization.metadata
     assert csv_meta["dagster/uri"].value.endswith(f"orders/date={LAST}/Orders.csv")
-    assert csv_meta["dagster/row_count"].value > 0 and csv_meta["bytes"].value > 0
+    # a range run: every day records the run's totals, not a row count of its own
+    assert csv_meta["rows_in_run"].value == len(pipeline.csv_rows(c.ORDERS))
+    assert "dagster/row_count" not in csv_meta and csv_meta["bytes"].value > 0
     raw_meta = pipeline.instance.get_latest_materialization_event(
         dg.AssetKey(["coffee_shop", "orders"])
     ).asset_materialization.metadata
@@ -207,17 +233,13 @@ def test_rerunning_partitions_leaves_every_table_identical(pipeline):
     assert set(before) >= {f"coffee_shop.{t.table}" for t in c.ALL_TABLES}
     execute_daily_refresh(pipeline.defs, LAST, LAST, instance=pipeline.instance)
     assert pipeline.snapshot() == before
-    # An earlier day: the same, except the as-of mart, which is now as of that day.
+    # An earlier day too: the as-of mart stays as of the newest day of the data.
     middle = START + timedelta(days=1)
     execute_daily_refresh(pipeline.defs, middle, middle, instance=pipeline.instance)
-    after = pipeline.snapshot()
-    changed = {t for t in before if after[t] != before[t]}
-    assert changed <= {"dbt_models.flat_customer_metrics"}
+    assert pipeline.snapshot() == before
     assert pipeline.sql(
         "select distinct cast(as_of_date as varchar) from dbt_models.flat_customer_metrics"
-    ) == [(middle.isoformat(),)]
-    execute_daily_refresh(pipeline.defs, LAST, LAST, instance=pipeline.instance)
-    assert pipeline.snapshot() == before
+    ) == [(LAST.isoformat(),)]
 
 
 def test_a_bad_file_fails_the_raw_step_and_keeps_the_table(pipeline):
@@ -284,3 +306,60 @@ def test_a_failing_blocking_check_stops_the_models(pipeline):
     [failure] = [e for e in result.all_events if e.is_step_failure]
     assert failure.step_key == "coffee_shop__orders_unique_key"
     assert pipeline.snapshot() == before  # restored by re-running the day
+
+
+def test_a_failed_range_run_shows_its_days_failed(pipeline):
+    """One planned event per asset and run (DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS)
+    would leave the days of a failed range run looking as they were; the run's books record
+    them, so the UI shows every day the run planned and did not do as failed, downstream of the
+    failure too, and a good run makes them materialized again."""
+    middle = START + timedelta(days=1)
+    path = pipeline.settings.bucket_dir / "csv_sources" / c.ORDERS.object_key(middle.isoformat())
+    good = path.read_bytes()
+    path.write_text(good.decode().replace(f",{middle},", ",2025-13-01,", 1))
+    graph = pipeline.defs.resolve_asset_graph()
+    not_csv = [k for k in graph.materializable_asset_keys if k.path[0] != "csv_sources"]
+    orders = dg.AssetKey(["coffee_shop", "orders"])
+    fact = dg.AssetKey(["dbt_models", "fact_order_details"])
+    customers = dg.AssetKey(["coffee_shop", "customers"])
+    partitions = pipeline.defs.resolve_job_def("daily_refresh").partitions_def
+    days = [(START + timedelta(days=i)).isoformat() for i in range(DAYS)]
+
+    def statuses(key: dg.AssetKey) -> set[str]:
+        found = pipeline.instance.get_status_by_partition(key, days, partitions)
+        return {status.value for status in found.values()}
+
+    try:
+        result = pipeline.defs.resolve_job_def("daily_refresh").execute_in_process(
+            instance=pipeline.instance,
+            tags=partition_range_tags(START, LAST),
+            asset_selection=not_csv,
+            raise_on_error=False,
+        )
+        assert not result.success
+        assert statuses(orders) == {"FAILED"}  # the failed step's asset
+        assert statuses(fact) == {"FAILED"}  # downstream, never run
+        assert statuses(customers) == {"MATERIALIZED"}  # loaded by the run before it failed
+    finally:
+        path.write_bytes(good)
+    execute_daily_refresh(pipeline.defs, START, LAST, instance=pipeline.instance)
+    assert statuses(orders) == statuses(fact) == {"MATERIALIZED"}
+
+
+def test_dbt_unit_tests_pass(pipeline, tmp_path):
+    """dbt's unit tests of the marts' SQL (RFM rules, the as-of day, product mixes). Runs do not
+    run them (they test code, not data: dbt's advice), so the test suite does, against the
+    pipeline's warehouse (they read the schemas of the models they test)."""
+    vars_ = json.dumps({"duckdb_path": str(pipeline.settings.duckdb_path)})
+    result = subprocess.run(
+        [dbt_executable(), "test", "--select", "test_type:unit", "--vars", vars_],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, "DBT_TARGET_PATH": str(tmp_path), "DBT_LOG_PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    declared = len(manifest["unit_tests"])
+    assert declared >= 6
+    assert f"PASS={declared} WARN=0 ERROR=0" in result.stdout, result.stdout[-2000:]

@@ -18,10 +18,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from coffee_assets.assets.reports import as_of_key, build_report_assets, latest_key
-from coffee_assets.partitions import daily_partitions
 from coffee_assets.reports import (
     KINDS,
     ReportDataError,
@@ -396,7 +396,9 @@ def test_asset_metadata_carries_uri_kpis_and_preview(pipeline, marts):
     materializations = {}
     for event in pipeline.result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
-        if mat.asset_key.to_user_string() in REPORT_NAMES and mat.partition == LAST.isoformat():
+        if mat.asset_key.to_user_string() in REPORT_NAMES:
+            assert mat.asset_key.to_user_string() not in materializations  # once a run
+            assert mat.partition is None  # not partitioned: one report as of one day
             materializations[mat.asset_key.to_user_string()] = mat
     assert set(materializations) == set(REPORT_NAMES)
     # The default view and the metadata's period: the last 30 days, here the whole history.
@@ -422,13 +424,6 @@ def test_asset_metadata_carries_uri_kpis_and_preview(pipeline, marts):
         assert f"€{expected['revenue'] / 100:,.2f}" in preview
         dated = pipeline.settings.bucket_dir / as_of_key(name, LAST.isoformat())
         assert meta["bytes"].value == dated.stat().st_size
-    # Every partition of the run's range records the materialization.
-    partitions = {
-        event.event_specific_data.materialization.partition
-        for event in pipeline.result.get_asset_materialization_events()
-        if event.event_specific_data.materialization.asset_key.to_user_string() == "sales_report"
-    }
-    assert partitions == {(START + timedelta(days=i)).isoformat() for i in range(3)}
 
 
 def test_headline_over_any_period_matches_the_order_lines(marts, reports):
@@ -444,16 +439,28 @@ def test_headline_over_any_period_matches_the_order_lines(marts, reports):
         assert kpis.aov == pytest.approx(expected["aov"] / 100)
 
 
-def test_a_report_for_another_day_than_the_customer_metrics_fails_clearly(pipeline):
-    warehouse = DuckDBWarehouse(path=str(pipeline.settings.duckdb_path))
-    earlier = LAST - timedelta(days=1)
+def test_reports_are_as_of_the_customer_metrics_day_and_say_so_when_they_cannot_be(
+    pipeline, tmp_path
+):
+    """The report's day is flat_customer_metrics' as_of_date; a mart holding no day or two days
+    (never built, or tampered with) fails with a message naming the table."""
+    warehouse_file = tmp_path / "warehouse.duckdb"
+    shutil.copy(pipeline.settings.duckdb_path, warehouse_file)
+    warehouse = DuckDBWarehouse(path=str(warehouse_file))
+    assert load_report_data(warehouse)["as_of"] == LAST.isoformat()
+    with duckdb.connect(str(warehouse_file)) as con:
+        con.execute(
+            "update dbt_models.flat_customer_metrics set as_of_date = as_of_date - 1 "
+            "where customer_id = (select min(customer_id) from dbt_models.flat_customer_metrics)"
+        )
     with pytest.raises(ReportDataError) as exc:
-        load_report_data(warehouse, earlier)
-    message = str(exc.value)
-    assert "dbt_models.flat_customer_metrics" in message
-    assert f"as of {LAST}, not {earlier}" in message
-    with pytest.raises(ReportDataError, match="no order lines on or before 2024-12-31"):
-        load_report_data(warehouse, START - timedelta(days=1))
+        load_report_data(warehouse)
+    assert "dbt_models.flat_customer_metrics is as of" in str(exc.value)
+    assert f"{LAST - timedelta(days=1)}, {LAST}" in str(exc.value)
+    with duckdb.connect(str(warehouse_file)) as con:
+        con.execute("delete from dbt_models.flat_customer_metrics")
+    with pytest.raises(ReportDataError, match="as of no day \\(it is empty\\)"):
+        load_report_data(warehouse)
 
 
 def _materialize_reports(
@@ -461,13 +468,11 @@ def _materialize_reports(
     bucket: Path,
     warehouse: Path,
     selection: list[str] | None = None,
-    partition: date = LAST,
 ) -> dg.MaterializeResult:
-    [assets] = build_report_assets(daily_partitions(pipeline.settings.start_date), pool=None)
+    [assets] = build_report_assets(pool=None)
     return dg.materialize(
         [assets],
         selection=selection,
-        partition_key=partition.isoformat(),
         resources={
             "storage": LocalFolderBucket(root=str(bucket)),
             "warehouse": DuckDBWarehouse(path=str(warehouse)),
@@ -534,15 +539,3 @@ def test_one_report_alone(pipeline, tmp_path):
         "reports/customer_report.html",
         f"reports/customer_report/as_of={LAST}.html",
     ]
-
-
-def test_a_range_whose_customer_metrics_a_later_run_rebuilt_is_skipped(pipeline, tmp_path):
-    """Two runs at once: the later day's run rebuilt flat_customer_metrics before this run's
-    reports step. Nothing is written or materialized for the earlier day, and the run succeeds."""
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(pipeline.settings.duckdb_path, warehouse)  # metrics as of LAST
-    bucket = tmp_path / "bucket"
-    result = _materialize_reports(pipeline, bucket, warehouse, partition=LAST - timedelta(days=1))
-    assert result.success
-    assert result.asset_materializations_for_node("reports") == []
-    assert not bucket.exists() or not any(bucket.rglob("*.html"))

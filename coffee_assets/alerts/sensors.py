@@ -20,6 +20,7 @@ from dagster._core.storage.asset_check_execution_record import (
 
 from coffee_assets.alerts.channels import AlertChannels
 from coffee_assets.alerts.message import CHECK_FAILED, FRESHNESS_MISSED, RUN_FAILED, Alert
+from coffee_assets.jobs import RANGE_END_TAG, RANGE_START_TAG
 
 CHECK_ALERT_SENSOR = "asset_check_alerts"
 RUN_FAILURE_SENSOR = "run_failure_alerts"
@@ -30,8 +31,6 @@ HORIZON_SECONDS = 7 * 24 * 3600
 FIRST_TICK_SECONDS = 24 * 3600
 RECORDS_PER_CHECK = 50
 BLOCKING_CHECK_ERROR = "DagsterAssetCheckFailedError"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def metadata_text(metadata: Mapping[str, Any]) -> dict[str, str]:

@@ -80,6 +80,8 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
                     + ", ".join(f"{t}={n}" for t, n in rows.items())
                 )
         for table in tables:
+            # Dagster records this result once per day of the range (each a stored event).
+            context.log.info(f"Recording {n_days} daily materialization(s) of {table.file_name}")
             yield dg.MaterializeResult(
                 asset_key=csv_asset_key(table),
                 metadata={
@@ -87,7 +89,12 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
                     "uri_pattern": storage.uri(object_key(table, "<YYYY-MM-DD>")),
                     "days": days_label(first, last),
                     "files": n_days,
-                    "dagster/row_count": rows[table.table],
+                    # One day: its rows. A range: every day records the run's totals.
+                    **(
+                        {"dagster/row_count": rows[table.table]}
+                        if n_days == 1
+                        else {"rows_in_run": rows[table.table]}
+                    ),
                     "bytes": size[table.table],
                     # What made the data: rebuilding some days with other settings would mix them.
                     "generator": generator_label,

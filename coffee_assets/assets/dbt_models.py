@@ -1,8 +1,15 @@
-"""The dbt project's models as assets, built for a partition range in one dbt invocation.
+"""The dbt project's models as assets, built by one dbt invocation per run.
 
-The models read the window from dbt vars: incremental models (dim_order, fact_order_details,
-flat_order_details) replace only the window's days, flat_customer_metrics is rebuilt as of the
-window's last day, and the small dimensions are rebuilt whole. dbt tests become asset checks.
+How a model is materialized decides how Dagster partitions it:
+
+- incremental models (fact_order_details, flat_order_details) grow by day: daily partitions,
+  single-run backfills, and a run replaces exactly its window's days (dbt vars min_date and
+  max_date);
+- views (staging, dimensions) and flat_customer_metrics (a table rebuilt as of the newest day)
+  are unpartitioned: one materialization per run, whatever the range.
+
+A run of a 700-day range therefore records 700 materializations of each incremental model and
+one of everything else. dbt tests become asset checks.
 """
 
 import json
@@ -22,14 +29,60 @@ from dagster_dbt import (
 )
 
 from coffee_assets.metadata import markdown_table
-from coffee_assets.partitions import partition_days
+from coffee_assets.partitions import partition_days, run_days
 from coffee_assets.resources import Warehouse
 from coffee_assets.resources.dbt import dbt_cli_resource
 from coffee_assets.settings import DBT_PROJECT_DIR, DBT_SCHEMA, Settings
 
 
+def is_daily(dbt_resource_props: Mapping[str, Any]) -> bool:
+    """Incremental models are built by day; everything else is rebuilt whole."""
+    return (
+        dbt_resource_props["resource_type"] == "model"
+        and dbt_resource_props.get("config", {}).get("materialized") == "incremental"
+    )
+
+
+def sources_read(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
+    """The dbt sources a node reads, directly or through other models."""
+    found: set[str] = set()
+    pending = [unique_id]
+    while pending:
+        node = manifest["nodes"].get(pending.pop()) or {}
+        for parent in node.get("depends_on", {}).get("nodes", []):
+            if parent.startswith("source."):
+                found.add(parent)
+            else:
+                pending.append(parent)
+    return found
+
+
 class CoffeeDbtTranslator(DagsterDbtTranslator):
-    """Models are keyed [schema, model] like the raw tables, and grouped by their folder."""
+    """Models are keyed [schema, model] like the raw tables, grouped by their folder, and daily
+    partitioned when incremental (see the module doc).
+
+    A daily model also depends directly on every raw table it reads through views: a run that
+    selects only the daily assets (a backfill of them from the UI) leaves the views out, and
+    Dagster orders a multi-asset's step by the dependencies of the assets it selects: without
+    these edges dbt could start before the raw tables are loaded."""
+
+    def __init__(
+        self, partitions_def: dg.PartitionsDefinition, settings: DagsterDbtTranslatorSettings
+    ):
+        super().__init__(settings=settings)
+        self.daily_partitions = partitions_def
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any):
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if not is_daily(self.get_resource_props(manifest, unique_id)):
+            return spec
+        raw_tables = [
+            self.get_asset_key(manifest["sources"][source])
+            for source in sorted(sources_read(manifest, unique_id))
+        ]
+        return spec.replace_attributes(partitions_def=self.daily_partitions).merge_attributes(
+            deps=raw_tables
+        )
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -41,13 +94,12 @@ class CoffeeDbtTranslator(DagsterDbtTranslator):
         return fqn[-2] if len(fqn) > 2 else DBT_SCHEMA
 
 
-def dbt_vars(first: date, last: date, history_start: date) -> dict[str, str]:
-    """The dbt vars of a partition range (both ends inclusive)."""
-    return {
-        "min_date": first.isoformat(),
-        "max_date": last.isoformat(),
-        "start_date": history_start.isoformat(),
-    }
+def dbt_vars(window: tuple[date, date] | None, history_start: date) -> dict[str, str]:
+    """The dbt vars of a run: the partition window (both ends inclusive), if the run has one."""
+    vars_ = {"start_date": history_start.isoformat()}
+    if window:
+        vars_ |= {"min_date": window[0].isoformat(), "max_date": window[1].isoformat()}
+    return vars_
 
 
 def dbt_build_args(vars_: Mapping[str, str]) -> list[str]:
@@ -91,34 +143,41 @@ def build_dbt_assets(
         manifest=project.manifest_path,
         project=project,
         name="coffee_dbt_models",
+        # dbt's unit tests test the SQL, not the data: the test suite runs them (dbt's advice),
+        # every run need not.
+        exclude="resource_type:unit_test",
         dagster_dbt_translator=CoffeeDbtTranslator(
-            settings=DagsterDbtTranslatorSettings(
+            partitions_def,
+            DagsterDbtTranslatorSettings(
                 # Not the source tests: a step that carries checks on an upstream asset is
                 # exempt from that asset's blocking checks (Dagster's build_node_deps), so dbt
-                # would start on a raw table whose blocking checks failed. dbt build still runs
-                # them; the raw tables' Dagster checks (coffee_assets/checks) report the rules.
+                # would start on a raw table whose blocking checks failed. The raw tables'
+                # Dagster checks (coffee_assets/checks) guard the sources.
                 enable_asset_checks=True,
                 enable_source_tests_as_checks=False,
-            )
+            ),
         ),
-        partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=pool,
     )
     def coffee_dbt_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
     ):
-        first, last = partition_days(context)
-        vars_ = {**dbt_vars(first, last, settings.start_date), **warehouse.dbt_vars()}
-        context.log.info(f"dbt build for {first}...{last} with vars {vars_}")
+        window = partition_days(context) if context.has_partition_key_range else None
+        vars_ = {**dbt_vars(window, settings.start_date), **warehouse.dbt_vars()}
+        context.log.info(f"dbt build with vars {vars_}")
         invocation = dbt.cli(dbt_build_args(vars_), context=context, raise_on_error=False)
         # The events are held until dbt exits: DuckDB's file lock lets the row counts be read
         # only then (dagster-dbt's fetch_row_counts would keep a connection open in this process).
         # Failed tests and models still reach Dagster as failed checks before the step fails.
         events = list(invocation.stream())
+        days = len(run_days(context)) if window else 0
         for event in events:
             if isinstance(event, dg.Output):
-                relation = ".".join(context.asset_key_for_output(event.output_name).path)
+                key = context.asset_key_for_output(event.output_name)
+                relation = ".".join(key.path)
+                if days and context.assets_def.specs_by_key[key].partitions_def is not None:
+                    context.log.info(f"Recording {days} daily materialization(s) of {relation}")
                 table = warehouse.summary(relation)
                 event = event.with_metadata(
                     {

@@ -5,14 +5,12 @@ whole. The warehouse resource validates every file before it touches the table (
 resources/warehouse.py), so a bad file fails the run and leaves the table as it was.
 """
 
-from datetime import timedelta
-
 import dagster as dg
 
 from coffee_assets import contract as c
 from coffee_assets.assets.csv_files import csv_asset_key, object_key
 from coffee_assets.metadata import column_schema, days_label, markdown_table
-from coffee_assets.partitions import partition_days
+from coffee_assets.partitions import run_days
 from coffee_assets.resources import Bucket, RawLoadError, Warehouse
 from coffee_assets.settings import RAW_SCHEMA
 
@@ -48,10 +46,9 @@ def build_raw_table_asset(
     )
     def _raw_table(context: dg.AssetExecutionContext, storage: Bucket, warehouse: Warehouse):
         if table.partitioned:
-            first, last = partition_days(context)
-            days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+            days = run_days(context)
             files = {day: storage.uri(object_key(table, day.isoformat())) for day in days}
-            scope = days_label(first, last)
+            scope = days_label(days[0], days[-1])
         else:
             files = {None: storage.uri(object_key(table))}
             scope = "whole table"
@@ -68,6 +65,11 @@ def build_raw_table_asset(
                 description=str(exc),
                 metadata={"table": warehouse.qualified(table), "partition": scope},
             ) from None
+        if table.partitioned:
+            context.log.info(
+                f"Loaded {result.rows_loaded} rows; recording {len(files)} daily "
+                f"materialization(s) of {warehouse.qualified(table)}"
+            )
         return dg.MaterializeResult(
             metadata={
                 "dagster/table_name": result.table,

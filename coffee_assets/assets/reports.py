@@ -1,12 +1,13 @@
 """The Sales and Customer reports: self-contained HTML files, refreshed by every daily run.
 
-Both are built from the marts as of the last day of the run's partition range (the day
-flat_customer_metrics is built as of) and written through the storage resource:
+Both are built from the marts as of the day flat_customer_metrics is measured as of (the newest
+day of the data), once per run whatever its range (the assets are not partitioned), and written
+through the storage resource:
 
-- reports/<name>/as_of=YYYY-MM-DD.html: the report as of that day (re-running the partition
-  rewrites it with the same figures);
+- reports/<name>/as_of=YYYY-MM-DD.html: the report as of that day (building it again from the
+  same data rewrites it byte for byte);
 - reports/<name>.html: the latest report, replaced only by a report as of the same or a later
-  day, so a backfill of an old range does not hide the current one.
+  day.
 
 The metadata carries the URIs, the headline KPIs of the report's default view (the last 30 days
 up to the as-of day, every store and order type) as numbers the UI can plot across
@@ -19,11 +20,9 @@ from typing import Any
 import dagster as dg
 
 from coffee_assets.metadata import markdown_table
-from coffee_assets.partitions import partition_days
 from coffee_assets.reports import (
     DEFAULT_DAYS,
     Headline,
-    MetricsSupersededError,
     ReportDataError,
     default_period,
     headline,
@@ -116,9 +115,7 @@ def _kpi_metadata(kpis: Headline) -> dict[str, Any]:
     }
 
 
-def build_report_assets(
-    partitions_def: dg.PartitionsDefinition, *, pool: str | None
-) -> list[dg.AssetsDefinition]:
+def build_report_assets(*, pool: str | None) -> list[dg.AssetsDefinition]:
     @dg.multi_asset(
         name="reports",
         specs=[
@@ -128,31 +125,22 @@ def build_report_assets(
                 description=DESCRIPTIONS[name],
                 group_name=GROUP,
                 kinds={"html"},
-                # Not written when a later run rebuilt the as-of mart meanwhile (see below).
-                skippable=True,
             )
             for name in REPORTS
         ],
-        partitions_def=partitions_def,
+        # Unpartitioned: built once per run. The policy lets a single-run range (the CLI's
+        # --partition-range, the UI's backfills) include them.
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=pool,
         can_subset=True,
     )
     def reports(context: dg.AssetExecutionContext, storage: Bucket, warehouse: Warehouse):
-        """Both reports from one read of the marts, as of the last day of the run's range."""
-        _, last = partition_days(context)
-        as_of = last.isoformat()
+        """Both reports from one read of the marts, as of the customer metrics' day."""
         try:
-            data = load_report_data(warehouse, last)
-        except MetricsSupersededError as exc:
-            # A run for a later day (e.g. the schedule during a backfill) rebuilt the as-of
-            # mart between this run's dbt step and this one: a report as of {as_of} can no
-            # longer be consistent, and that later run writes the current one. Nothing is
-            # materialized for this range rather than a report mixing two days.
-            context.log.warning(f"reports as of {as_of} not written: {exc}")
-            return
+            data = load_report_data(warehouse)
         except ReportDataError as exc:
-            raise dg.Failure(description=f"reports as of {as_of}: {exc}") from None
+            raise dg.Failure(description=f"reports: {exc}") from None
+        as_of = data["as_of"]
         kpis = headline(data, *default_period(data))
         context.log.info(
             f"Reports as of {as_of}: {data['n_days']} days from {data['first_day']}, "

@@ -5,11 +5,14 @@ one evaluation per day, so the UI shows which day is bad and an alert names it. 
 cannot carry a partition, so the checks yield `AssetCheckEvaluation`s (with the partition) and
 then the op's output themselves; Dagster still raises on a failed blocking ERROR evaluation and
 skips everything downstream of the check.
+
+Each evaluation is an event Dagster stores one by one, so only rules a single day can break on its
+own are evaluated per day; rules over a whole table (unique keys, dates) give one verdict a run.
 """
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -29,6 +32,9 @@ class Verdict:
     passed: bool
     description: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # The spec's severity (None), or this verdict's own: a check whose rules differ in weight
+    # fails with ERROR (and blocks) only when an ERROR rule fails.
+    severity: dg.AssetCheckSeverity | None = None
 
 
 @dataclass(frozen=True)
@@ -46,16 +52,6 @@ class Offenders:
             if self.count
             else dg.MetadataValue.md("(none)"),
         }
-
-
-def days_between(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def window_days(context: dg.AssetCheckExecutionContext) -> list[date]:
-    """Every day of the run's partition range (one day for a scheduled run)."""
-    key_range = context.partition_key_range
-    return days_between(date.fromisoformat(key_range.start), date.fromisoformat(key_range.end))
 
 
 def date_window(column: str, first: date, last: date) -> str:
@@ -122,6 +118,8 @@ def emit(
 ) -> Iterator[Any]:
     """Yield one evaluation per partition key (None: unpartitioned), then the op's output."""
     [spec] = context.check_specs
+    if len(verdicts) > 1:  # each evaluation is a stored event: a long range takes a while
+        context.log.info(f"Recording {len(verdicts)} daily results of {spec.name}")
     for partition, verdict in verdicts.items():
         yield dg.AssetCheckEvaluation(
             asset_key=spec.asset_key,
@@ -130,11 +128,11 @@ def emit(
             partition=partition,
             metadata=dict(verdict.metadata),
             description=verdict.description,
-            severity=spec_severity(spec),
+            severity=verdict.severity or spec_severity(spec),
             blocking=spec.blocking,
         )
-    [output_name] = context.op_execution_context.op_def.output_dict
-    yield dg.Output(None, output_name=output_name)
+    # The op's own output: an @asset_check op has one, named like any single output ("result").
+    yield dg.Output(None)
 
 
 def spec_severity(spec: dg.AssetCheckSpec) -> dg.AssetCheckSeverity:

@@ -1,13 +1,23 @@
-"""Checks on the raw tables: keys, references, registration dates, money and dates.
+"""Checks on the raw tables: keys and dates over the whole table, and each day's rules.
 
-All blocking with ERROR severity: a raw table that fails one holds corrupt data, so dbt must not
-build on it (the marts keep their last good content). The loader already guarantees types,
-required values and each file's dates; these rules span rows, days and tables. The SQL is
-written for both DuckDB and BigQuery (see common.py).
+All blocking: a raw table that fails an ERROR rule holds corrupt data, so dbt must not build on
+it (the marts keep their last good content). The loader already guarantees types, required
+values and each file's dates; these rules span rows, days and tables. The SQL is written for
+both DuckDB and BigQuery (see common.py).
+
+- `unique_key` (every table) and `dates_inside_partitions` (daily tables): one verdict per run
+  over the whole table; a duplicate or a stray date is a property of the table, not of a day.
+- `daily_rules` (orders, order lines): one verdict per day of the run, covering every rule a
+  single day can break on its own; the day's metadata names each failed rule with its offending
+  rows. Its severity is ERROR when an ERROR rule fails (blocking what is downstream), WARN when
+  only an implausible but consistent volume does.
 """
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import dagster as dg
 
@@ -15,6 +25,7 @@ from coffee_assets import contract as c
 from coffee_assets.assets.raw_tables import raw_asset_key
 from coffee_assets.checks.common import (
     ERROR,
+    WARN,
     Offenders,
     Verdict,
     cents,
@@ -23,123 +34,59 @@ from coffee_assets.checks.common import (
     emit,
     offenders,
     offenders_per_day,
-    window_days,
 )
+from coffee_assets.generator import VolumeProfile, get_profile
+from coffee_assets.partitions import days_between, run_days
 from coffee_assets.resources import Warehouse
 from coffee_assets.settings import RAW_SCHEMA, Settings
-
-# (warehouse, first, last) -> per-day offending rows of the window
-DailyRule = Callable[[Warehouse, date, date], dict[date, Offenders]]
 
 
 def raw(warehouse: Warehouse, table: c.TableContract) -> str:
     return warehouse.table_ref(f"{RAW_SCHEMA}.{table.table}")
 
 
-def _daily_check(
-    table: c.TableContract,
-    name: str,
-    description: str,
-    rule: DailyRule,
-    partitions_def: dg.PartitionsDefinition,
-    *,
-    pool: str | None,
-    reads: tuple[c.TableContract, ...] = (),
-    ok: str,
-    bad: str,
-) -> dg.AssetChecksDefinition:
-    """A blocking ERROR check of a daily raw table, one verdict per day of the run's range.
-    `reads`: other raw tables the rule joins, so the check runs after they are loaded."""
-
-    @dg.asset_check(
-        asset=raw_asset_key(table),
-        name=name,
-        description=description,
-        blocking=True,
-        partitions_def=partitions_def,
-        additional_deps=[raw_asset_key(other) for other in reads],
-        pool=pool,
-        metadata=check_metadata(ERROR, layer="raw"),
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
-        days = window_days(context)
-        found = rule(warehouse, days[0], days[-1])
-        verdicts = {}
-        for day in days:
-            hits = found.get(day, Offenders(0, [], []))
-            verdicts[day.isoformat()] = Verdict(
-                hits.count == 0,
-                ok if hits.count == 0 else f"{hits.count} {bad} on {day}",
-                {
-                    "table": f"{RAW_SCHEMA}.{table.table}",
-                    "partition": day.isoformat(),
-                    **hits.metadata(),
-                },
-            )
-        yield from emit(context, verdicts)
-
-    return _check
+def raw_name(table: c.TableContract) -> str:
+    return f"{RAW_SCHEMA}.{table.table}"
 
 
-# ---------------------------------------------------------------------------------- keys
-def build_unique_key_check(
-    table: c.TableContract, partitions_def: dg.PartitionsDefinition, *, pool: str | None
-) -> dg.AssetChecksDefinition:
+# ------------------------------------------------------------------------ whole-table checks
+def build_unique_key_check(table: c.TableContract, *, pool: str | None) -> dg.AssetChecksDefinition:
     key = table.key
-    description = f"{key} is unique across the whole table (ids never repeat, also across days)."
-    if table.partitioned:
-
-        def rule(warehouse: Warehouse, first: date, last: date) -> dict[date, Offenders]:
-            t = raw(warehouse, table)
-            return offenders_per_day(
-                warehouse.query,
-                f"""
-                SELECT w.day AS day, w.k AS {key}, d.copies AS copies
-                FROM (SELECT DISTINCT {table.date_column} AS day, {key} AS k FROM {t}
-                      WHERE {date_window(table.date_column, first, last)}) AS w
-                JOIN (SELECT {key} AS k, COUNT(*) AS copies FROM {t}
-                      GROUP BY {key} HAVING COUNT(*) > 1) AS d ON w.k = d.k
-                """,
-                [key, "copies"],
-            )
-
-        return _daily_check(
-            table,
-            "unique_key",
-            description,
-            rule,
-            partitions_def,
-            pool=pool,
-            ok=f"every {key} is unique",
-            bad=f"duplicated {key} value(s)",
-        )
 
     @dg.asset_check(
         asset=raw_asset_key(table),
         name="unique_key",
-        description=description,
+        description=f"{key} is unique across the whole table (ids never repeat, also across days).",
         blocking=True,
         pool=pool,
         metadata=check_metadata(ERROR, layer="raw"),
     )
-    def _unique_reference_key(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
-        hits = offenders(
-            warehouse.query,
-            f"SELECT {key}, COUNT(*) AS copies FROM {raw(warehouse, table)} "
-            f"GROUP BY {key} HAVING COUNT(*) > 1",
-            [key, "copies"],
-        )
+    def _unique_key(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        t = raw(warehouse, table)
+        if table.partitioned:
+            sql = (
+                f"SELECT {key}, COUNT(*) AS copies, MIN({table.date_column}) AS first_day, "
+                f"MAX({table.date_column}) AS last_day FROM {t} "
+                f"GROUP BY {key} HAVING COUNT(*) > 1"
+            )
+            columns = [key, "copies", "first_day", "last_day"]
+        else:
+            sql = f"SELECT {key}, COUNT(*) AS copies FROM {t} GROUP BY {key} HAVING COUNT(*) > 1"
+            columns = [key, "copies"]
+        hits = offenders(warehouse.query, sql, columns)
         verdict = Verdict(
             hits.count == 0,
-            f"every {key} is unique" if not hits.count else f"{hits.count} duplicated {key}",
-            {"table": f"{RAW_SCHEMA}.{table.table}", **hits.metadata()},
+            f"every {key} is unique"
+            if not hits.count
+            else f"{hits.count} duplicated {key} value(s)",
+            {"table": raw_name(table), **hits.metadata()},
         )
         yield from emit(context, {None: verdict})
 
-    return _unique_reference_key
+    return _unique_key
 
 
-# ---------------------------------------------------------------------------- references
+# ------------------------------------------------------------- the SQL of the daily rules
 def _order_lines_references(warehouse: Warehouse, first: date, last: date):
     lines, orders, products = (raw(warehouse, t) for t in (c.ORDER_DETAILS, c.ORDERS, c.PRODUCTS))
     return offenders_per_day(
@@ -326,80 +273,209 @@ def build_history_dates_check(
     return _dates_inside_partitions
 
 
+# ------------------------------------------------------------------------------ daily rules
+@dataclass(frozen=True)
+class Finding:
+    """What one rule found wrong on one day."""
+
+    summary: str  # e.g. "1 order(s) whose amounts do not reconcile"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    severity: dg.AssetCheckSeverity = ERROR
+
+
+# (warehouse, first, last) -> the days of the window on which the rule fails
+Finder = Callable[[Warehouse, date, date], dict[date, Finding]]
+
+
+@dataclass(frozen=True)
+class DailyRule:
+    name: str
+    asserts: str  # what holds when the rule passes, for the check's description
+    find: Finder
+    reads: tuple[c.TableContract, ...] = ()  # other raw tables the rule joins
+
+
+def sql_rule(
+    name: str,
+    asserts: str,
+    problem: str,
+    offending: Callable[[Warehouse, date, date], dict[date, Offenders]],
+    reads: tuple[c.TableContract, ...],
+) -> DailyRule:
+    """A rule whose SQL returns the offending rows of each day (all of them ERROR)."""
+
+    def find(warehouse: Warehouse, first: date, last: date) -> dict[date, Finding]:
+        return {
+            day: Finding(f"{hits.count} {problem}", hits.metadata())
+            for day, hits in offending(warehouse, first, last).items()
+        }
+
+    return DailyRule(name, asserts, find, reads)
+
+
+def plausible_range(mean: float) -> tuple[int, int]:
+    """Counts a Poisson(mean) day falls outside with negligible probability (6 sigma)."""
+    spread = 6 * math.sqrt(mean) + 3
+    return max(0, math.floor(mean - spread)), math.ceil(mean + spread)
+
+
+def order_counts(warehouse: Warehouse, first: date, last: date) -> dict[date, int]:
+    rows = warehouse.query(
+        f"SELECT OrderDate, COUNT(*) FROM {raw(warehouse, c.ORDERS)} "
+        f"WHERE {date_window('OrderDate', first, last)} GROUP BY OrderDate"
+    )
+    return {date.fromisoformat(str(day)[:10]): int(n) for day, n in rows}
+
+
+def volume_rule(profile: VolumeProfile) -> DailyRule:
+    """The day's order count against the volume profile. An empty day where the profile makes
+    one impossible (a header-only or lost delivery) is an ERROR; a count outside 6 standard
+    deviations but not zero (a truncated or doubled delivery, or a real odd day) is a WARN."""
+
+    def find(warehouse: Warehouse, first: date, last: date) -> dict[date, Finding]:
+        counts = order_counts(warehouse, first, last)
+        found = {}
+        for day in days_between(first, last):
+            count, mean = counts.get(day, 0), profile.mean_for(day)
+            low, high = plausible_range(mean)
+            if low <= count <= high:
+                continue
+            empty = count == 0
+            found[day] = Finding(
+                f"{count} orders, outside the plausible {low}..{high} for a mean of {mean:.1f}"
+                + (" (an empty delivery?)" if empty else ""),
+                {"orders": count, "plausible_min": low, "plausible_max": high},
+                ERROR if empty else WARN,
+            )
+        return found
+
+    return DailyRule(
+        "orders_per_day_plausible",
+        f"the day has a number of orders the volume profile ({profile.name}) makes plausible "
+        "(within 6 standard deviations; an empty day is an error, another odd count a warning)",
+        find,
+    )
+
+
+def build_daily_rules_check(
+    table: c.TableContract,
+    rules: list[DailyRule],
+    partitions_def: dg.PartitionsDefinition,
+    *,
+    pool: str | None,
+) -> dg.AssetChecksDefinition:
+    reads = sorted(
+        {t.table: t for rule in rules for t in rule.reads}.values(), key=lambda t: t.table
+    )
+
+    @dg.asset_check(
+        asset=raw_asset_key(table),
+        name="daily_rules",
+        description=(
+            f"Each day of {raw_name(table)}: "
+            + "; ".join(f"{rule.name}: {rule.asserts}" for rule in rules)
+            + ". One result per day; the day's metadata names each failed rule."
+        ),
+        blocking=True,
+        partitions_def=partitions_def,
+        additional_deps=[raw_asset_key(other) for other in reads if other != table],
+        pool=pool,
+        metadata=check_metadata(ERROR, layer="raw", rules=", ".join(r.name for r in rules)),
+    )
+    def _daily_rules(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        days = run_days(context)
+        findings = {rule.name: rule.find(warehouse, days[0], days[-1]) for rule in rules}
+        verdicts = {}
+        for day in days:
+            failed = {name: found[day] for name, found in findings.items() if day in found}
+            metadata: dict[str, Any] = {"table": raw_name(table), "partition": day.isoformat()}
+            for name, finding in failed.items():
+                metadata[name] = finding.summary
+                metadata |= {f"{name}.{key}": value for key, value in finding.metadata.items()}
+            severity = ERROR if any(f.severity == ERROR for f in failed.values()) else WARN
+            verdicts[day.isoformat()] = Verdict(
+                not failed,
+                (
+                    "; ".join(f"{name}: {finding.summary}" for name, finding in failed.items())
+                    + f" on {day}"
+                )
+                if failed
+                else f"all {len(rules)} rules hold on {day}",
+                metadata,
+                severity if failed else None,
+            )
+        yield from emit(context, verdicts)
+
+    return _daily_rules
+
+
+def daily_rules(settings: Settings) -> dict[c.TableContract, list[DailyRule]]:
+    """The rules each daily raw table's `daily_rules` check evaluates, per table."""
+    profile = get_profile(settings.volume_profile, settings.orders_per_day)
+    orders_rules = [
+        volume_rule(profile),
+        sql_rule(
+            "references_exist",
+            "every order's StoreId is a store and its CustomerId, when set, a customer",
+            "order(s) with a dangling reference",
+            _orders_references,
+            reads=(c.STORES, c.CUSTOMERS),
+        ),
+        sql_rule(
+            "customer_registered_by_order_date",
+            "no order references a customer registered after the order's date",
+            "order(s) by a customer registered after the order date",
+            _customers_registered_before_order,
+            reads=(c.CUSTOMERS,),
+        ),
+        sql_rule(
+            "amounts_reconcile",
+            "to the cent, DiscountAmount = round(SubTotal x the customer's LevelOfDiscount, 2) "
+            "(0 for anonymous orders), TotalAmount = SubTotal - DiscountAmount, DiscountApplied "
+            "= (rate > 0)",
+            "order(s) whose amounts do not reconcile",
+            _amounts_reconcile,
+            reads=(c.CUSTOMERS,),
+        ),
+    ]
+    order_line_rules = [
+        sql_rule(
+            "references_exist",
+            "every order line's OrderId is an order (of any day) and its ProductId a product",
+            "order line(s) with a dangling reference",
+            _order_lines_references,
+            reads=(c.ORDERS, c.PRODUCTS),
+        ),
+        sql_rule(
+            "dated_like_its_order",
+            "each order line's OrderDate (the partition it is loaded in) is its order's date",
+            "line(s) dated unlike their order",
+            _lines_dated_like_their_order,
+            reads=(c.ORDERS,),
+        ),
+        sql_rule(
+            "lines_add_up_to_subtotal",
+            "to the cent, each order's SubTotal = sum(Quantity x Price) of its lines (an order "
+            "without lines has 0)",
+            "order(s) whose lines do not add up to the SubTotal",
+            _lines_add_up_to_subtotal,
+            reads=(c.ORDERS, c.PRODUCTS),
+        ),
+    ]
+    return {c.ORDERS: orders_rules, c.ORDER_DETAILS: order_line_rules}
+
+
 def build_raw_checks(
     settings: Settings, partitions_def: dg.PartitionsDefinition, *, pool: str | None
 ) -> list[dg.AssetChecksDefinition]:
-    p = partitions_def
     return [
-        *(build_unique_key_check(t, p, pool=pool) for t in c.ALL_TABLES),
-        _daily_check(
-            c.ORDER_DETAILS,
-            "references_exist",
-            "Every order line's OrderId is an order (of any day) and its ProductId a product.",
-            _order_lines_references,
-            p,
-            pool=pool,
-            reads=(c.ORDERS, c.PRODUCTS),
-            ok="every line's order and product exist",
-            bad="order line(s) with a dangling reference",
+        *(build_unique_key_check(t, pool=pool) for t in c.ALL_TABLES),
+        *(
+            build_history_dates_check(t, settings, partitions_def, pool=pool)
+            for t in c.DAILY_TABLES
         ),
-        _daily_check(
-            c.ORDERS,
-            "references_exist",
-            "Every order's StoreId is a store and its CustomerId, when set, a customer.",
-            _orders_references,
-            p,
-            pool=pool,
-            reads=(c.STORES, c.CUSTOMERS),
-            ok="every order's store and customer exist",
-            bad="order(s) with a dangling reference",
+        *(
+            build_daily_rules_check(table, rules, partitions_def, pool=pool)
+            for table, rules in daily_rules(settings).items()
         ),
-        _daily_check(
-            c.ORDERS,
-            "customer_registered_by_order_date",
-            "No order references a customer registered after the order's date.",
-            _customers_registered_before_order,
-            p,
-            pool=pool,
-            reads=(c.CUSTOMERS,),
-            ok="every customer registered on or before the order",
-            bad="order(s) by a customer registered after the order date",
-        ),
-        _daily_check(
-            c.ORDERS,
-            "amounts_reconcile",
-            "To the cent: DiscountAmount = round(SubTotal x the customer's LevelOfDiscount, 2) "
-            "(0 for anonymous orders), TotalAmount = SubTotal - DiscountAmount, DiscountApplied "
-            "= (rate > 0).",
-            _amounts_reconcile,
-            p,
-            pool=pool,
-            reads=(c.CUSTOMERS,),
-            ok="every order's amounts reconcile",
-            bad="order(s) whose amounts do not reconcile",
-        ),
-        _daily_check(
-            c.ORDER_DETAILS,
-            "lines_add_up_to_subtotal",
-            "To the cent: each order's SubTotal = sum(Quantity x Price) of its lines (an order "
-            "without lines has 0).",
-            _lines_add_up_to_subtotal,
-            p,
-            pool=pool,
-            reads=(c.ORDERS, c.PRODUCTS),
-            ok="every order's lines add up to its SubTotal",
-            bad="order(s) whose lines do not add up to the SubTotal",
-        ),
-        _daily_check(
-            c.ORDER_DETAILS,
-            "dated_like_its_order",
-            "Each order line's OrderDate (the partition it is loaded in) is its order's date.",
-            _lines_dated_like_their_order,
-            p,
-            pool=pool,
-            reads=(c.ORDERS,),
-            ok="every line is dated like its order",
-            bad="line(s) dated unlike their order",
-        ),
-        *(build_history_dates_check(t, settings, p, pool=pool) for t in c.DAILY_TABLES),
     ]

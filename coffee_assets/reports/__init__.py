@@ -13,13 +13,12 @@ from coffee_assets.reports.build import (
     render_report,
     sparkline,
 )
-from coffee_assets.reports.data import MetricsSupersededError, ReportDataError, load_report_data
+from coffee_assets.reports.data import ReportDataError, load_report_data
 
 __all__ = [
     "DEFAULT_DAYS",
     "KINDS",
     "Headline",
-    "MetricsSupersededError",
     "ReportDataError",
     "default_period",
     "headline",

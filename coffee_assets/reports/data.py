@@ -7,8 +7,9 @@ history are 7,300 slices: the files stay small whatever the order volume.
 
 Distinct counts are not additive across slices, so the registered customers' activity ships at
 the (customer, slice) grain (`events`): the browser counts distinct customers in any selection.
-Customer metrics (RFM, LTV, age, activity) come from flat_customer_metrics, which is built as of
-the partition's day; a report as of another day would mix two dates, so that is an error.
+Customer metrics (RFM, LTV, age, activity) come from flat_customer_metrics, one table measured as
+of one day (its as_of_date, the newest day of the data): the report is as of that day, and its
+order figures stop there too.
 
 Money travels as integer cents (exact sums in JavaScript). The SQL runs unchanged on DuckDB
 and BigQuery: no `::`, no double-quoted identifiers, `date 'yyyy-mm-dd'` literals.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -54,11 +55,7 @@ SALES_MEASURES = [
 
 
 class ReportDataError(Exception):
-    """The marts cannot give a consistent report for the requested day."""
-
-
-class MetricsSupersededError(ReportDataError):
-    """flat_customer_metrics was rebuilt as of a later day by another run in the meantime."""
+    """The marts cannot give a consistent report."""
 
 
 def cents(value: Any) -> int:
@@ -103,10 +100,12 @@ def _ordered(known: Sequence[str], found: Sequence[str], what: str, table: str) 
     return list(known)
 
 
-def load_report_data(warehouse: Warehouse, as_of: date) -> dict[str, Any]:
-    """Every figure both reports need, from the history's first order up to `as_of` inclusive."""
+def load_report_data(warehouse: Warehouse) -> dict[str, Any]:
+    """Every figure both reports need, as of flat_customer_metrics' day: from the history's
+    first order up to that day inclusive. The customer metrics are read first, in one query, so
+    a run that rebuilds the marts meanwhile cannot mix two days into one report."""
     details = warehouse.table_ref(ORDER_DETAILS)
-    metrics = warehouse.table_ref(CUSTOMER_METRICS)
+    customers, as_of = load_customers(warehouse, warehouse.table_ref(CUSTOMER_METRICS))
     until = f"order_date <= {_sql_date(as_of)}"
 
     span = warehouse.query(
@@ -193,7 +192,6 @@ def load_report_data(warehouse: Warehouse, as_of: date) -> dict[str, Any]:
         i = grid.slice(as_date(day), int(store_id), order_type) * len(mix_types)
         mix["orders"][i + mix_types.index(name)] = int(orders)
 
-    customers = load_customers(warehouse, metrics, as_of)
     index = {customer_id: i for i, customer_id in enumerate(customers["id"])}
     events: dict[str, list[int]] = {"customer": [], "slice": [], "orders": []}
     for customer_id, day, store_id, order_type, orders in warehouse.query(
@@ -233,8 +231,8 @@ def load_report_data(warehouse: Warehouse, as_of: date) -> dict[str, Any]:
     }
 
 
-def load_customers(warehouse: Warehouse, metrics: str, as_of: date) -> dict[str, list]:
-    """flat_customer_metrics as columns; it must be as of `as_of` (one table, rebuilt per run)."""
+def load_customers(warehouse: Warehouse, metrics: str) -> tuple[dict[str, list], date]:
+    """flat_customer_metrics as columns, and the one day it is measured as of."""
     rows = warehouse.query(
         f"""
         select customer_id, rfm_segment, ltv, customer_age_days, discount_rate,
@@ -244,17 +242,15 @@ def load_customers(warehouse: Warehouse, metrics: str, as_of: date) -> dict[str,
         """
     )
     dates = sorted({as_date(r[8]).isoformat() for r in rows})
-    if rows and dates != [as_of.isoformat()]:
-        error = MetricsSupersededError if min(dates) > as_of.isoformat() else ReportDataError
-        raise error(
-            f"{CUSTOMER_METRICS} is as of {', '.join(dates)}, not {as_of}: it is one table rebuilt "
-            f"as of the last day of each dbt run; materialize the dbt models for {as_of} "
-            f"together with the reports (daily_refresh does)"
+    if len(dates) != 1:
+        raise ReportDataError(
+            f"{CUSTOMER_METRICS} is as of {', '.join(dates) or 'no day (it is empty)'}: it must "
+            f"hold one as-of day; materialize the dbt models (daily_refresh does)"
         )
     unknown = sorted({r[1] for r in rows} - set(SEGMENTS))
     if unknown:
         raise ReportDataError(f"{CUSTOMER_METRICS}: unexpected rfm_segment {unknown}")
-    return {
+    columns = {
         "id": [int(r[0]) for r in rows],
         "segment": [SEGMENTS.index(r[1]) for r in rows],
         "ltv": [cents(r[2]) for r in rows],
@@ -265,7 +261,4 @@ def load_customers(warehouse: Warehouse, metrics: str, as_of: date) -> dict[str,
         "orders_180d": [int(r[6]) for r in rows],
         "days_since_last": [int(r[7]) for r in rows],
     }
-
-
-def day_of(data: dict[str, Any], index: int) -> date:
-    return date.fromisoformat(data["first_day"]) + timedelta(days=index)
+    return columns, date.fromisoformat(dates[0])
