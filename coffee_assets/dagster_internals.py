@@ -1,10 +1,10 @@
 """Every Dagster API this project uses that is not part of Dagster's public API, in one place.
 
-Dagster has no public way yet to do what these functions do: read a run's planned
-materializations, mark a run as failed or partitions as failed from outside the run, free a run's
-pool slots, tag a running run. Each is a thin wrapper, and coffee_assets_tests/
-test_dagster_internals.py exercises every one against a real instance, so a Dagster upgrade that
-changes them fails there, loudly, rather than somewhere in a run.
+Dagster has no public way yet to do what these do: read a run's planned materializations, mark
+a run as failed or partitions as failed from outside the run, free a run's pool slots, tag a
+running run, run dbt without also loading it into the run's process. Each is a thin wrapper, and
+coffee_assets_tests/test_dagster_internals.py exercises every one against a real instance, so a
+Dagster upgrade that changes them fails there, loudly, rather than somewhere in a run.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 import dagster as dg
 from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
+from dagster_dbt import DbtCliResource
 
 PLANNED = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
 MATERIALIZED = dg.DagsterEventType.ASSET_MATERIALIZATION
@@ -101,3 +102,15 @@ def runs_holding_pool_slots(instance: dg.DagsterInstance) -> set[str]:
 
 def add_run_tags(instance: dg.DagsterInstance, run_id: str, tags: Mapping[str, str]) -> None:
     instance.add_run_tags(run_id, dict(tags))
+
+
+class WithoutInProcessDbtAdapter(DbtCliResource):
+    """DbtCliResource that does not load dbt into the calling process before each invocation.
+
+    dagster-dbt builds a dbt adapter in the run's own process on every `cli()` call (seconds of
+    importing and parsing) for its optional row-count and column-metadata fetching, which this
+    project does not use: it reads row counts through its warehouse resource. The subprocess
+    that runs dbt is unaffected."""
+
+    def _initialize_dbt_core_adapter(self, args):  # overrides dagster-dbt's (private)
+        return None

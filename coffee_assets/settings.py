@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from coffee_assets.generator import GeneratorConfig, get_profile
 
@@ -146,10 +149,42 @@ class GcpSettings:
 
 
 def _parse_date(name: str, value: str) -> date:
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
+        raise SettingsError(f"{name}={value!r} is not a date in YYYY-MM-DD form, e.g. 2025-01-01")
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise SettingsError(f"{name}={value!r} is not a date in YYYY-MM-DD form") from None
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name}={value!r} is an impossible date ({exc})") from None
+
+
+def yesterday() -> date:
+    """The newest complete day, in the chain's time zone (Kyiv)."""
+    return datetime.now(ZoneInfo(TIMEZONE)).date() - timedelta(days=1)
+
+
+def _check_start(start: date) -> None:
+    last = yesterday()
+    if start > last:
+        raise SettingsError(
+            f"COFFEE_START_DATE={start.isoformat()} is in the future: the history needs at least "
+            f"one complete day; use a date on or before yesterday ({last}, Kyiv time)"
+        )
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    """The local target's data folder is a folder this process can write (it is created when
+    missing): otherwise the first step would fail with a bare OS error."""
+    name = f"COFFEE_DATA_DIR={str(data_dir)!r}"
+    if data_dir.exists() and not data_dir.is_dir():
+        raise SettingsError(f"{name} is a file, not a folder: point it at a folder")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as exc:
+        raise SettingsError(
+            f"{name} cannot be used ({exc.strerror or exc}): point it at a folder you can write"
+        ) from None
 
 
 def _parse_number(name: str, value: str, kind: type) -> int | float:
@@ -196,7 +231,10 @@ class Settings:
                 float(_parse_number("COFFEE_ORDERS_PER_DAY", orders, float)) if orders else None
             ),
         )
+        _check_start(settings.start_date)
         settings.check_volume()
+        if target == "local":
+            _check_data_dir(settings.data_dir)
         if target == "gcp":
             GcpSettings.from_env(env)  # fail now, naming the variable
         return settings
@@ -211,3 +249,28 @@ class Settings:
                 f"COFFEE_VOLUME_PROFILE={self.volume_profile!r} / COFFEE_ORDERS_PER_DAY="
                 f"{self.orders_per_day!r} / COFFEE_SEED={self.seed!r}: {exc}"
             ) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`coffee-settings`: check the settings as a run would, in one line, before anything runs.
+
+    Prints what the scripts ask (--data-dir: the local target's data folder; --history: the
+    history's first and last day) or the error, naming the variable and the fix, and exits 1 on
+    an error: no stack trace."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"Settings error: {exc}", file=sys.stderr)
+        return 1
+    if args == ["--data-dir"]:
+        print(settings.data_dir)
+    elif args == ["--history"]:
+        print(settings.start_date, yesterday())
+    else:
+        print(f"Settings OK: target {settings.target}, history from {settings.start_date}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

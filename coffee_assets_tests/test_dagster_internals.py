@@ -87,3 +87,21 @@ def test_pool_slots_held_by_a_run_are_found_and_freed():
         assert internals.free_pool_slots(instance, "run-1") == 1
         assert internals.runs_holding_pool_slots(instance) == set()
         assert internals.free_pool_slots(instance, "run-1") == 0
+
+
+def test_the_dbt_resource_does_not_load_dbt_into_the_run_process(tmp_path, monkeypatch):
+    """dagster-dbt's private hook still exists (else the override silently stops applying), and
+    a cli() call of the project's dbt resource neither calls it nor loads an adapter."""
+    from dagster_dbt import DbtCliResource
+
+    from coffee_assets.resources.dbt import dbt_cli_resource
+
+    assert callable(DbtCliResource._initialize_dbt_core_adapter)
+    calls = []
+    monkeypatch.setattr(
+        DbtCliResource, "_initialize_dbt_core_adapter", lambda self, args: calls.append(args)
+    )
+    invocation = dbt_cli_resource("local").cli(["--version"], target_path=tmp_path)
+    invocation.wait()
+    assert invocation.is_successful()
+    assert calls == [] and invocation.adapter is None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -192,9 +196,64 @@ def test_settings_from_env(tmp_path):
         ({"COFFEE_ORDERS_PER_DAY": "1e9"}, "COFFEE_ORDERS_PER_DAY=1000000000.0"),
     ],
 )
-def test_bad_settings_name_the_variable(env, message):
+def test_bad_settings_name_the_variable(env, message, tmp_path):
     with pytest.raises(SettingsError, match=message):
-        Settings.from_env(env)
+        Settings.from_env({"COFFEE_DATA_DIR": str(tmp_path), **env})
+
+
+TOMORROW = (datetime.now(ZoneInfo("Europe/Kyiv")).date() + timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"COFFEE_START_DATE": TOMORROW},
+            f"COFFEE_START_DATE={TOMORROW} is in the future: the history needs at least one "
+            "complete day; use a date on or before yesterday",
+        ),
+        (
+            {"COFFEE_START_DATE": "2025-02-30"},
+            "COFFEE_START_DATE='2025-02-30' is an impossible date (day is out of range for month)",
+        ),
+        (
+            {"COFFEE_START_DATE": "2025-1-1"},
+            "COFFEE_START_DATE='2025-1-1' is not a date in YYYY-MM-DD form, e.g. 2025-01-01",
+        ),
+        (
+            {"COFFEE_DATA_DIR": "{tmp}/a-file"},
+            "COFFEE_DATA_DIR='{tmp}/a-file' is a file, not a folder: point it at a folder",
+        ),
+        (
+            {"COFFEE_DATA_DIR": "{tmp}/a-file/data"},
+            "COFFEE_DATA_DIR='{tmp}/a-file/data' cannot be used (Not a directory): point it at "
+            "a folder you can write",
+        ),
+        (
+            {"COFFEE_DATA_DIR": "/proc/coffee-data"},
+            "COFFEE_DATA_DIR='/proc/coffee-data' cannot be used",
+        ),
+    ],
+    ids=["future_start", "impossible_date", "not_iso", "data_dir_file", "under_a_file", "proc"],
+)
+def test_settings_errors_are_one_line_naming_the_variable_and_fix(env, message, tmp_path):
+    """`coffee-settings` (what the scripts run first): one line, exit 1, no stack trace, and
+    nothing written."""
+    (tmp_path / "a-file").write_text("not a folder")
+    env = {k: v.format(tmp=tmp_path) for k, v in env.items()}
+    env.setdefault("COFFEE_DATA_DIR", str(tmp_path / "data"))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("COFFEE_")}
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("coffee-settings"))],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Settings error: " + message.format(tmp=tmp_path))
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "data").exists()
 
 
 def test_instance_limits_the_duckdb_pool_to_one(tmp_path, monkeypatch):

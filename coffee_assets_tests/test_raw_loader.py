@@ -185,3 +185,28 @@ def test_reference_table_is_replaced_whole(tmp_path, warehouse):
     assert warehouse.load_reference(c.PRODUCTS, str(path)).table_rows == 2
     path.write_text("ProductId,ProductName,ProductCategory,Price\n1,Espresso,Beverage,2.5\n")
     assert warehouse.load_reference(c.PRODUCTS, str(path)).table_rows == 1
+
+
+def test_a_byte_order_mark_and_crlf_lines_are_accepted(tmp_path, warehouse, loaded):
+    """What spreadsheet tools write: UTF-8 with a byte order mark, CRLF line ends."""
+    before = loaded()
+    path = Path(write(tmp_path, DAY2, GOOD_DAY2))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    result = warehouse.load_days(c.ORDERS, {DAY2: str(path)})
+    assert result.rows_loaded == 1
+    assert loaded() == before
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["Note's", 'Quote"d', "a,b", "x'); drop table coffee_shop.orders; --", "Ünïcode 🙂", ""],
+)
+def test_odd_header_names_are_data_never_sql(tmp_path, warehouse, loaded, extra):
+    """An extra column with any name, quotes and separators included, is read like any other:
+    header names are matched in Python and never reach the SQL text."""
+    before = loaded()
+    quoted = '"' + extra.replace('"', '""') + '"'
+    lines = [f"{line},note" for line in GOOD_DAY2]
+    path = write(tmp_path, DAY2, lines, header=f"{HEADER},{quoted}")
+    assert warehouse.load_days(c.ORDERS, {DAY2: path}).rows_loaded == 1
+    assert loaded() == before

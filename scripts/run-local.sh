@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 
-start="${COFFEE_START_DATE:-2025-01-01}"
-end="$(python -c 'import datetime as d, zoneinfo as z; print(d.datetime.now(z.ZoneInfo("Europe/Kyiv")).date() - d.timedelta(days=1))')"
-data_dir="$(python -c 'from coffee_assets.settings import Settings; print(Settings.from_env().data_dir)')"
+# The settings first, in one line each: a bad one stops here, before anything is written.
+coffee-settings || exit 1
+read -r start end <<< "$(coffee-settings --history)"
+data_dir="$(coffee-settings --data-dir)"
 
 echo "daily_refresh for ${start}...${end} (one run) on the local target"
 # A partition range as one run: the same run tags a single-run backfill from the UI sets.

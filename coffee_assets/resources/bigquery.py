@@ -271,9 +271,9 @@ class BigQueryWarehouse(Warehouse):
             raise RawLoadError(
                 f"{table.table}: {_where(uri, day)}: the file does not exist"
             ) from None
-        first_line = head.decode("utf-8", errors="replace").splitlines()[:1]
+        # utf-8-sig: a byte order mark (what spreadsheet tools write) is not part of the header.
+        first_line = head.decode("utf-8-sig", errors="replace").splitlines()[:1]
         header = next(csv.reader(io.StringIO(first_line[0])), []) if first_line else []
-        header = [h.lstrip("\ufeff") for h in header]
         if not header:
             raise RawLoadError(f"{table.table}: {_where(uri, day)}: the file is empty (no header)")
         problem = header_problem(table, header)
@@ -424,13 +424,14 @@ def raw_schema(table: c.TableContract) -> list[bigquery.SchemaField]:
 
 
 def staging_schema(table: c.TableContract, header: list[str]) -> list[bigquery.SchemaField]:
-    """The file's columns in its header's order: the contract's typed, any extra one as text."""
+    """The file's columns in its header's order: the contract's typed, any extra one as text,
+    named by its position (a name from a file is data, never an identifier of ours)."""
     by_name = {col.name: col for col in table.columns}
     fields = []
-    for name in header:
+    for position, name in enumerate(header):
         col = by_name.get(name)
         if col is None:
-            fields.append(bigquery.SchemaField(name, "STRING", mode="NULLABLE"))
+            fields.append(bigquery.SchemaField(f"extra_{position}", "STRING", mode="NULLABLE"))
         else:
             mode = "NULLABLE" if col.nullable else "REQUIRED"
             fields.append(bigquery.SchemaField(name, BIGQUERY_TYPES[col.type], mode=mode))

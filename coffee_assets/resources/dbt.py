@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource
 
+from coffee_assets.dagster_internals import WithoutInProcessDbtAdapter
 from coffee_assets.dbt_process import PARENT_PID_ENV, real_dbt
 from coffee_assets.settings import DBT_PROJECT_DIR
 
@@ -22,9 +23,10 @@ def dbt_executable() -> str:
     return shutil.which("coffee-dbt") or real_dbt()
 
 
-class CoffeeDbtCliResource(DbtCliResource):
+class CoffeeDbtCliResource(WithoutInProcessDbtAdapter):
     """DbtCliResource that tells `coffee-dbt` which process started it (its parent): dbt exits
-    if that process is gone before dbt starts, and is killed when it dies afterwards."""
+    if that process is gone before dbt starts, and is killed when it dies afterwards. (dbt itself
+    is not loaded into the run's process: see WithoutInProcessDbtAdapter.)"""
 
     def cli(self, args, **kwargs):
         os.environ[PARENT_PID_ENV] = str(os.getpid())

@@ -102,7 +102,8 @@ def header_problem(table: c.TableContract, header: list[str]) -> str | None:
 
 
 def read_header(path: str) -> list[str]:
-    with open(path, newline="", encoding="utf-8") as handle:
+    """The header row; a UTF-8 byte order mark (what spreadsheet tools write) is not part of it."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         return next(csv.reader(handle), [])
 
 
@@ -325,9 +326,11 @@ class DuckDBWarehouse(Warehouse):
             if problem:
                 raise RawLoadError(f"{table.table}: {_where(uri, day)}: {problem}")
             groups.setdefault(tuple(header), []).append((index, uri))
-        selected = ", ".join(q(col.name) for col in table.columns)
         for header, members in groups.items():
-            reader_columns = "{" + ", ".join(f"'{h}': 'VARCHAR'" for h in header) + "}"
+            # Columns by position, named by us (c0, c1, ...): the names in a file's header are
+            # data, matched against the contract in Python, and never reach the SQL text.
+            reader_columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+            selected = ", ".join(f"src.c{header.index(col.name)}" for col in table.columns)
             paths = [uri for _, uri in members]
             try:
                 con.execute(
