@@ -10,10 +10,12 @@ Dagster upgrade that changes them fails there, loudly, rather than somewhere in 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster_dbt import DbtCliResource
 
 PLANNED = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
@@ -102,6 +104,52 @@ def runs_holding_pool_slots(instance: dg.DagsterInstance) -> set[str]:
 
 def add_run_tags(instance: dg.DagsterInstance, run_id: str, tags: Mapping[str, str]) -> None:
     instance.add_run_tags(run_id, dict(tags))
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    """One failed execution of an asset check."""
+
+    id: int
+    run_id: str
+    timestamp: float
+    partition: str | None
+    evaluation: dg.AssetCheckEvaluation
+
+
+def failed_check_executions(
+    instance: dg.DagsterInstance, key: dg.AssetCheckKey, limit: int
+) -> list[CheckFailure]:
+    """The newest failed executions of a check, up to `limit`."""
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        key, limit=limit, status={AssetCheckExecutionRecordStatus.FAILED}
+    )
+    return [
+        CheckFailure(r.id, r.run_id, r.event.timestamp, r.partition, r.evaluation)
+        for r in records
+        if r.event is not None and r.evaluation is not None
+    ]
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """An asset's freshness state (PASS, WARN, FAIL, UNKNOWN) and since when it holds."""
+
+    state: str
+    since: float
+
+
+def freshness_states(
+    instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey]
+) -> dict[dg.AssetKey, Freshness]:
+    """The current freshness states Dagster's daemon recorded for the assets (none for an asset
+    it has not evaluated yet)."""
+    if not keys:
+        return {}
+    return {
+        key: Freshness(record.freshness_state.value, record.updated_at.timestamp())
+        for key, record in instance.get_freshness_state_records(list(keys)).items()
+    }
 
 
 class WithoutInProcessDbtAdapter(DbtCliResource):

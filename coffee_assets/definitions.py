@@ -9,8 +9,9 @@ from coffee_assets.assets.csv_files import build_csv_assets
 from coffee_assets.assets.dbt_models import build_dbt_assets
 from coffee_assets.assets.raw_tables import build_raw_table_assets
 from coffee_assets.assets.reports import build_report_assets
-from coffee_assets.checks import build_asset_checks, build_freshness_checks, build_freshness_sensor
+from coffee_assets.checks import build_asset_checks
 from coffee_assets.checks.marts import FLAT_ORDER_DETAILS
+from coffee_assets.freshness import with_freshness_policies
 from coffee_assets.jobs import build_daily_refresh, build_daily_refresh_schedule
 from coffee_assets.partitions import daily_partitions
 from coffee_assets.resources import build_resources
@@ -28,27 +29,19 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     partitions_def = daily_partitions(settings.start_date)
     pool = DUCKDB_POOL if settings.target == "local" else None
     kind = "duckdb" if settings.target == "local" else "bigquery"
-    freshness_checks = build_freshness_checks()
-    daily_refresh = _without_checks(build_daily_refresh(), freshness_checks)
-    return dg.Definitions(
+    daily_refresh = build_daily_refresh()
+    defs = dg.Definitions(
         assets=[
             *build_csv_assets(partitions_def),
             *build_raw_table_assets(partitions_def, kind=kind, pool=pool),
             build_dbt_assets(settings, partitions_def, pool=pool),
             *build_report_assets(pool=pool),
         ],
-        asset_checks=[
-            *build_asset_checks(settings, partitions_def, pool=pool),
-            *freshness_checks,
-        ],
+        asset_checks=build_asset_checks(settings, partitions_def, pool=pool),
         jobs=[daily_refresh],
         # flat_order_details is the lineage's last daily asset: a day is complete once it is.
         schedules=[build_daily_refresh_schedule(daily_refresh, partitions_def, FLAT_ORDER_DETAILS)],
-        sensors=[
-            *build_alert_sensors(settings),
-            build_freshness_sensor(freshness_checks),
-            build_run_health_sensor(),
-        ],
+        sensors=[*build_alert_sensors(settings), build_run_health_sensor()],
         resources={**resources, **alert_resources(settings)},
         # Every job, UI materializations included, on both targets: in process. The steps run
         # one after the other anyway (one DuckDB writer; on BigQuery each waits on its jobs),
@@ -56,19 +49,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         # whose life and locks the run's books follow (coffee_assets/runs.py).
         executor=dg.in_process_executor,
     )
-
-
-def _without_checks(
-    job: dg.UnresolvedAssetJobDefinition, checks: list[dg.AssetChecksDefinition]
-) -> dg.UnresolvedAssetJobDefinition:
-    """The job minus the freshness checks: their sensor runs them when a deadline passes; in
-    the job they would judge today's freshness at the end of every backfill of old days."""
-    return dg.define_asset_job(
-        job.name,
-        selection=job.selection - dg.AssetSelection.checks(*checks),
-        description=job.description,
-        tags=job.tags,
-    )
+    return with_freshness_policies(defs)
 
 
 defs = build_definitions()

@@ -82,6 +82,11 @@ class Worker:
         return f"pid {self.pid} on {self.host}"
 
 
+def has_ended(instance: dg.DagsterInstance, run_id: str) -> bool:
+    run = instance.get_run_by_id(run_id)
+    return run is not None and run.status in FINISHED
+
+
 def record_worker(instance: dg.DagsterInstance, run_id: str) -> None:
     """Tag the run with this process, so that its death can be noticed later."""
     internals.add_run_tags(instance, run_id, {WORKER_TAG: Worker.current().to_tag()})

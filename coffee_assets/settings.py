@@ -202,6 +202,8 @@ class Settings:
     seed: int = 42
     volume_profile: str = "realistic"
     orders_per_day: float | None = None
+    # local target: how long a run waits for the warehouse while another run holds it
+    warehouse_wait_seconds: int = 3600
 
     @property
     def bucket_dir(self) -> Path:
@@ -220,6 +222,17 @@ class Settings:
             raise SettingsError(f"COFFEE_TARGET={target!r}: expected one of {', '.join(TARGETS)}")
         data_dir = Path(env.get("COFFEE_DATA_DIR") or cls.data_dir).expanduser()
         orders = env.get("COFFEE_ORDERS_PER_DAY")
+        wait = int(
+            _parse_number(
+                "COFFEE_WAREHOUSE_WAIT_SECONDS",
+                env.get("COFFEE_WAREHOUSE_WAIT_SECONDS", "3600"),
+                int,
+            )
+        )
+        if wait < 0:
+            raise SettingsError(
+                f"COFFEE_WAREHOUSE_WAIT_SECONDS={wait}: expected seconds, 0 or more"
+            )
         settings = cls(
             target=target,
             # Absolute, so that dbt (which runs in coffee_dbt/) sees the same files.
@@ -230,6 +243,7 @@ class Settings:
             orders_per_day=(
                 float(_parse_number("COFFEE_ORDERS_PER_DAY", orders, float)) if orders else None
             ),
+            warehouse_wait_seconds=wait,
         )
         _check_start(settings.start_date)
         settings.check_volume()

@@ -3,9 +3,9 @@
 numbers, and the alert sensors send exactly one alert to a real webhook server, SMTP server
 and a local stand-in of the Slack API (through slack-sdk) - and nothing more on the next tick.
 
-The run after a broken delivery is the job's selection minus the CSV-generating assets but
-with their checks: in production the files come from an upstream system, and the pipeline's
-part starts at the bucket. Re-running the generator would overwrite the bad file.
+The run after a broken delivery is the job's selection minus the CSV-generating assets: in
+production the files come from an upstream system, and the pipeline's part starts at the bucket.
+Re-running the generator would overwrite the bad file.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -27,8 +28,8 @@ from coffee_assets import contract as c
 from coffee_assets.alerts import AlertChannels, SlackChannel, alert_channels
 from coffee_assets.alerts.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_SENSOR
 from coffee_assets.assets.csv_files import object_key
-from coffee_assets.checks.freshness import FRESH_ASSETS, FRESHNESS_SENSOR
 from coffee_assets.definitions import build_definitions
+from coffee_assets.freshness import FRESH_ASSETS
 from coffee_assets.jobs import execute_daily_refresh
 from coffee_assets.settings import Settings
 
@@ -133,13 +134,9 @@ def sql(settings: Settings, query: str) -> list[tuple]:
         return con.sql(query).fetchall()
 
 
-def freshness_check_keys(defs: dg.Definitions) -> list[dg.AssetCheckKey]:
-    return [k for k in defs.resolve_asset_graph().asset_check_keys if k.name == "freshness_check"]
-
-
 def with_redelivery_job(defs: dg.Definitions) -> dg.Definitions:
-    """The code location plus a job of everything downstream of the bucket and the bucket
-    files' checks (see the module doc)."""
+    """The code location plus a job of everything downstream of the bucket (see the module
+    doc)."""
     daily = defs.resolve_job_def("daily_refresh")
     csv_files = [
         node.key
@@ -148,14 +145,8 @@ def with_redelivery_job(defs: dg.Definitions) -> dg.Definitions:
     ]
     job = dg.define_asset_job(
         "after_upstream_delivery",
-        selection=(
-            (
-                dg.AssetSelection.assets(*daily.asset_layer.executable_asset_keys)
-                - dg.AssetSelection.assets(*csv_files)
-            )
-            | dg.AssetSelection.checks_for_assets(*csv_files)
-        )
-        - dg.AssetSelection.checks(*freshness_check_keys(defs)),
+        selection=dg.AssetSelection.assets(*daily.asset_layer.executable_asset_keys)
+        - dg.AssetSelection.assets(*csv_files),
     )
     return dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
 
@@ -468,50 +459,72 @@ def test_mart_checks_catch_a_mart_that_disagrees_with_the_raw_data(base, tmp_pat
     assert "duplicated" in customers.metadata["sample"].value
 
 
-def test_freshness_checks_pass_on_time_and_alert_when_overdue(base, alerting, tmp_path):
-    """Dagster's time-partition freshness checks over the raw tables and marts: fresh when
-    yesterday's partition is there, overdue otherwise; an overdue one is one WARN alert."""
-    defs = base.defs
-    freshness = freshness_check_keys(defs)
-    assert {key.asset_key for key in freshness} == set(FRESH_ASSETS)
-    job = dg.define_asset_job("freshness", selection=dg.AssetSelection.checks(*freshness))
-    freshness_job = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(
-        "freshness"
+def report_freshness(instance: dg.DagsterInstance, key: dg.AssetKey, new: str, old: str, at: float):
+    """What Dagster's FreshnessDaemon records when it finds an asset's freshness state changed
+    (it evaluates the assets' FreshnessPolicy every 30 s while `dagster dev` runs)."""
+    from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
+
+    instance._report_runless_asset_event(  # noqa: SLF001 (as the daemon does)
+        FreshnessStateChange(
+            key=key,
+            new_state=FreshnessState(new),
+            previous_state=FreshnessState(old),
+            state_change_timestamp=at,
+        )
     )
-    # The daily job itself does not run them (they would judge today after every backfill).
-    daily_checks = defs.resolve_job_def("daily_refresh").asset_layer.asset_graph.asset_check_keys
-    assert not set(freshness) & set(daily_checks)
 
-    partitions = defs.resolve_job_def("daily_refresh").partitions_def
-    # The newest partition whose deadline (09:00 Kyiv the next day) has passed for sure.
-    newest = partitions.get_last_partition_key()
-    overdue_day = (date.fromisoformat(newest) - timedelta(days=1)).isoformat()
 
-    fresh = dg.DagsterInstance.ephemeral()
-    for key in FRESH_ASSETS:
-        for day in (overdue_day, newest):
-            fresh.report_runless_asset_event(dg.AssetMaterialization(key, partition=day))
-    on_time = freshness_job.execute_in_process(instance=fresh)
-    assert all(e.passed for e in on_time.get_asset_check_evaluations())
+def test_a_missed_deadline_alerts_once_whatever_runs_in_between(base, alerting):
+    """Freshness is a FreshnessPolicy on the assets (09:00 Kyiv, daily), evaluated by Dagster's
+    daemon: no job or ad-hoc run evaluates it, so none repeats its alert; each turn to stale is
+    one WARN alert on every channel."""
+    defs = base.defs
+    graph = defs.resolve_asset_graph()
+    with_policy = {node.key for node in graph.asset_nodes if node.freshness_policy}
+    assert with_policy == set(FRESH_ASSETS)
+    assert not [key for key in graph.asset_check_keys if "freshness" in key.name]
+    late = dg.AssetKey(["dbt_models", "flat_order_details"])
+    with dg.instance_for_test() as instance:
+        cursor = tick(defs, instance, alerting, CHECK_ALERT_SENSOR)
+        report_freshness(instance, late, "FAIL", "PASS", time.time() - 60)
+        cursor = tick(defs, instance, alerting, CHECK_ALERT_SENSOR, cursor)
+        assert alerting.counts() == (1, 1, 1)
+        payload = alerting.webhook.requests[0].json()
+        assert (payload["kind"], payload["severity"]) == ("freshness_missed", "WARN")
+        assert payload["asset"] == "dbt_models/flat_order_details"
+        assert "missed its deadline (0 9 * * * Europe/Kyiv, daily)" in payload["summary"]
+        # Ticks go on, an ad-hoc run materializes an old day meanwhile: nothing more.
+        instance.report_runless_asset_event(dg.AssetMaterialization(late, partition="2025-01-01"))
+        for _ in range(2):
+            cursor = tick(defs, instance, alerting, CHECK_ALERT_SENSOR, cursor)
+        assert alerting.counts() == (1, 1, 1)
+        # Fresh again, then the next deadline is missed: one more alert.
+        report_freshness(instance, late, "PASS", "FAIL", time.time() - 30)
+        cursor = tick(defs, instance, alerting, CHECK_ALERT_SENSOR, cursor)
+        report_freshness(instance, late, "FAIL", "PASS", time.time() - 10)
+        tick(defs, instance, alerting, CHECK_ALERT_SENSOR, cursor)
+        assert alerting.counts() == (2, 2, 2)
 
-    stale = dg.DagsterInstance.ephemeral()
-    for key in FRESH_ASSETS:
-        stale.report_runless_asset_event(dg.AssetMaterialization(key, partition="2025-01-03"))
-    # The sensor that evaluates them asks for a run of the freshness checks.
-    sensor = defs.resolve_sensor_def(FRESHNESS_SENSOR)
-    with dg.build_sensor_context(instance=stale, definitions=defs) as context:
-        requests = sensor.evaluate_tick(context).run_requests
-    assert requests and set(requests[0].asset_check_keys or []) == set(freshness)
-    late = freshness_job.execute_in_process(instance=stale)
-    evaluations = late.get_asset_check_evaluations()
-    assert len(evaluations) == len(FRESH_ASSETS)
-    assert not any(e.passed for e in evaluations)
-    assert {e.severity for e in evaluations} == {dg.AssetCheckSeverity.WARN}
-    assert all(e.description.startswith("Asset is overdue") for e in evaluations)
 
-    cursor = tick(defs, stale, alerting, CHECK_ALERT_SENSOR)
-    assert alerting.counts() == (len(FRESH_ASSETS),) * 3
-    kinds = {r.json()["kind"] for r in alerting.webhook.requests}
-    assert kinds == {"freshness_missed"}
-    tick(defs, stale, alerting, CHECK_ALERT_SENSOR, cursor)
-    assert alerting.counts() == (len(FRESH_ASSETS),) * 3
+def test_an_empty_day_is_refused_whichever_assets_are_selected(base, alerting, tmp_path):
+    """A header-only Orders.csv on a profile that expects tens of orders a day, and only the raw
+    orders table re-materialized for that day: its daily_rules fail with ERROR (an empty
+    delivery), blocking; the marts keep the day."""
+    settings, defs = copy_base(base, tmp_path)
+    header, _ = read_csv(file_of(settings, c.ORDERS, LAST))
+    write_csv(file_of(settings, c.ORDERS, LAST), header, [])
+    before = marts(settings)
+    orders = dg.AssetKey(["coffee_shop", "orders"])
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={orders})
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        partition_key=LAST.isoformat(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failed] = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert check_name(failed) == "coffee_shop/orders:daily_rules"
+    assert failed.severity == dg.AssetCheckSeverity.ERROR and failed.blocking
+    assert "orders_per_day_plausible: 0 orders" in failed.description
+    assert "(an empty delivery?)" in failed.description
+    assert marts(settings) == before

@@ -58,12 +58,10 @@ def test_the_range_is_one_successful_run(pipeline):
 
 
 def test_every_check_ran_and_passed(pipeline):
-    """dbt tests and Dagster checks; not the freshness checks, which their sensor runs."""
+    """dbt tests and Dagster checks: every check of the code location runs in daily_refresh."""
     job = pipeline.defs.resolve_job_def("daily_refresh")
     declared = set(job.asset_layer.asset_graph.asset_check_keys)
-    assert {k.name for k in pipeline.defs.resolve_asset_graph().asset_check_keys} - {
-        k.name for k in declared
-    } == {"freshness_check"}
+    assert set(pipeline.defs.resolve_asset_graph().asset_check_keys) == declared
     evaluations = pipeline.result.get_asset_check_evaluations()
     assert {e.asset_check_key for e in evaluations} == declared
     assert [e.check_name for e in evaluations if not e.passed] == []

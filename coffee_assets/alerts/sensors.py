@@ -1,9 +1,10 @@
-"""The alert sensors: failed asset checks (ERROR and WARN, freshness included) and failed runs.
+"""The alert sensors: failed asset checks (ERROR and WARN), missed freshness, failed runs.
 
-Each failure is announced once, also across daemon restarts: the check sensor keeps in its
-cursor (stored by Dagster) the ids of the failed check executions it has announced, and
-Dagster's run failure sensor keeps its own cursor of processed run failures. A run that failed
-only because blocking checks failed is not announced again as a run failure: its checks were.
+Each is announced once, also across daemon restarts: the check sensor keeps in its cursor (stored
+by Dagster) the ids of the failed check executions it has announced and, per asset, the moment
+its freshness last turned stale; Dagster's run failure sensor keeps its own cursor of processed
+run failures. A run that failed only because blocking checks failed is not announced again as a
+run failure: its checks were.
 """
 
 import json
@@ -13,14 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import (
-    AssetCheckExecutionRecord,
-    AssetCheckExecutionRecordStatus,
-)
 
+from coffee_assets import dagster_internals as internals
 from coffee_assets.alerts.channels import AlertChannels
 from coffee_assets.alerts.message import CHECK_FAILED, FRESHNESS_MISSED, RUN_FAILED, Alert
+from coffee_assets.freshness import DEADLINE_CRON
 from coffee_assets.jobs import RANGE_END_TAG, RANGE_START_TAG
+from coffee_assets.settings import TIMEZONE
 
 CHECK_ALERT_SENSOR = "asset_check_alerts"
 RUN_FAILURE_SENSOR = "run_failure_alerts"
@@ -31,6 +31,7 @@ HORIZON_SECONDS = 7 * 24 * 3600
 FIRST_TICK_SECONDS = 24 * 3600
 RECORDS_PER_CHECK = 50
 BLOCKING_CHECK_ERROR = "DagsterAssetCheckFailedError"
+STALE = ("FAIL", "WARN")
 
 
 def metadata_text(metadata: Mapping[str, Any]) -> dict[str, str]:
@@ -54,46 +55,67 @@ def run_partition(tags: Mapping[str, str]) -> str | None:
 
 
 def check_alert(
-    record: AssetCheckExecutionRecord, instance: dg.DagsterInstance, alerts: AlertChannels
+    failure: internals.CheckFailure, instance: dg.DagsterInstance, alerts: AlertChannels
 ) -> Alert:
-    evaluation = record.evaluation
-    assert evaluation is not None
-    run = instance.get_run_by_id(record.run_id)
-    freshness = "dagster/freshness_params" in evaluation.metadata
-    details = metadata_text(evaluation.metadata)
-    if freshness:  # the params are noise in a message; the overdue figures are the news
-        details.pop("dagster/freshness_params", None)
+    evaluation = failure.evaluation
+    run = instance.get_run_by_id(failure.run_id)
     return Alert(
-        key=f"check-execution-{record.id}",
-        kind=FRESHNESS_MISSED if freshness else CHECK_FAILED,
+        key=f"check-execution-{failure.id}",
+        kind=CHECK_FAILED,
         severity=evaluation.severity.value,
         summary=evaluation.description or f"{evaluation.check_name} did not pass",
         asset=evaluation.asset_key.to_user_string(),
-        partition=record.partition
+        partition=failure.partition
         or evaluation.partition
         or run_partition(run.tags if run else {}),
         check=evaluation.check_name,
         job=run.job_name if run else None,
-        run_id=record.run_id,
-        run_url=alerts.run_url(record.run_id),
+        run_id=failure.run_id,
+        run_url=alerts.run_url(failure.run_id),
         blocking=bool(evaluation.blocking),
-        details=details,
-        timestamp=record.event.timestamp if record.event else record.create_timestamp,
+        details=metadata_text(evaluation.metadata),
+        timestamp=failure.timestamp,
     )
 
 
-def failed_check_records(
+def freshness_alert(
+    key: dg.AssetKey, state: internals.Freshness, instance: dg.DagsterInstance
+) -> Alert:
+    latest = instance.get_latest_materialization_event(key)
+    last = (
+        datetime.fromtimestamp(latest.timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if latest
+        else "never"
+    )
+    return Alert(
+        key=f"freshness-{key.to_user_string()}-{state.since:.0f}",
+        kind=FRESHNESS_MISSED,
+        severity="WARN",
+        summary=(
+            f"{key.to_user_string()} missed its deadline ({DEADLINE_CRON} {TIMEZONE}, daily): "
+            f"last materialized {last}"
+        ),
+        asset=key.to_user_string(),
+        details={
+            "freshness_state": state.state,
+            "stale_since": datetime.fromtimestamp(state.since, tz=UTC).isoformat(),
+            "last_materialization": last,
+        },
+        timestamp=state.since,
+    )
+
+
+def failed_checks(
     instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey], since: float
-) -> list[AssetCheckExecutionRecord]:
+) -> list[internals.CheckFailure]:
     """Failed check executions evaluated after `since`, oldest first."""
-    found = []
-    for key in check_keys:
-        for record in instance.event_log_storage.get_asset_check_execution_history(
-            key, limit=RECORDS_PER_CHECK, status={AssetCheckExecutionRecordStatus.FAILED}
-        ):
-            if record.event is not None and record.event.timestamp > since:
-                found.append(record)
-    return sorted(found, key=lambda r: (r.event.timestamp, r.id))
+    found = [
+        failure
+        for key in check_keys
+        for failure in internals.failed_check_executions(instance, key, RECORDS_PER_CHECK)
+        if failure.timestamp > since
+    ]
+    return sorted(found, key=lambda f: (f.timestamp, f.id))
 
 
 def build_check_alert_sensor() -> dg.SensorDefinition:
@@ -103,27 +125,41 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Announces every failed asset check of this code location (ERROR and WARN, dbt "
-            "tests and freshness included) once, on the configured alert channels."
+            "tests included) and every asset that goes stale (its FreshnessPolicy) once, on "
+            "the configured alert channels."
         ),
     )
     def asset_check_alerts(context: dg.SensorEvaluationContext, alerts: AlertChannels):
         now = time.time()
         state = json.loads(context.cursor) if context.cursor else None
         seen = set(state["seen"]) if state else set()
+        stale: dict[str, float] = dict((state or {}).get("stale", {}))
         since = now - (HORIZON_SECONDS if state else FIRST_TICK_SECONDS)
-        check_keys = context.repository_def.asset_graph.asset_check_keys
-        records = failed_check_records(context.instance, check_keys, since)
+        graph = context.repository_def.asset_graph
+        failures = failed_checks(context.instance, graph.asset_check_keys, since)
         sent = 0
-        for record in records:
-            if record.id in seen:
+        for failure in failures:
+            if failure.id in seen:
                 continue
-            alerts.deliver(check_alert(record, context.instance, alerts), context.log)
-            seen.add(record.id)
+            alerts.deliver(check_alert(failure, context.instance, alerts), context.log)
+            seen.add(failure.id)
+            sent += 1
+        # Freshness: once per turn to stale (Dagster's daemon evaluates the policies).
+        with_policy = [node.key for node in graph.asset_nodes if node.freshness_policy]
+        for key, fresh in internals.freshness_states(context.instance, with_policy).items():
+            name = key.to_user_string()
+            if fresh.state not in STALE:
+                stale.pop(name, None)
+                continue
+            if stale.get(name) == fresh.since or fresh.since <= since:
+                continue
+            alerts.deliver(freshness_alert(key, fresh, context.instance), context.log)
+            stale[name] = fresh.since
             sent += 1
         # Only ids still inside the horizon can come back: the cursor stays small.
-        keep = sorted({r.id for r in records} & seen)
-        context.update_cursor(json.dumps({"seen": keep}))
-        return dg.SkipReason(f"{sent} new failed check(s) announced")
+        keep = sorted({f.id for f in failures} & seen)
+        context.update_cursor(json.dumps({"seen": keep, "stale": stale}))
+        return dg.SkipReason(f"{sent} new alert(s) announced")
 
     return asset_check_alerts
 

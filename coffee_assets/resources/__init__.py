@@ -40,7 +40,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
     if settings.target == "local":
         return {
             "storage": LocalFolderBucket(root=str(settings.bucket_dir)),
-            "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
+            "warehouse": DuckDBWarehouse(
+                path=str(settings.duckdb_path), lock_timeout_seconds=settings.warehouse_wait_seconds
+            ),
             "dbt": dbt,
             "generator": generator,
         }

@@ -119,6 +119,10 @@ class Warehouse(dg.ConfigurableResource):
         run, instance = context.run, context.instance
         if run is None or instance is None:  # used outside a run (tests, notebooks)
             return
+        if runs.has_ended(instance, run.run_id):
+            # `dagster job execute` builds the resources once more after the run has ended, to
+            # hand its result back: the run's books are closed, and the warehouse is not needed.
+            return
         runs.record_worker(instance, run.run_id)
         self.claim(f"run {run.run_id} ({run.job_name})", context.log)
         runs.recover_dead_runs(instance, context.log)

@@ -1,0 +1,203 @@
+"""A crash never stops the pipeline: real run processes (`dagster job execute`, as
+scripts/run-local.sh runs them) killed with SIGKILL at the raw load and during dbt, two runs at
+once, and a run that finds the warehouse taken. The next run goes on without any manual step and
+leaves every table as an uninterrupted run does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import psutil
+import pytest
+
+from coffee_assets import dagster_internals as internals
+from coffee_assets.definitions import build_definitions
+from coffee_assets.jobs import execute_daily_refresh
+from coffee_assets.resources import locks
+from coffee_assets.runs import HEALTH_SENSOR
+from coffee_assets.settings import PROJECT_ROOT, Settings
+
+from .conftest import LAST, START
+
+DAY = timedelta(days=1)
+
+pytestmark = pytest.mark.slow
+
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+RANGE_TAGS = (
+    '{"dagster/asset_partition_range_start": "%s", "dagster/asset_partition_range_end": "%s"}'
+)
+
+
+class Home:
+    """A Dagster instance on disk (the project's dagster.yaml) and a data folder, shared by the
+    run processes a test starts, as run-local.sh and `dagster dev` share them."""
+
+    def __init__(self, root: Path):
+        self.home = root / "dagster_home"
+        self.home.mkdir()
+        shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", self.home)
+        self.data = root / "data"
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("COFFEE_")}
+        self.env = {
+            **clean,
+            "DAGSTER_HOME": str(self.home),
+            "COFFEE_DATA_DIR": str(self.data),
+            "COFFEE_START_DATE": START.isoformat(),
+            "COFFEE_SEED": "11",  # as the session's pipeline fixture
+        }
+
+    def start_run(self, first=START, last=LAST, log: str = "run") -> subprocess.Popen:
+        out = open(self.home.parent / f"{log}.log", "wb")
+        return subprocess.Popen(
+            [DAGSTER, "job", "execute", "-m", "coffee_assets.definitions", "-j", "daily_refresh",
+             "--tags", RANGE_TAGS % (first, last)],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def instance(self) -> dg.DagsterInstance:
+        return dg.DagsterInstance.from_config(str(self.home))
+
+    def settings(self) -> Settings:
+        return Settings(data_dir=self.data, start_date=START, seed=11)
+
+
+def wait_for(condition, what: str, timeout: float = 240.0, every: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(every)
+    raise TimeoutError(f"no {what} within {timeout:.0f} s")
+
+
+def started_step(instance: dg.DagsterInstance, step: str) -> dg.DagsterRun | None:
+    for run in instance.get_runs():
+        for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START):
+            if entry.step_key == step:
+                return run
+    return None
+
+
+def dbt_processes(data: Path) -> list[psutil.Process]:
+    """dbt processes writing this test's warehouse (their --vars name its file)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if "dbt" in cmdline and str(data / "warehouse.duckdb") in cmdline:
+            found.append(process)
+    return found
+
+
+def table_snapshot(settings: Settings) -> dict[str, list]:
+    import duckdb
+
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        tables = con.sql(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema in ('coffee_shop', 'dbt_models') and table_type = 'BASE TABLE'"
+        ).fetchall()
+        return {t: sorted(con.sql(f"select * from {t}").fetchall(), key=repr) for (t,) in tables}
+
+
+def finish(process: subprocess.Popen, timeout: float = 600) -> int:
+    return process.wait(timeout=timeout)
+
+
+def test_a_run_killed_in_its_raw_load_is_failed_by_the_daemon_and_the_next_run_succeeds(
+    tmp_path, pipeline
+):
+    home = Home(tmp_path)
+    first = home.start_run(log="killed")
+    instance = home.instance()
+    run = wait_for(lambda: started_step(instance, "coffee_shop__order_details"), "raw load")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    stuck = instance.get_run_by_id(run.run_id)
+    assert stuck.status == dg.DagsterRunStatus.STARTED  # what the killed process left behind
+    assert internals.pool_slots_held(instance, run.run_id)  # ... and the duckdb slot it held
+
+    # The daemon's run_health sensor (what `dagster dev` ticks every minute).
+    sensor = build_definitions(home.settings()).resolve_sensor_def(HEALTH_SENSOR)
+    with dg.build_sensor_context(instance=instance) as context:
+        result = sensor.evaluate_tick(context)
+    assert "1 dead run(s) recovered" in result.skip_message
+    failed = instance.get_run_by_id(run.run_id)
+    assert failed.status == dg.DagsterRunStatus.FAILURE
+    assert internals.pool_slots_held(instance, run.run_id) == []
+    [failure] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    assert f"pid {first.pid}" in failure.dagster_event.message
+
+    assert finish(home.start_run(log="next")) == 0
+    assert table_snapshot(home.settings()) == pipeline.snapshot()
+
+
+def test_a_run_killed_during_dbt_takes_dbt_with_it_and_the_next_run_succeeds(tmp_path, pipeline):
+    home = Home(tmp_path)
+    first = home.start_run(log="killed")
+    dbt = wait_for(lambda: dbt_processes(home.data), "dbt process")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    # The kernel kills dbt with the run's process (coffee-dbt's PR_SET_PDEATHSIG).
+    psutil.wait_procs(dbt, timeout=10)
+    assert dbt_processes(home.data) == []
+    instance = home.instance()
+    [killed] = instance.get_runs()
+    assert killed.status == dg.DagsterRunStatus.STARTED
+
+    # No daemon: the next run, started by hand, finds the dead one and goes on.
+    assert finish(home.start_run(log="next")) == 0
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert table_snapshot(home.settings()) == pipeline.snapshot()
+
+
+def test_two_runs_at_once_take_turns_and_both_succeed(tmp_path, pipeline):
+    """A backfill and a shorter run over the same days at the same time: the second waits for
+    the warehouse (saying for whom), then runs; the as-of mart ends as of the newest day, in
+    whichever order they ran."""
+    home = Home(tmp_path)
+    runs = [home.start_run(log="wide"), home.start_run(START, LAST - DAY, log="narrow")]
+    assert [finish(run) for run in runs] == [0, 0]
+    logs = "".join((tmp_path / f"{name}.log").read_text() for name in ("wide", "narrow"))
+    assert "waiting for the warehouse" in logs and "daily_refresh" in logs
+    assert table_snapshot(home.settings()) == pipeline.snapshot()
+
+
+def test_a_run_that_finds_the_warehouse_taken_says_by_whom_and_gives_up(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", start_date=START, warehouse_wait_seconds=2)
+    held = locks.acquire(
+        locks.lock_path(settings.duckdb_path, locks.RUN_LOCK),
+        "run 0000 (daily_refresh)",
+        resource="the warehouse",
+        timeout=5,
+        log=print,
+    )
+    try:
+        result = execute_daily_refresh(
+            build_definitions(settings),
+            START,
+            START,
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+    finally:
+        held.release()
+    assert not result.success
+    [failure] = [
+        e for e in result.all_events if e.event_type == dg.DagsterEventType.RESOURCE_INIT_FAILURE
+    ]
+    message = failure.engine_event_data.error.message
+    assert "is still in use by run 0000 (daily_refresh), pid" in message
+    assert "after 2 s of waiting" in message
