@@ -8,20 +8,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Logical column types, mapped to each warehouse's SQL type by the warehouse resources.
-INT = "int"
-MONEY = "money"  # two decimals, exact (DECIMAL(12,2) / NUMERIC)
-RATE = "rate"  # discount fraction such as 0.05, exact (DECIMAL(4,2) / NUMERIC)
-STRING = "string"
-DATE = "date"
-BOOL = "bool"
-FLOAT = "float"
+
+@dataclass(frozen=True)
+class ColumnType:
+    """A logical column type and everything that depends on it, in one place: its SQL type in
+    each warehouse, its Arrow type in the generator, how the UI's column schema shows it, and the
+    exact text form a CSV value must have (on top of casting: casts are lenient)."""
+
+    name: str
+    duckdb: str
+    bigquery: str
+    arrow: str  # pyarrow type factory, e.g. "int64" for pa.int64()
+    ui: str
+    words: str  # what a value must be, for error messages: "is not <words>"
+    pattern: str | None  # the value's exact text form (a regular expression), if any
+
+
+INT = ColumnType("int", "BIGINT", "INT64", "int64", "integer", "an integer", r"-?[0-9]+")
+# Money and rates are exact decimals in the warehouses; the generator holds them as float64
+# cents / 100 and percents / 100, which print as plain decimals (12.5, 7.35, 0.05).
+MONEY = ColumnType(
+    "money", "DECIMAL(12,2)", "NUMERIC", "float64", "decimal(12,2)",
+    "an amount with at most 2 decimals", r"-?[0-9]+(\.[0-9]{1,2})?",
+)  # fmt: skip
+RATE = ColumnType(
+    "rate", "DECIMAL(4,2)", "NUMERIC", "float64", "decimal(4,2)",
+    "a fraction between 0 and 1 with at most 2 decimals", r"0(\.[0-9]{1,2})?|1(\.0{1,2})?",
+)  # fmt: skip
+STRING = ColumnType("string", "VARCHAR", "STRING", "string", "string", "text", None)
+DATE = ColumnType(
+    "date", "DATE", "DATE", "date32", "date", "a date (YYYY-MM-DD)", r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+)
+BOOL = ColumnType(
+    "bool", "BOOLEAN", "BOOL", "bool_", "boolean", "true or false",
+    r"true|false|True|False|TRUE|FALSE",
+)  # fmt: skip
+FLOAT = ColumnType(
+    "float", "DOUBLE", "FLOAT64", "float64", "double", "a number",
+    r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Column:
     name: str  # as in the CSV header and the raw table (PascalCase, as the original)
-    type: str
+    type: ColumnType
     nullable: bool = False
 
 

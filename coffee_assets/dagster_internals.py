@@ -160,5 +160,5 @@ class WithoutInProcessDbtAdapter(DbtCliResource):
     project does not use: it reads row counts through its warehouse resource. The subprocess
     that runs dbt is unaffected."""
 
-    def _initialize_dbt_core_adapter(self, args):  # overrides dagster-dbt's (private)
+    def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 (dagster-dbt's private hook)
         return None

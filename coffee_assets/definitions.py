@@ -11,7 +11,6 @@ from coffee_assets.assets.raw_tables import build_raw_table_assets
 from coffee_assets.assets.reports import build_report_assets
 from coffee_assets.checks import build_asset_checks
 from coffee_assets.checks.marts import FLAT_ORDER_DETAILS
-from coffee_assets.freshness import with_freshness_policies
 from coffee_assets.jobs import build_daily_refresh, build_daily_refresh_schedule
 from coffee_assets.partitions import daily_partitions
 from coffee_assets.resources import build_resources
@@ -30,7 +29,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     pool = DUCKDB_POOL if settings.target == "local" else None
     kind = "duckdb" if settings.target == "local" else "bigquery"
     daily_refresh = build_daily_refresh()
-    defs = dg.Definitions(
+    return dg.Definitions(
         assets=[
             *build_csv_assets(partitions_def),
             *build_raw_table_assets(partitions_def, kind=kind, pool=pool),
@@ -41,15 +40,14 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs=[daily_refresh],
         # flat_order_details is the lineage's last daily asset: a day is complete once it is.
         schedules=[build_daily_refresh_schedule(daily_refresh, partitions_def, FLAT_ORDER_DETAILS)],
-        sensors=[*build_alert_sensors(settings), build_run_health_sensor()],
-        resources={**resources, **alert_resources(settings)},
+        sensors=[*build_alert_sensors(), build_run_health_sensor()],
+        resources={**resources, **alert_resources()},
         # Every job, UI materializations included, on both targets: in process. The steps run
         # one after the other anyway (one DuckDB writer; on BigQuery each waits on its jobs),
         # a process per step costs more than a day's work, and the run's process is the one
         # whose life and locks the run's books follow (coffee_assets/runs.py).
         executor=dg.in_process_executor,
     )
-    return with_freshness_policies(defs)
 
 
 defs = build_definitions()

@@ -13,8 +13,7 @@ from datetime import timedelta
 import dagster as dg
 
 from coffee_assets import contract as c
-from coffee_assets.assets.raw_tables import raw_asset_key
-from coffee_assets.settings import DBT_SCHEMA, TIMEZONE
+from coffee_assets.settings import DBT_SCHEMA, RAW_SCHEMA, TIMEZONE
 
 DEADLINE_CRON = "0 9 * * *"  # 09:00 Kyiv, 4.5 hours after the daily_refresh schedule
 
@@ -24,14 +23,12 @@ DAILY_BY_NINE = dg.FreshnessPolicy.cron(
 
 # Both ends of the warehouse: if yesterday reached them, it reached what lies between.
 FRESH_ASSETS = [
-    *(raw_asset_key(t) for t in c.DAILY_TABLES),
+    *(dg.AssetKey([RAW_SCHEMA, t.table]) for t in c.DAILY_TABLES),
     dg.AssetKey([DBT_SCHEMA, "flat_order_details"]),
     dg.AssetKey([DBT_SCHEMA, "flat_customer_metrics"]),
 ]
 
 
-def with_freshness_policies(defs: dg.Definitions) -> dg.Definitions:
-    return defs.map_resolved_asset_specs(
-        func=lambda spec: spec.replace_attributes(freshness_policy=DAILY_BY_NINE),
-        selection=FRESH_ASSETS,
-    )
+def policy_for(key: dg.AssetKey) -> dg.FreshnessPolicy | None:
+    """The freshness policy of an asset (set where the asset is defined)."""
+    return DAILY_BY_NINE if key in FRESH_ASSETS else None

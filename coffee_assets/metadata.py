@@ -9,24 +9,13 @@ import dagster as dg
 
 from coffee_assets import contract as c
 
-# How each logical column type reads in the UI's column schema.
-SCHEMA_TYPES = {
-    c.INT: "integer",
-    c.MONEY: "decimal(12,2)",
-    c.RATE: "decimal(4,2)",
-    c.STRING: "string",
-    c.DATE: "date",
-    c.BOOL: "boolean",
-    c.FLOAT: "double",
-}
-
 
 def column_schema(table: c.TableContract) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
                 name=col.name,
-                type=SCHEMA_TYPES[col.type],
+                type=col.type.ui,
                 constraints=dg.TableColumnConstraints(nullable=col.nullable),
             )
             for col in table.columns

@@ -55,23 +55,15 @@ _PREFIX = re.compile(r"([-A-Za-z0-9_.=]+/)*")
 
 @dataclass(frozen=True)
 class GcpSettings:
-    """The gcp target's settings: where the bucket and the BigQuery datasets are.
+    """The gcp target's settings, read and checked only on COFFEE_TARGET=gcp, once, when the
+    definitions load: a missing or malformed variable is reported by name before any client is
+    built. Only the values the code needs in a normalised form are kept here; the resources take
+    the others (project, bucket, location, datasets) as `dg.EnvVar`s, so the UI shows which
+    variable a value comes from, not the value."""
 
-    Read and checked only on COFFEE_TARGET=gcp, at definitions load, so that a missing or
-    malformed variable is reported by name before any client is built. The resources still
-    take the values through `dg.EnvVar`, so the UI shows which variable a value came from.
-    """
-
-    project: str
-    bucket: str
-    location: str
-    prefix: str = CSV_PREFIX
-    raw_dataset: str = RAW_SCHEMA
-    dbt_dataset: str = DBT_SCHEMA
-    method: str = "oauth"
-    credentials_file: str | None = None
-    storage_emulator_host: str | None = None
-    bigquery_emulator_host: str | None = None
+    prefix: str = CSV_PREFIX  # COFFEE_GCS_PREFIX, with one trailing slash ("" for the root)
+    storage_emulator_host: str | None = None  # STORAGE_EMULATOR_HOST, without a trailing slash
+    bigquery_emulator_host: str | None = None  # BIGQUERY_EMULATOR_HOST, likewise
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GcpSettings:
@@ -135,14 +127,7 @@ class GcpSettings:
                 )
             hosts[name] = host.rstrip("/") if host else None
         return cls(
-            project=values["COFFEE_GCP_PROJECT"],
-            bucket=values["COFFEE_GCS_BUCKET"],
-            location=values["COFFEE_BQ_LOCATION"],
             prefix=prefix,
-            raw_dataset=values["COFFEE_BQ_RAW_DATASET"],
-            dbt_dataset=values["COFFEE_BQ_DBT_DATASET"],
-            method=method,
-            credentials_file=credentials,
             storage_emulator_host=hosts["STORAGE_EMULATOR_HOST"],
             bigquery_emulator_host=hosts["BIGQUERY_EMULATOR_HOST"],
         )
@@ -204,6 +189,8 @@ class Settings:
     orders_per_day: float | None = None
     # local target: how long a run waits for the warehouse while another run holds it
     warehouse_wait_seconds: int = 3600
+    # gcp target: its checked settings (read from the environment when missing)
+    gcp: GcpSettings | None = None
 
     @property
     def bucket_dir(self) -> Path:
@@ -244,13 +231,12 @@ class Settings:
                 float(_parse_number("COFFEE_ORDERS_PER_DAY", orders, float)) if orders else None
             ),
             warehouse_wait_seconds=wait,
+            gcp=GcpSettings.from_env(env) if target == "gcp" else None,
         )
         _check_start(settings.start_date)
         settings.check_volume()
         if target == "local":
             _check_data_dir(settings.data_dir)
-        if target == "gcp":
-            GcpSettings.from_env(env)  # fail now, naming the variable
         return settings
 
     def check_volume(self) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -21,6 +23,8 @@ from .alert_servers import start_alert_servers
 # As the scripts run Dagster (README, "Instance settings"): one planned-materialization event per
 # asset and run, not per asset and partition.
 os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
+# The environment's executables (dbt, dg, dagster) first, also when pytest is run directly.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 START = date(2025, 1, 1)
 DAYS = 3

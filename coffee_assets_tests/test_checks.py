@@ -506,7 +506,7 @@ def test_a_missed_deadline_alerts_once_whatever_runs_in_between(base, alerting):
         assert alerting.counts() == (2, 2, 2)
 
 
-def test_an_empty_day_is_refused_whichever_assets_are_selected(base, alerting, tmp_path):
+def test_an_empty_day_is_refused_whichever_assets_are_selected(base, tmp_path):
     """A header-only Orders.csv on a profile that expects tens of orders a day, and only the raw
     orders table re-materialized for that day: its daily_rules fail with ERROR (an empty
     delivery), blocking; the marts keep the day."""

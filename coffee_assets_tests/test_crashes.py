@@ -123,6 +123,8 @@ def test_a_run_killed_in_its_raw_load_is_failed_by_the_daemon_and_the_next_run_s
     first = home.start_run(log="killed")
     instance = home.instance()
     run = wait_for(lambda: started_step(instance, "coffee_shop__order_details"), "raw load")
+    # Kill it while it holds a duckdb pool slot (a step that opens the warehouse is running).
+    wait_for(lambda: internals.pool_slots_held(instance, run.run_id), "a held slot", every=0.01)
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
     stuck = instance.get_run_by_id(run.run_id)

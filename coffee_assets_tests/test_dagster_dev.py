@@ -1,4 +1,4 @@
-"""End to end as a user would: `dagster dev` on 127.0.0.1, a run launched through GraphQL."""
+"""End to end as a user would: `dg dev` on 127.0.0.1, a run launched through GraphQL."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from dagster_graphql import DagsterGraphQLClient
 from dagster_graphql.client.utils import DagsterGraphQLClientError
 
 ROOT = Path(__file__).resolve().parent.parent
-DAGSTER = Path(sys.executable).with_name("dagster")
+DG = Path(sys.executable).with_name("dg")
 PARTITION = "2025-01-01"  # the history's first day: the initial customers register on it
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,7 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"dagster dev exited early with code {proc.returncode}")
+            raise RuntimeError(f"dg dev exited early with code {proc.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -48,7 +48,7 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float) -> None:
 
 @pytest.fixture(scope="module")
 def dagster_dev(tmp_path_factory):
-    """A `dagster dev` server with its own instance and data folder; stopped afterwards."""
+    """A `dg dev` server with its own instance and data folder; stopped afterwards."""
     tmp_path = tmp_path_factory.mktemp("dagster-dev")
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -60,11 +60,12 @@ def dagster_dev(tmp_path_factory):
         "COFFEE_DATA_DIR": str(data_dir),
         "COFFEE_START_DATE": "2025-01-01",
         "COFFEE_ORDERS_PER_DAY": "60",
+        "VIRTUAL_ENV": str(DG.parent.parent),
     }
     port = free_port()
     log = open(tmp_path / "dagster-dev.log", "wb")
     proc = subprocess.Popen(
-        [str(DAGSTER), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        [str(DG), "dev", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=log,

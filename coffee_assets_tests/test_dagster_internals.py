@@ -19,7 +19,7 @@ def upstream(context: dg.AssetExecutionContext) -> None:
 @dg.asset(
     partitions_def=PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run(), deps=[upstream]
 )
-def failing(context: dg.AssetExecutionContext) -> None:
+def failing() -> None:
     raise RuntimeError("boom")
 
 
@@ -99,7 +99,7 @@ def test_the_dbt_resource_does_not_load_dbt_into_the_run_process(tmp_path, monke
     assert callable(DbtCliResource._initialize_dbt_core_adapter)
     calls = []
     monkeypatch.setattr(
-        DbtCliResource, "_initialize_dbt_core_adapter", lambda self, args: calls.append(args)
+        DbtCliResource, "_initialize_dbt_core_adapter", lambda _self, args: calls.append(args)
     )
     invocation = dbt_cli_resource("local").cli(["--version"], target_path=tmp_path)
     invocation.wait()

@@ -265,3 +265,13 @@ def test_instance_limits_the_duckdb_pool_to_one(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     with dg.DagsterInstance.get() as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+
+def test_dbt_column_descriptions_and_types_reach_the_ui(defs):
+    """The marts' dbt YAML (descriptions, contract types) is the assets' column schema."""
+    spec = next(
+        s for s in defs.resolve_all_asset_specs() if s.key.path[-1] == "flat_customer_metrics"
+    )
+    columns = {col.name: col for col in spec.metadata["dagster/column_schema"].columns}
+    assert "181 calendar days" in columns["orders_past_180_days"].description
+    assert columns["is_active_180d"].type == "int64"

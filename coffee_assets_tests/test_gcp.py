@@ -27,6 +27,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, storage
 
 from coffee_assets import contract as c
+from coffee_assets.dbt_project import dbt_project
 from coffee_assets.definitions import build_definitions
 from coffee_assets.jobs import execute_daily_refresh
 from coffee_assets.resources import RawLoadError, build_resources
@@ -383,6 +384,8 @@ def gcp_run(gcp_env: Emulators, tmp_path_factory) -> GcpRun:
         start_date=START,
         seed=11,
     )
+    project = dbt_project("gcp")  # the gcp manifest, as the container build prepares it
+    project.preparer.prepare(project)
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
     result = execute_daily_refresh(defs, START, LAST, instance=instance)

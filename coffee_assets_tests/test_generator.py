@@ -516,7 +516,7 @@ def test_write_day_and_reference_use_the_hive_layout_atomically(tmp_path):
 def test_failed_write_leaves_no_file(tmp_path, monkeypatch):
     target = tmp_path / "orders" / "Orders.csv"
 
-    def broken(*args, **kwargs):
+    def broken(*_args, **_kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(writer.pacsv, "write_csv", broken)
@@ -629,3 +629,15 @@ def test_bad_days_and_configs_raise_value_errors():
             GeneratorConfig(seed=seed)
     with pytest.raises(ValueError, match="history_start"):
         GeneratorConfig(history_start="soon")
+
+
+def test_the_generator_speaks_the_vocabulary_the_marts_are_tested_against():
+    """The generator is the source system: its order types, product categories and discount
+    levels are the dbt project's vocabulary (dbt_project.yml vars, coffee_assets/vocabulary.py)."""
+    from coffee_assets import vocabulary
+    from coffee_assets.generator import core
+
+    assert core.ORDER_TYPES.to_pylist() == vocabulary.ORDER_TYPES
+    categories = set(reference_tables()["products"].column("ProductCategory").to_pylist())
+    assert categories == set(vocabulary.PRODUCT_CATEGORIES)
+    assert [p / 100 for p in core.DISCOUNT_PCTS.tolist()] == vocabulary.DISCOUNT_RATES

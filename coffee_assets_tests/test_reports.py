@@ -464,7 +464,6 @@ def test_reports_are_as_of_the_customer_metrics_day_and_say_so_when_they_cannot_
 
 
 def _materialize_reports(
-    pipeline,
     bucket: Path,
     warehouse: Path,
     selection: list[str] | None = None,
@@ -485,7 +484,7 @@ def test_rerun_is_identical_and_an_older_report_never_replaces_a_newer_latest(pi
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(pipeline.settings.duckdb_path, warehouse)
     bucket = tmp_path / "bucket"
-    result = _materialize_reports(pipeline, bucket, warehouse)
+    result = _materialize_reports(bucket, warehouse)
     assert result.success
     first_run = {name: (bucket / latest_key(name)).read_bytes() for name in REPORT_NAMES}
     dated = bucket / as_of_key("sales_report", LAST.isoformat())
@@ -497,7 +496,7 @@ def test_rerun_is_identical_and_an_older_report_never_replaces_a_newer_latest(pi
     newer = b'<html><head><meta name="report-as-of" content="2099-01-01"></head></html>'
     (bucket / latest_key("sales_report")).write_bytes(newer)
     dated.unlink()
-    result = _materialize_reports(pipeline, bucket, warehouse)
+    result = _materialize_reports(bucket, warehouse)
     assert (bucket / latest_key("sales_report")).read_bytes() == newer
     assert dated.read_bytes() == first_dated
     assert (bucket / latest_key("customer_report")).read_bytes() == first_run["customer_report"]
@@ -509,7 +508,7 @@ def test_rerun_is_identical_and_an_older_report_never_replaces_a_newer_latest(pi
     assert notes["customer_report"] == f"replaced (was as of {LAST})"
 
 
-def test_render_is_self_contained_and_escapes_the_data(marts, reports):
+def test_render_is_self_contained_and_escapes_the_data(reports):
     data = embedded_data(reports["sales_report"])
     data["stores"] = ["</script><script>alert(1)</script>"] + data["stores"][1:]
     for kind in KINDS:
@@ -531,7 +530,7 @@ def test_one_report_alone(pipeline, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(pipeline.settings.duckdb_path, warehouse)
     bucket = tmp_path / "bucket"
-    result = _materialize_reports(pipeline, bucket, warehouse, selection=["customer_report"])
+    result = _materialize_reports(bucket, warehouse, selection=["customer_report"])
     assert [
         m.asset_key.to_user_string() for m in result.asset_materializations_for_node("reports")
     ] == ["customer_report"]

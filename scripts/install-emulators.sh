@@ -24,11 +24,12 @@ fi
 echo "Installing the GCS and BigQuery emulators into $root/ ..."
 mkdir -p "$root"
 rm -f "$stamp"
+UV=.tools/uv/bin/uv  # installed by scripts/setup.sh
 install_venv() {  # install_venv DIR PACKAGE...
     local venv="$1"
     shift
-    [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+    [ -x "$venv/bin/python" ] || "$UV" venv --quiet --python "$PYTHON" "$venv"
+    "$UV" pip install --quiet --python "$venv/bin/python" "$@"
 }
 install_venv "$root/gcs-venv" "${GCS_PACKAGES[@]}"
 install_venv "$root/bq-venv" "${BQ_PACKAGES[@]}"

@@ -1,28 +1,46 @@
 #!/usr/bin/env bash
-# Create .venv and install the project with the pinned package set (constraints.txt).
-# Sourced by run-local.sh and test.sh; re-installs only when pyproject.toml or constraints.txt change.
+# Create .venv with exactly the locked package set (uv.lock), the project included (editable).
+# Sourced by the other scripts; a no-op after the first time, until pyproject.toml or uv.lock
+# change. uv itself comes from PyPI into .tools/uv (pinned); no Python is downloaded: the
+# machine's python3 (3.11 or newer, or $PYTHON) is used.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYTHON="${PYTHON:-python3}"
+UV_VERSION=0.13.9
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     echo "Python >= 3.11 is required (found: $("$PYTHON" --version 2>&1)); set PYTHON=..." >&2
     exit 1
 fi
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+UV=.tools/uv/bin/uv
+if [[ "$("$UV" --version 2>/dev/null)" != "uv $UV_VERSION"* ]]; then
+    echo "Installing uv $UV_VERSION into .tools/uv ..."
+    "$PYTHON" -m venv .tools/uv
+    .tools/uv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
+export UV_PYTHON_DOWNLOADS=never
 
 stamp=.venv/.coffee-installed
-want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
+want="$(cat pyproject.toml uv.lock | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "Installing the project and its pinned dependencies into .venv ..."
-    .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+    echo "Installing the project and its locked dependencies into .venv (uv sync) ..."
+    "$UV" sync --frozen --extra dev --python "$PYTHON" --quiet
     echo "$want" > "$stamp"
 fi
 # The GCS and BigQuery emulators the gcp-target tests start (own venvs in .emulators/, pinned;
 # returns at once when they are in place).
 bash scripts/install-emulators.sh
-export PATH="$PWD/.venv/bin:$PATH"
+export PATH="$PWD/.venv/bin:$PATH" VIRTUAL_ENV="$PWD/.venv"
 export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/dagster_home}"
+# The dbt manifest Dagster builds the dbt assets from (coffee_dbt/target/local), prepared again
+# when the dbt project changed (`dg dev` parses at every load anyway).
+dbt_stamp=coffee_dbt/target/local/.prepared
+dbt_want="$(find coffee_dbt -path coffee_dbt/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print | sort | xargs cat | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$dbt_stamp" 2>/dev/null)" != "$dbt_want" ]; then
+    echo "Preparing the dbt manifest (dbt parse) ..."
+    dagster-dbt project prepare-and-package --file coffee_assets/dbt_project.py > /dev/null
+    echo "$dbt_want" > "$dbt_stamp"
+fi
 # One planned-materialization event per asset and run instead of one per asset and partition:
 # a 700-day backfill no longer writes 5,600 of them before its first step (README, "Instance
 # settings"). Dagster reads it in the process that creates a run: the CLI, the webserver, the

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Set up, then run the whole test suite (unit tests, real dbt and Dagster runs, dagster dev end to end).
+# Set up, then run the whole test suite: lint, `dg check defs`, then pytest (unit tests, real dbt
+# and Dagster runs, crashes of real run processes, dg dev end to end, the gcp target on its
+# emulators, the reports in a real browser). Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
@@ -8,4 +10,5 @@ bash scripts/install-browser.sh  # Debian chromium for the report tests
 unset DAGSTER_HOME $(compgen -v COFFEE_ || true)
 ruff check coffee_assets coffee_assets_tests bench
 ruff format --check --quiet coffee_assets coffee_assets_tests bench
+COFFEE_DATA_DIR="$(mktemp -d)" DAGSTER_HOME="$PWD/dagster_home" dg check defs
 exec python -m pytest "$@"

@@ -28,7 +28,7 @@ from coffee_assets.alerts.channels import (
 )
 from coffee_assets.alerts.message import Alert
 from coffee_assets.alerts.sensors import build_check_alert_sensor, build_run_failure_alert_sensor
-from coffee_assets.settings import Settings, SettingsError
+from coffee_assets.settings import SettingsError
 
 __all__ = [
     "Alert",
@@ -44,7 +44,7 @@ __all__ = [
 ALERTS_RESOURCE = "alerts"
 
 
-def build_alert_sensors(settings: Settings) -> list[dg.SensorDefinition]:
+def build_alert_sensors() -> list[dg.SensorDefinition]:
     return [build_check_alert_sensor(), build_run_failure_alert_sensor()]
 
 
@@ -98,5 +98,5 @@ def alert_channels(environ: Mapping[str, str] | None = None) -> AlertChannels:
     )
 
 
-def alert_resources(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def alert_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {ALERTS_RESOURCE: alert_channels(environ)}

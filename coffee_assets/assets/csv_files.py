@@ -5,14 +5,13 @@ one multi-asset with one asset per file; reference files (products, stores) are 
 """
 
 from collections import Counter
-from datetime import timedelta
 
 import dagster as dg
 
 from coffee_assets import contract as c
 from coffee_assets.generator import generate_day, reference_tables, to_csv_bytes
 from coffee_assets.metadata import days_label
-from coffee_assets.partitions import partition_days
+from coffee_assets.partitions import run_days
 from coffee_assets.resources import Bucket, CoffeeGenerator
 from coffee_assets.settings import CSV_PREFIX
 
@@ -51,7 +50,8 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
         context: dg.AssetExecutionContext, generator: CoffeeGenerator, storage: Bucket
     ):
         """Generate each day of the partition range and write its CSV files."""
-        first, last = partition_days(context)
+        days = run_days(context)
+        first, last = days[0], days[-1]
         config = generator.config()
         generator_label = (
             f"seed {config.seed}, profile {config.profile.name}, "
@@ -62,9 +62,8 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
         rows: Counter[str] = Counter()
         size: Counter[str] = Counter()
         last_uri: dict[str, str] = {}
-        n_days = (last - first).days + 1
-        for i in range(n_days):
-            day = first + timedelta(days=i)
+        n_days = len(days)
+        for i, day in enumerate(days):
             data = generate_day(config, day)
             for table in tables:
                 arrow_table = getattr(data, table.table)

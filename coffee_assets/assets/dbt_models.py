@@ -16,7 +16,6 @@ import json
 import shutil
 from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -24,15 +23,15 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
-    DbtProject,
     dbt_assets,
 )
 
+from coffee_assets.dbt_project import prepared_dbt_project
+from coffee_assets.freshness import policy_for
 from coffee_assets.metadata import markdown_table
 from coffee_assets.partitions import partition_days, run_days
 from coffee_assets.resources import Warehouse
-from coffee_assets.resources.dbt import dbt_cli_resource
-from coffee_assets.settings import DBT_PROJECT_DIR, DBT_SCHEMA, Settings
+from coffee_assets.settings import DBT_SCHEMA, Settings
 
 
 def is_daily(dbt_resource_props: Mapping[str, Any]) -> bool:
@@ -74,6 +73,7 @@ class CoffeeDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any):
         spec = super().get_asset_spec(manifest, unique_id, project)
+        spec = spec.replace_attributes(freshness_policy=policy_for(spec.key))
         if not is_daily(self.get_resource_props(manifest, unique_id)):
             return spec
         raw_tables = [
@@ -106,38 +106,10 @@ def dbt_build_args(vars_: Mapping[str, str]) -> list[str]:
     return ["build", "--vars", json.dumps(dict(vars_))]
 
 
-def manifest_is_stale(project: DbtProject) -> bool:
-    """True when the manifest is missing or older than any source file of the dbt project."""
-    manifest = Path(project.manifest_path)
-    if not manifest.exists():
-        return True
-    project_dir = Path(project.project_dir)
-    generated = {
-        project_dir / project.target_path,
-        project_dir / "logs",
-        project_dir / "dbt_packages",
-    }
-    sources = [
-        path
-        for path in project_dir.rglob("*")
-        if path.suffix in {".sql", ".yml", ".yaml"} and not generated.intersection(path.parents)
-    ]
-    built = manifest.stat().st_mtime
-    return any(path.stat().st_mtime > built for path in sources)
-
-
-def coffee_dbt_project(target: str) -> DbtProject:
-    """The dbt project, with a manifest parsed when missing or older than the project's files."""
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, target=target)
-    if manifest_is_stale(project):
-        dbt_cli_resource(target).cli(["parse", "--quiet"], target_path=project.target_path).wait()
-    return project
-
-
 def build_dbt_assets(
     settings: Settings, partitions_def: dg.PartitionsDefinition, *, pool: str | None
 ) -> dg.AssetsDefinition:
-    project = coffee_dbt_project(settings.target)
+    project = prepared_dbt_project(settings.target)
 
     @dbt_assets(
         manifest=project.manifest_path,

@@ -9,6 +9,7 @@ import dagster as dg
 
 from coffee_assets import contract as c
 from coffee_assets.assets.csv_files import csv_asset_key, object_key
+from coffee_assets.freshness import policy_for
 from coffee_assets.metadata import column_schema, days_label, markdown_table
 from coffee_assets.partitions import run_days
 from coffee_assets.resources import Bucket, RawLoadError, Warehouse
@@ -43,6 +44,7 @@ def build_raw_table_asset(
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=pool,
         metadata={"dagster/column_schema": column_schema(table)},
+        freshness_policy=policy_for(raw_asset_key(table)),
     )
     def _raw_table(context: dg.AssetExecutionContext, storage: Bucket, warehouse: Warehouse):
         if table.partitioned:

@@ -18,6 +18,7 @@ from typing import Any
 import dagster as dg
 
 from coffee_assets.metadata import markdown_table
+from coffee_assets.sql import as_date
 
 SAMPLE_ROWS = 5  # offending rows shown in a check's metadata (the count is always exact)
 
@@ -54,17 +55,6 @@ class Offenders:
         }
 
 
-def date_window(column: str, first: date, last: date) -> str:
-    """A predicate both DuckDB and BigQuery accept: `column BETWEEN DATE '...' AND DATE '...'`."""
-    return f"{column} BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'"
-
-
-def cents(expression: str) -> str:
-    """Money as integer cents: exact in both warehouses whatever the column's numeric type
-    (INTEGER is BigQuery's INT64 and DuckDB's 32-bit integer: plenty for one order or day)."""
-    return f"CAST(ROUND(({expression}) * 100) AS INTEGER)"
-
-
 def offenders_per_day(
     query: Callable[[str], list[tuple]],
     sql: str,
@@ -88,7 +78,7 @@ def offenders_per_day(
     found: dict[date, list[tuple]] = {}
     counts: dict[date, int] = {}
     for row in query(wrapped):
-        day = _as_date(row[0])
+        day = as_date(row[0])
         values = [
             f"{value / 100:.2f}" if name in money and value is not None else value
             for name, value in zip(columns, row[1 : 1 + len(columns)])
@@ -104,12 +94,6 @@ def offenders(query: Callable[[str], list[tuple]], sql: str, columns: Sequence[s
         query, f"SELECT DATE '2000-01-01' AS day, x.* FROM ({sql}) AS x", columns
     )
     return next(iter(per_day.values()), Offenders(0, columns, []))
-
-
-def _as_date(value: Any) -> date:
-    if isinstance(value, date):
-        return value if type(value) is date else value.date()
-    return date.fromisoformat(str(value)[:10])
 
 
 def emit(

@@ -19,6 +19,7 @@ from coffee_assets.checks.common import (
 )
 from coffee_assets.resources import Warehouse
 from coffee_assets.settings import DBT_SCHEMA, RAW_SCHEMA
+from coffee_assets.sql import as_date, date_literal
 
 FLAT_ORDER_DETAILS = dg.AssetKey([DBT_SCHEMA, "flat_order_details"])
 FLAT_CUSTOMER_METRICS = dg.AssetKey([DBT_SCHEMA, "flat_customer_metrics"])
@@ -44,8 +45,8 @@ def build_customer_metrics_check(*, pool: str | None) -> dg.AssetChecksDefinitio
         orders = warehouse.table_ref(f"{RAW_SCHEMA}.{c.ORDERS.table}")
         customers = warehouse.table_ref(f"{RAW_SCHEMA}.{c.CUSTOMERS.table}")
         [(as_of, rows)] = warehouse.query(f"SELECT MAX(as_of_date), COUNT(*) FROM {mart}")
-        as_of_day = date.fromisoformat(str(as_of)[:10]) if as_of else None
-        limit = f"DATE '{as_of_day.isoformat()}'" if as_of_day else "DATE '1900-01-01'"
+        as_of_day = as_date(as_of) if as_of else None
+        limit = date_literal(as_of_day or date(1900, 1, 1))
         hits = offenders(
             warehouse.query,
             f"""

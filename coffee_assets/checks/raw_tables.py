@@ -28,9 +28,7 @@ from coffee_assets.checks.common import (
     WARN,
     Offenders,
     Verdict,
-    cents,
     check_metadata,
-    date_window,
     emit,
     offenders,
     offenders_per_day,
@@ -39,6 +37,7 @@ from coffee_assets.generator import VolumeProfile, get_profile
 from coffee_assets.partitions import days_between, run_days
 from coffee_assets.resources import Warehouse
 from coffee_assets.settings import RAW_SCHEMA, Settings
+from coffee_assets.sql import as_date, between, cents
 
 
 def raw(warehouse: Warehouse, table: c.TableContract) -> str:
@@ -100,7 +99,7 @@ def _order_lines_references(warehouse: Warehouse, first: date, last: date):
         FROM {lines} AS l
         LEFT JOIN (SELECT DISTINCT OrderId FROM {orders}) AS o ON o.OrderId = l.OrderId
         LEFT JOIN {products} AS p ON p.ProductId = l.ProductId
-        WHERE {date_window("l.OrderDate", first, last)}
+        WHERE {between("l.OrderDate", first, last)}
           AND (o.OrderId IS NULL OR p.ProductId IS NULL)
         """,
         ["OrderDetailId", "OrderId", "ProductId", "problem"],
@@ -122,7 +121,7 @@ def _orders_references(warehouse: Warehouse, first: date, last: date):
         LEFT JOIN {stores} AS s ON s.StoreId = o.StoreId
         LEFT JOIN (SELECT DISTINCT CustomerId FROM {customers}) AS cu
                ON cu.CustomerId = o.CustomerId
-        WHERE {date_window("o.OrderDate", first, last)}
+        WHERE {between("o.OrderDate", first, last)}
           AND (s.StoreId IS NULL OR (o.CustomerId IS NOT NULL AND cu.CustomerId IS NULL))
         """,
         ["OrderId", "StoreId", "CustomerId", "problem"],
@@ -137,7 +136,7 @@ def _customers_registered_before_order(warehouse: Warehouse, first: date, last: 
         SELECT o.OrderDate AS day, o.OrderId AS OrderId, o.CustomerId AS CustomerId,
                o.OrderDate AS OrderDate, cu.RegistrationDate AS RegistrationDate
         FROM {orders} AS o JOIN {customers} AS cu ON cu.CustomerId = o.CustomerId
-        WHERE {date_window("o.OrderDate", first, last)} AND cu.RegistrationDate > o.OrderDate
+        WHERE {between("o.OrderDate", first, last)} AND cu.RegistrationDate > o.OrderDate
         """,
         ["OrderId", "CustomerId", "OrderDate", "RegistrationDate"],
     )
@@ -165,7 +164,7 @@ def _amounts_reconcile(warehouse: Warehouse, first: date, last: date):
                    {rate} > 0 AS expected_applied
             FROM {orders} AS o
             LEFT JOIN {customers} AS cu ON cu.CustomerId = o.CustomerId
-            WHERE {date_window("o.OrderDate", first, last)}
+            WHERE {between("o.OrderDate", first, last)}
               AND (o.CustomerId IS NULL OR cu.CustomerId IS NOT NULL)
         ) AS m
         WHERE DiscountAmount <> expected_discount OR TotalAmount <> expected_total
@@ -202,7 +201,7 @@ def _lines_add_up_to_subtotal(warehouse: Warehouse, first: date, last: date):
                 FROM {lines} AS l JOIN {products} AS p ON p.ProductId = l.ProductId
                 GROUP BY l.OrderId
             ) AS ls ON ls.OrderId = o.OrderId
-            WHERE {date_window("o.OrderDate", first, last)}
+            WHERE {between("o.OrderDate", first, last)}
         ) AS m
         WHERE SubTotal <> lines_sum
         """,
@@ -219,7 +218,7 @@ def _lines_dated_like_their_order(warehouse: Warehouse, first: date, last: date)
         SELECT l.OrderDate AS day, l.OrderDetailId AS OrderDetailId, l.OrderId AS OrderId,
                l.OrderDate AS line_date, o.OrderDate AS order_date
         FROM {lines} AS l JOIN {orders} AS o ON o.OrderId = l.OrderId
-        WHERE {date_window("l.OrderDate", first, last)} AND o.OrderDate <> l.OrderDate
+        WHERE {between("l.OrderDate", first, last)} AND o.OrderDate <> l.OrderDate
         """,
         ["OrderDetailId", "OrderId", "line_date", "order_date"],
     )
@@ -254,7 +253,7 @@ def build_history_dates_check(
         hits = offenders(
             warehouse.query,
             f"SELECT {table.key}, {column} FROM {raw(warehouse, table)} "
-            f"WHERE NOT ({date_window(column, settings.start_date, last)})",
+            f"WHERE NOT ({between(column, settings.start_date, last)})",
             [table.key, column],
         )
         verdict = Verdict(
@@ -322,9 +321,9 @@ def plausible_range(mean: float) -> tuple[int, int]:
 def order_counts(warehouse: Warehouse, first: date, last: date) -> dict[date, int]:
     rows = warehouse.query(
         f"SELECT OrderDate, COUNT(*) FROM {raw(warehouse, c.ORDERS)} "
-        f"WHERE {date_window('OrderDate', first, last)} GROUP BY OrderDate"
+        f"WHERE {between('OrderDate', first, last)} GROUP BY OrderDate"
     )
-    return {date.fromisoformat(str(day)[:10]): int(n) for day, n in rows}
+    return {as_date(day): int(n) for day, n in rows}
 
 
 def volume_rule(profile: VolumeProfile) -> DailyRule:

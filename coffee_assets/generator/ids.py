@@ -17,7 +17,6 @@ LINE_FACTOR = 1_000_000
 # Largest sequence number a single day can hold for each id.
 CUSTOMER_CAPACITY = CUSTOMER_FACTOR - 1
 ORDER_CAPACITY = ORDER_FACTOR - 1
-LINE_CAPACITY = LINE_FACTOR - 1
 
 _EPOCH = np.datetime64("1970-01-01", "D")
 

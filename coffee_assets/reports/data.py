@@ -12,7 +12,7 @@ of one day (its as_of_date, the newest day of the data): the report is as of tha
 order figures stop there too.
 
 Money travels as integer cents (exact sums in JavaScript). The SQL runs unchanged on DuckDB
-and BigQuery: no `::`, no double-quoted identifiers, `date 'yyyy-mm-dd'` literals.
+and BigQuery: no `::`, no double-quoted identifiers, dates from coffee_assets/sql.py.
 """
 
 from __future__ import annotations
@@ -25,22 +25,16 @@ from typing import Any
 
 from coffee_assets.resources.warehouse import Warehouse
 from coffee_assets.settings import DBT_SCHEMA
+from coffee_assets.sql import as_date, date_literal
+from coffee_assets.vocabulary import PRODUCT_CATEGORIES, PRODUCT_MIX_TYPES, RFM_SEGMENTS
 
 ORDER_DETAILS = f"{DBT_SCHEMA}.flat_order_details"
 CUSTOMER_METRICS = f"{DBT_SCHEMA}.flat_customer_metrics"
 
 # The accepted values of the marts (dbt tests), in the order the charts show them.
-CATEGORIES = ["Beverage", "Pastry", "Savory"]
-MIX_TYPES = [
-    "Beverage Only",
-    "Pastry Only",
-    "Savory Only",
-    "Beverage + Pastry",
-    "Beverage + Savory",
-    "Pastry + Savory",
-    "All Categories",
-]
-SEGMENTS = ["Champions", "Loyal", "Big Spenders", "New Customers", "At Risk", "Churned", "Other"]
+CATEGORIES = PRODUCT_CATEGORIES
+MIX_TYPES = PRODUCT_MIX_TYPES
+SEGMENTS = RFM_SEGMENTS
 
 # Per-slice measures of `sales` (money in cents).
 SALES_MEASURES = [
@@ -65,10 +59,6 @@ def cents(value: Any) -> int:
     return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
 @dataclass(frozen=True)
 class Grid:
     """The slice layout: days x stores x order types."""
@@ -89,10 +79,6 @@ class Grid:
         return (d * len(self.store_ids) + s) * len(self.order_types) + t
 
 
-def _sql_date(day: date) -> str:
-    return f"date '{day.isoformat()}'"
-
-
 def _ordered(known: Sequence[str], found: Sequence[str], what: str, table: str) -> list[str]:
     unknown = sorted(set(found) - set(known))
     if unknown:
@@ -106,7 +92,7 @@ def load_report_data(warehouse: Warehouse) -> dict[str, Any]:
     a run that rebuilds the marts meanwhile cannot mix two days into one report."""
     details = warehouse.table_ref(ORDER_DETAILS)
     customers, as_of = load_customers(warehouse, warehouse.table_ref(CUSTOMER_METRICS))
-    until = f"order_date <= {_sql_date(as_of)}"
+    until = f"order_date <= {date_literal(as_of)}"
 
     span = warehouse.query(
         f"select min(order_date), max(order_date), count(*) from {details} where {until}"

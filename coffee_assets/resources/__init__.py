@@ -47,7 +47,8 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             "generator": generator,
         }
     if settings.target == "gcp":
-        return {**gcp_resources(GcpSettings.from_env()), "dbt": dbt, "generator": generator}
+        gcp = settings.gcp or GcpSettings.from_env()
+        return {**gcp_resources(gcp), "dbt": dbt, "generator": generator}
     raise ValueError(f"unknown target {settings.target!r}")
 
 

@@ -46,16 +46,8 @@ from coffee_assets.resources.warehouse import (
     header_problem,
 )
 from coffee_assets.settings import DBT_SCHEMA, RAW_SCHEMA
+from coffee_assets.sql import date_literal
 
-BIGQUERY_TYPES = {
-    c.INT: "INT64",
-    c.MONEY: "NUMERIC",
-    c.RATE: "NUMERIC",
-    c.STRING: "STRING",
-    c.DATE: "DATE",
-    c.BOOL: "BOOL",
-    c.FLOAT: "FLOAT64",
-}
 HEADER_BYTES = 64 * 1024  # enough for any header line of the contract's files
 STAGING_TTL = timedelta(days=1)
 MAX_LOAD_ERRORS_SHOWN = 3
@@ -93,10 +85,6 @@ class CoffeeBigQueryResource(BigQueryResource):
 def bq(identifier: str) -> str:
     """A backquoted BigQuery identifier (path parts joined by dots inside one pair)."""
     return "`" + identifier.replace("\\", "\\\\").replace("`", "\\`") + "`"
-
-
-def date_sql(day: date) -> str:
-    return f"DATE '{day.isoformat()}'"
 
 
 def run_with_retry(action: Callable[[], T]) -> T:
@@ -245,7 +233,7 @@ class BigQueryWarehouse(Warehouse):
             total = self._scalar(client, f"select count(*) from {bq(name)}")
             where = ""
             if table.partitioned:
-                first, last = date_sql(days[0]), date_sql(days[-1])
+                first, last = date_literal(days[0]), date_literal(days[-1])
                 where = f"where {bq(table.date_column)} between {first} and {last} "
             preview = run_with_retry(
                 lambda: client.query(
@@ -366,7 +354,7 @@ class BigQueryWarehouse(Warehouse):
             checks.append(
                 (
                     table.date_column,
-                    f"{ident} not in ({', '.join(date_sql(d) for d in days)})",
+                    f"{ident} not in ({', '.join(date_literal(d) for d in days)})",
                     "lies outside the file's partition"
                     if len(days) == 1
                     else f"lies outside the partition range {days[0]}...{days[-1]}",
@@ -396,7 +384,7 @@ class BigQueryWarehouse(Warehouse):
         """Replace the days (or the whole reference table) with the staged rows: one MERGE."""
         names = [bq(col.name) for col in table.columns]
         if table.partitioned:
-            in_window = f"T.{bq(table.date_column)} in ({', '.join(date_sql(d) for d in days)})"
+            in_window = f"T.{bq(table.date_column)} in ({', '.join(date_literal(d) for d in days)})"
             delete = f"when not matched by source and {in_window} then delete"
         else:
             delete = "when not matched by source then delete"
@@ -417,7 +405,7 @@ class BigQueryWarehouse(Warehouse):
 def raw_schema(table: c.TableContract) -> list[bigquery.SchemaField]:
     return [
         bigquery.SchemaField(
-            col.name, BIGQUERY_TYPES[col.type], mode="NULLABLE" if col.nullable else "REQUIRED"
+            col.name, col.type.bigquery, mode="NULLABLE" if col.nullable else "REQUIRED"
         )
         for col in table.columns
     ]
@@ -434,7 +422,7 @@ def staging_schema(table: c.TableContract, header: list[str]) -> list[bigquery.S
             fields.append(bigquery.SchemaField(f"extra_{position}", "STRING", mode="NULLABLE"))
         else:
             mode = "NULLABLE" if col.nullable else "REQUIRED"
-            fields.append(bigquery.SchemaField(name, BIGQUERY_TYPES[col.type], mode=mode))
+            fields.append(bigquery.SchemaField(name, col.type.bigquery, mode=mode))
     return fields
 
 

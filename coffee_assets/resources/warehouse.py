@@ -26,35 +26,6 @@ from coffee_assets import runs
 from coffee_assets.resources import locks
 from coffee_assets.settings import RAW_SCHEMA
 
-DUCKDB_TYPES = {
-    c.INT: "BIGINT",
-    c.MONEY: "DECIMAL(12,2)",
-    c.RATE: "DECIMAL(4,2)",
-    c.STRING: "VARCHAR",
-    c.DATE: "DATE",
-    c.BOOL: "BOOLEAN",
-    c.FLOAT: "DOUBLE",
-}
-# The text form a value must have on top of a successful cast: DuckDB's casts are lenient
-# (1.5 -> 2 for an integer, 0x0F -> 15, '2025-01-02 23:59' -> a date, 'yes' -> true, 'nan').
-EXACT_PATTERNS = {
-    c.INT: r"-?[0-9]+",
-    c.MONEY: r"-?[0-9]+(\.[0-9]{1,2})?",
-    c.RATE: r"0(\.[0-9]{1,2})?|1(\.0{1,2})?",
-    c.DATE: r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
-    c.BOOL: r"true|false|True|False|TRUE|FALSE",
-    c.FLOAT: r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?",
-}
-TYPE_WORDS = {
-    c.INT: "an integer",
-    c.MONEY: "an amount with at most 2 decimals",
-    c.RATE: "a fraction between 0 and 1 with at most 2 decimals",
-    c.STRING: "text",
-    c.DATE: "a date (YYYY-MM-DD)",
-    c.BOOL: "true or false",
-    c.FLOAT: "a number",
-}
-
 
 class RawLoadError(Exception):
     """A CSV file breaks the raw layer's contract; nothing was written."""
@@ -261,7 +232,7 @@ class DuckDBWarehouse(Warehouse):
             self._validate(con, table)
             columns = ", ".join(q(col.name) for col in table.columns)
             casts = ", ".join(
-                f"cast({q(col.name)} as {DUCKDB_TYPES[col.type]}) as {q(col.name)}"
+                f"cast({q(col.name)} as {col.type.duckdb}) as {q(col.name)}"
                 for col in table.columns
             )
             con.execute("begin transaction")
@@ -301,7 +272,7 @@ class DuckDBWarehouse(Warehouse):
     @staticmethod
     def _ddl(table: c.TableContract) -> str:
         return ", ".join(
-            f"{q(col.name)} {DUCKDB_TYPES[col.type]}{'' if col.nullable else ' NOT NULL'}"
+            f"{q(col.name)} {col.type.duckdb}{'' if col.nullable else ' NOT NULL'}"
             for col in table.columns
         )
 
@@ -366,12 +337,11 @@ class DuckDBWarehouse(Warehouse):
             ident = q(col.name)
             if not col.nullable:
                 checks.append((col.name, f"{ident} is null", "where a value is required"))
-            unparsable = f"try_cast({ident} as {DUCKDB_TYPES[col.type]}) is null"
-            if col.type in EXACT_PATTERNS:
-                pattern = EXACT_PATTERNS[col.type]
-                unparsable += f" or not regexp_full_match(trim({ident}), '{pattern}')"
+            unparsable = f"try_cast({ident} as {col.type.duckdb}) is null"
+            if col.type.pattern:
+                unparsable += f" or not regexp_full_match(trim({ident}), '{col.type.pattern}')"
             bad = f"{ident} is not null and ({unparsable})"
-            checks.append((col.name, bad, f"is not {TYPE_WORDS[col.type]}"))
+            checks.append((col.name, bad, f"is not {col.type.words}"))
         if table.partitioned:
             ident = q(table.date_column)
             checks.append(

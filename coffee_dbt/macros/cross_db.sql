@@ -90,11 +90,11 @@
 {%- endmacro %}
 
 {% macro default__iso_day_of_week(date_expr) -%}
-    cast(isodow({{ date_expr }}) as {{ dbt.type_int() }})
+    cast(isodow({{ date_expr }}) as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
 {% macro bigquery__iso_day_of_week(date_expr) -%}
-    mod(extract(dayofweek from {{ date_expr }}) + 5, 7) + 1
+    cast(mod(extract(dayofweek from {{ date_expr }}) + 5, 7) + 1 as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
 
@@ -109,4 +109,10 @@
 
 {% macro bigquery__day_name(date_expr) -%}
     format_date('%A', {{ date_expr }})
+{%- endmacro %}
+
+
+{#- A discount rate (0.05) as the original showcase wrote it: '5%'; null stays null. -#}
+{% macro discount_percent(rate) -%}
+    {{ dbt.concat([dbt.cast('cast(round(' ~ rate ~ ' * 100) as ' ~ dbt.type_int() ~ ')', dbt.type_string()), "'%'"]) }}
 {%- endmacro %}

@@ -20,13 +20,13 @@ select
         extract(year from date_day) * 10000
         + extract(month from date_day) * 100
         + extract(day from date_day)
-        as {{ dbt.type_int() }}
+        as {{ dbt.type_bigint() }}
     ) as date_key,
     date_day as date,
-    cast(extract(year from date_day) as {{ dbt.type_int() }}) as year,
-    cast(extract(quarter from date_day) as {{ dbt.type_int() }}) as quarter,
-    cast(extract(month from date_day) as {{ dbt.type_int() }}) as month,
-    cast(extract(day from date_day) as {{ dbt.type_int() }}) as day,
+    cast(extract(year from date_day) as {{ dbt.type_bigint() }}) as year,
+    cast(extract(quarter from date_day) as {{ dbt.type_bigint() }}) as quarter,
+    cast(extract(month from date_day) as {{ dbt.type_bigint() }}) as month,
+    cast(extract(day from date_day) as {{ dbt.type_bigint() }}) as day,
     {{ day_name('date_day') }} as day_name,
     {{ iso_day_of_week('date_day') }} as day_of_week,
     {{ iso_day_of_week('date_day') }} in (6, 7) as is_weekend

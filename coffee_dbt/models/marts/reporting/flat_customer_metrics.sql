@@ -2,7 +2,9 @@
 
 -- One row per registered customer with orders, measured as of the newest day of the data (the
 -- window's last day when it is later): a run for an old window never turns the table back in
--- time, and every run that sees the same data gives the same numbers.
+-- time, and every run that sees the same data gives the same numbers. The original showcase's
+-- columns keep their names and types (segment, is_active_180d as 1/0); rfm_segment is the same
+-- segment under this project's name.
 
 with as_of as (
 
@@ -35,9 +37,10 @@ customer_orders as (
     select
         order_totals.customer_key,
         count(*) as orders_all_time,
+        -- the original's window: order_date >= as_of - 180 days, 181 days with both ends
         cast(sum(
             case
-                when {{ dbt.datediff('order_totals.order_date', 'as_of.as_of_date', 'day') }} < 180
+                when {{ dbt.datediff('order_totals.order_date', 'as_of.as_of_date', 'day') }} <= 180
                     then 1
                 else 0
             end
@@ -59,7 +62,10 @@ customer_metrics as (
         customers.registration_date,
         customer_orders.orders_all_time,
         customer_orders.orders_past_180_days,
-        customer_orders.orders_past_180_days > 0 as is_active_180d,
+        cast(
+            case when customer_orders.orders_past_180_days > 0 then 1 else 0 end
+            as {{ dbt.type_bigint() }}
+        ) as is_active_180d,
         customer_orders.last_order_date,
         {{ dbt.datediff('customer_orders.last_order_date', 'as_of.as_of_date', 'day') }}
             as days_since_last_order,
@@ -89,6 +95,24 @@ rfm_scores as (
         ntile(5) over (order by ltv, customer_key) as m_score
     from customer_metrics
 
+),
+
+segmented as (
+
+    select
+        *,
+        -- first matching rule wins
+        case
+            when r_score > 4 and f_score > 4 and m_score > 4 then 'Champions'
+            when r_score <= 3 and f_score <= 3 and m_score >= 4 then 'Big Spenders'
+            when r_score >= 3 and f_score >= 4 and m_score >= 3 then 'Loyal'
+            when r_score >= 4 and f_score <= 3 then 'New Customers'
+            when r_score <= 2 and f_score >= 4 then 'At Risk'
+            when r_score = 1 and f_score = 1 and m_score = 1 then 'Churned'
+            else 'Other'
+        end as segment
+    from rfm_scores
+
 )
 
 select
@@ -107,15 +131,7 @@ select
     r_score,
     f_score,
     m_score,
-    -- first matching rule wins
-    case
-        when r_score > 4 and f_score > 4 and m_score > 4 then 'Champions'
-        when r_score <= 3 and f_score <= 3 and m_score >= 4 then 'Big Spenders'
-        when r_score >= 3 and f_score >= 4 and m_score >= 3 then 'Loyal'
-        when r_score >= 4 and f_score <= 3 then 'New Customers'
-        when r_score <= 2 and f_score >= 4 then 'At Risk'
-        when r_score = 1 and f_score = 1 and m_score = 1 then 'Churned'
-        else 'Other'
-    end as rfm_segment,
+    segment,
+    segment as rfm_segment,
     as_of_date
-from rfm_scores
+from segmented

@@ -76,30 +76,40 @@ product_mix as (
 )
 
 select
+    -- one row per order line: keys
     order_lines.order_detail_key,
     order_lines.order_detail_id,
     order_lines.order_key,
     orders.order_id,
     order_lines.order_date,
     orders.order_type,
+    orders.discount_applied,
     product_mix.product_mix_type,
 
+    -- the store (latitude, longitude and address for the dashboards' map)
     order_lines.store_key,
     stores.store_id,
     stores.store_name,
     stores.district,
     stores.city,
+    stores.address,
+    stores.latitude,
+    stores.longitude,
 
+    -- the product
     order_lines.product_key,
     products.product_id,
     products.product_name,
     products.product_category,
 
+    -- the customer (null for anonymous orders); level_of_discount as the original spelled it
     order_lines.customer_key,
     customers.customer_id,
     customers.registration_date,
+    {{ discount_percent('customers.discount_rate') }} as level_of_discount,
     order_lines.customer_key is not null as is_registered_customer,
 
+    -- the day
     dates.date_key,
     dates.year,
     dates.quarter,
@@ -108,8 +118,9 @@ select
     dates.day_of_week,
     dates.is_weekend,
 
+    -- the money
     order_lines.quantity,
-    order_lines.price,
+    cast(order_lines.price as {{ type_money() }}) as price,
     order_lines.sub_total,
     order_lines.discount_rate,
     order_lines.discount_amount,

@@ -1,0 +1,72 @@
+"""A golden snapshot of what the code location defines: asset keys, groups, kinds, partitions,
+freshness, checks, jobs, schedules and sensors. A rename, a lost check or a changed partitioning
+shows up as a reviewed diff of snapshots/definitions.json.
+
+After an intended change: COFFEE_UPDATE_SNAPSHOT=1 bash scripts/test.sh -k snapshot
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from coffee_assets.definitions import build_definitions
+from coffee_assets.settings import Settings
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
+
+
+def describe(defs: dg.Definitions) -> dict:
+    graph = defs.resolve_asset_graph()
+    assets = {}
+    for node in sorted(graph.asset_nodes, key=lambda n: n.key.to_user_string()):
+        if not node.is_materializable:
+            continue
+        assets[node.key.to_user_string()] = {
+            "group": node.group_name,
+            "kinds": sorted(node.kinds),
+            "partitions": type(node.partitions_def).__name__ if node.partitions_def else None,
+            "freshness": type(node.freshness_policy).__name__ if node.freshness_policy else None,
+            "deps": sorted(key.to_user_string() for key in node.parent_keys),
+        }
+    checks = {}
+    for key in sorted(graph.asset_check_keys, key=lambda k: k.to_user_string()):
+        spec = graph.get_check_spec(key)
+        checks[key.to_user_string()] = {
+            "blocking": spec.blocking,
+            "partitioned": spec.partitions_def is not None,
+        }
+    job = defs.resolve_job_def("daily_refresh")
+    return {
+        "assets": assets,
+        "checks": checks,
+        "jobs": {
+            "daily_refresh": {
+                "executor": job.executor_def.name,
+                "partitions": type(job.partitions_def).__name__,
+                "assets": len(job.asset_layer.executable_asset_keys),
+            }
+        },
+        "schedules": {
+            schedule.name: {
+                "job": schedule.job_name,
+                "cron": schedule.cron_schedule,
+                "timezone": schedule.execution_timezone,
+            }
+            for schedule in (defs.resolve_schedule_def(s.name) for s in defs.schedules or [])
+        },
+        "sensors": sorted(sensor.name for sensor in defs.sensors or []),
+    }
+
+
+def test_definitions_match_the_snapshot(tmp_path):
+    current = describe(build_definitions(Settings(data_dir=tmp_path)))
+    if os.environ.get("COFFEE_UPDATE_SNAPSHOT"):
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text()), (
+        "the definitions changed: review the difference, then COFFEE_UPDATE_SNAPSHOT=1"
+    )

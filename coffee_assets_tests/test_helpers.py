@@ -1,0 +1,92 @@
+"""The small pure helpers the assets are built from, tested fast and alone."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from coffee_assets import contract as c
+from coffee_assets.assets.dbt_models import dbt_build_args, dbt_vars, is_daily, sources_read
+from coffee_assets.dbt_process import duckdb_path
+from coffee_assets.partitions import days_between
+from coffee_assets.resources.warehouse import header_problem
+from coffee_assets.sql import as_date, between, date_literal
+
+
+def test_dbt_vars_of_a_window_and_of_none():
+    window = (date(2025, 3, 1), date(2025, 3, 31))
+    assert dbt_vars(window, date(2025, 1, 1)) == {
+        "start_date": "2025-01-01",
+        "min_date": "2025-03-01",
+        "max_date": "2025-03-31",
+    }
+    assert dbt_vars(None, date(2025, 1, 1)) == {"start_date": "2025-01-01"}
+    args = dbt_build_args({"start_date": "2025-01-01"})
+    assert args[:2] == ["build", "--vars"] and json.loads(args[2]) == {"start_date": "2025-01-01"}
+
+
+def test_days_between_includes_both_ends():
+    assert days_between(date(2025, 2, 27), date(2025, 3, 1)) == [
+        date(2025, 2, 27),
+        date(2025, 2, 28),
+        date(2025, 3, 1),
+    ]
+    assert days_between(date(2025, 1, 1), date(2025, 1, 1)) == [date(2025, 1, 1)]
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        (c.ORDERS.column_names, None),
+        ([*c.ORDERS.column_names, "OrderTime"], None),  # extra columns are allowed
+        (list(reversed(c.ORDERS.column_names)), None),  # in any order
+        (
+            [n for n in c.ORDERS.column_names if n != "TotalAmount"],
+            "missing column(s) TotalAmount; expected " + ", ".join(c.ORDERS.column_names),
+        ),
+        (
+            [n.replace("SubTotal", "Subtotal") for n in c.ORDERS.column_names],
+            "missing column(s) SubTotal; unexpected column(s) Subtotal (renamed?)",
+        ),
+        ([*c.ORDERS.column_names, "OrderId"], "duplicated column(s) OrderId"),
+    ],
+    ids=["exact", "extra", "reordered", "missing", "renamed", "duplicated"],
+)
+def test_header_problem(header, problem):
+    found = header_problem(c.ORDERS, header)
+    assert found == problem if problem is None else found.startswith(problem)
+
+
+def test_portable_sql_dates():
+    assert date_literal(date(2025, 1, 2)) == "DATE '2025-01-02'"
+    assert between("d", date(2025, 1, 1), date(2025, 1, 2)) == (
+        "d BETWEEN DATE '2025-01-01' AND DATE '2025-01-02'"
+    )
+    from datetime import datetime
+
+    for value in (date(2025, 1, 2), datetime(2025, 1, 2, 0, 0), "2025-01-02", "2025-01-02T00:00"):
+        assert as_date(value) == date(2025, 1, 2)
+
+
+def test_daily_models_and_the_sources_they_read():
+    manifest = {
+        "nodes": {
+            "model.p.fact": {"depends_on": {"nodes": ["model.p.stg", "model.p.dim"]}},
+            "model.p.stg": {"depends_on": {"nodes": ["source.p.raw.orders"]}},
+            "model.p.dim": {"depends_on": {"nodes": ["source.p.raw.stores"]}},
+        }
+    }
+    assert sources_read(manifest, "model.p.fact") == {"source.p.raw.orders", "source.p.raw.stores"}
+    incremental = {"resource_type": "model", "config": {"materialized": "incremental"}}
+    assert is_daily(incremental)
+    assert not is_daily({"resource_type": "model", "config": {"materialized": "view"}})
+    assert not is_daily({"resource_type": "test", "config": {"materialized": "incremental"}})
+
+
+def test_coffee_dbt_finds_the_warehouse_in_the_dbt_vars():
+    args = ["build", "--vars", json.dumps({"duckdb_path": "/data/w.duckdb"}), "--target", "local"]
+    assert duckdb_path(args) == "/data/w.duckdb"
+    assert duckdb_path(["build", "--vars", "{}"]) is None
+    assert duckdb_path(["parse"]) is None
