@@ -31,10 +31,14 @@ MONEY = ColumnType(
     "money", "DECIMAL(12,2)", "NUMERIC", "float64", "decimal(12,2)",
     "an amount with at most 2 decimals", r"-?[0-9]+(\.[0-9]{1,2})?",
 )  # fmt: skip
+# A rate is read as a fraction (0.05) or as the original showcase wrote it, a percentage (5%),
+# and stored as the fraction.
 RATE = ColumnType(
     "rate", "DECIMAL(4,2)", "NUMERIC", "float64", "decimal(4,2)",
-    "a fraction between 0 and 1 with at most 2 decimals", r"0(\.[0-9]{1,2})?|1(\.0{1,2})?",
+    "a fraction between 0 and 1 (or a percentage up to 100%) with at most 2 decimals as a fraction",
+    r"0(\.[0-9]{1,2})?|1(\.0{1,2})?",
 )  # fmt: skip
+PERCENT = r"[0-9]{1,3}(\.[0-9]+)?%"  # a RATE's other spelling, converted to the fraction
 STRING = ColumnType("string", "VARCHAR", "STRING", "string", "string", "text", None)
 DATE = ColumnType(
     "date", "DATE", "DATE", "date32", "date", "a date (YYYY-MM-DD)", r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -54,6 +58,9 @@ class Column:
     name: str  # as in the CSV header and the raw table (PascalCase, as the original)
     type: ColumnType
     nullable: bool = False
+    # A column this project added to the original's files: a file without it is valid, and
+    # the value comes from the file's partition (its day).
+    from_partition_if_missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,11 @@ class TableContract:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def required_in_file(self) -> list[str]:
+        """The columns every file must have (the original's)."""
+        return [c.name for c in self.columns if not c.from_partition_if_missing]
 
     def object_key(self, day: str | None = None) -> str:
         """Hive-style object key below the bucket's CSV prefix.
@@ -124,9 +136,10 @@ ORDER_DETAILS = TableContract(
         Column("OrderId", INT),
         Column("ProductId", INT),
         Column("Quantity", INT),
-        # Extra column (SPEC.md allows additions): the order's date, so a day's file can be
-        # checked and replaced by date without a join to Orders.
-        Column("OrderDate", DATE),
+        # Added by this project (additions are allowed): the order's date, so a day's file can
+        # be checked and replaced by date without a join to Orders. The original's files do not
+        # have it: their lines take their folder's day.
+        Column("OrderDate", DATE, from_partition_if_missing=True),
     ),
 )
 

@@ -654,3 +654,48 @@ def test_a_rejected_file_names_file_and_problem_and_changes_nothing(scratch, bod
     assert message.startswith(f"orders: file {storage_.uri(key)} (partition {D2})"), message
     assert problem in message, message
     assert warehouse.query(f"select * from {table} order by OrderId") == before
+
+
+@pytest.mark.slow
+def test_the_originals_spellings_load_on_bigquery_and_what_breaks_is_quoted(scratch):
+    """'5%' discount levels and OrderDetails.csv files without OrderDate, as the original wrote
+    them, next to this project's spellings; a level the contract cannot hold is quoted as the
+    file wrote it."""
+    storage_, warehouse = scratch.storage, scratch.warehouse
+    customers = {
+        D1: storage_.write_bytes(
+            "csv_sources/c/d1.csv",
+            b"CustomerId,LevelOfDiscount,RegistrationDate\n1,5%,2025-02-01\n2,0.07,2025-02-01\n",
+        ),
+        D2: storage_.write_bytes(
+            "csv_sources/c/d2.csv",
+            b"CustomerId,LevelOfDiscount,RegistrationDate\n3,10%,2025-02-02\n4,0%,2025-02-02\n",
+        ),
+    }
+    assert warehouse.load_days(c.CUSTOMERS, customers).rows_loaded == 4
+    table = warehouse.table_ref("coffee_shop.customers")
+    levels = warehouse.query(f"select CustomerId, LevelOfDiscount from {table} order by 1")
+    assert [(k, float(v)) for k, v in levels] == [(1, 0.05), (2, 0.07), (3, 0.1), (4, 0.0)]
+    bad = storage_.write_bytes(
+        "csv_sources/c/bad.csv",
+        b"CustomerId,LevelOfDiscount,RegistrationDate\n5,150%,2025-02-02\n",
+    )
+    with pytest.raises(RawLoadError) as failure:
+        warehouse.load_days(c.CUSTOMERS, {D2: bad})
+    message = str(failure.value)
+    assert message.startswith(f"customers: file {bad} (partition {D2})"), message
+    assert "column LevelOfDiscount, row with CustomerId=5: value '150%' is not" in message
+    assert len(warehouse.query(f"select * from {table}")) == 4
+
+    header = "OrderDetailId,OrderId,ProductId,Quantity"
+    details = {
+        day: storage_.write_bytes(
+            f"csv_sources/d/{day}.csv",
+            f"{header}\n{n},{n}00,1,2\n{n + 1},{n}00,2,1\n".encode(),
+        )
+        for n, day in ((1, D1), (3, D2))
+    }
+    assert warehouse.load_days(c.ORDER_DETAILS, details).rows_loaded == 4
+    table = warehouse.table_ref("coffee_shop.order_details")
+    dated = warehouse.query(f"select OrderDetailId, OrderDate from {table} order by 1")
+    assert dated == [(1, D1), (2, D1), (3, D2), (4, D2)]

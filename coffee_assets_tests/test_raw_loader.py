@@ -210,3 +210,101 @@ def test_odd_header_names_are_data_never_sql(tmp_path, warehouse, loaded, extra)
     path = write(tmp_path, DAY2, lines, header=f"{HEADER},{quoted}")
     assert warehouse.load_days(c.ORDERS, {DAY2: path}).rows_loaded == 1
     assert loaded() == before
+
+
+# ------------------------------------------------------------------ the original's spellings
+def write_file(folder: Path, day: date, name: str, text: str) -> str:
+    path = folder / f"date={day}" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_discount_level_is_read_as_a_fraction_or_as_the_originals_percentage(tmp_path, warehouse):
+    files = {
+        DAY1: write_file(
+            tmp_path,
+            DAY1,
+            "Customers.csv",
+            "CustomerId,LevelOfDiscount,RegistrationDate\n1,5%,2025-01-01\n2,0.07,2025-01-01\n"
+            "3,0%,2025-01-01\n4, 10% ,2025-01-01\n",
+        ),  # fmt: skip
+        DAY2: write_file(
+            tmp_path,
+            DAY2,
+            "Customers.csv",
+            "CustomerId,LevelOfDiscount,RegistrationDate\n5,3%,2025-01-02\n6,100%,2025-01-02\n",
+        ),  # fmt: skip
+    }
+    assert warehouse.load_days(c.CUSTOMERS, files).rows_loaded == 6
+    rows = warehouse.query(
+        'select "CustomerId", cast("LevelOfDiscount" as varchar) from coffee_shop.customers '
+        "order by 1"
+    )
+    assert rows == [(1, "0.05"), (2, "0.07"), (3, "0.00"), (4, "0.10"), (5, "0.03"), (6, "1.00")]
+
+
+@pytest.mark.parametrize(
+    ("level", "problem"),
+    [
+        ("150%", "value '150%' is not a fraction between 0 and 1 (or a percentage up to 100%)"),
+        ("2.5%", "value '2.5%' is not a fraction between 0 and 1"),
+        ("5 %", "value '5 %' is not a fraction"),
+        ("five%", "value 'five%' is not a fraction"),
+        ("-5%", "value '-5%' is not a fraction"),
+    ],
+)
+def test_a_percentage_the_contract_cannot_hold_quotes_the_files_text(
+    tmp_path, warehouse, level, problem
+):
+    good = write_file(
+        tmp_path, DAY1, "Customers.csv",
+        "CustomerId,LevelOfDiscount,RegistrationDate\n1,5%,2025-01-01\n",
+    )  # fmt: skip
+    warehouse.load_days(c.CUSTOMERS, {DAY1: good})
+    bad = write_file(
+        tmp_path / "bad", DAY1, "Customers.csv",
+        f"CustomerId,LevelOfDiscount,RegistrationDate\n1,5%,2025-01-01\n2,{level},2025-01-01\n",
+    )  # fmt: skip
+    with pytest.raises(RawLoadError) as error:
+        warehouse.load_days(c.CUSTOMERS, {DAY1: bad})
+    message = str(error.value)
+    assert message.startswith(f"customers: file {bad} (partition {DAY1}): column LevelOfDiscount")
+    assert "row 2 (line 3)" in message and problem in message, message
+    assert warehouse.query("select count(*) from coffee_shop.customers") == [(1,)]
+
+
+ORIGINAL_DETAILS_HEADER = "OrderDetailId,OrderId,ProductId,Quantity"
+
+
+def test_the_originals_order_details_take_their_folders_day(tmp_path, warehouse):
+    """The original's OrderDetails.csv has no OrderDate: each file's lines take its partition's
+    day, files with and without the column load together, and a reload replaces the day."""
+    original = {
+        DAY1: write_file(tmp_path, DAY1, "OrderDetails.csv",
+                         f"{ORIGINAL_DETAILS_HEADER}\n1,2025010100001,3,2\n2,2025010100001,1,1\n"),
+        DAY2: write_file(tmp_path, DAY2, "OrderDetails.csv",
+                         f"{ORIGINAL_DETAILS_HEADER}\n3,2025010200001,2,1\n"),
+    }  # fmt: skip
+    assert warehouse.load_days(c.ORDER_DETAILS, original).rows_loaded == 3
+    ours = write_file(
+        tmp_path / "ours", DAY2, "OrderDetails.csv",
+        f"{ORIGINAL_DETAILS_HEADER},OrderDate\n4,2025010200002,5,3,2025-01-02\n",
+    )  # fmt: skip
+    warehouse.load_days(c.ORDER_DETAILS, {DAY1: original[DAY1], DAY2: ours})
+    rows = warehouse.query(
+        'select "OrderDetailId", "OrderDate" from coffee_shop.order_details order by 1'
+    )
+    assert rows == [(1, DAY1), (2, DAY1), (4, DAY2)]
+
+
+def test_the_originals_order_details_still_need_every_original_column(tmp_path, warehouse):
+    path = write_file(
+        tmp_path, DAY1, "OrderDetails.csv", "OrderDetailId,OrderId,Quantity\n1,2025010100001,2\n"
+    )
+    with pytest.raises(
+        RawLoadError,
+        match=r"order_details: file .*OrderDetails.csv \(partition 2025-01-01\): "
+        r"missing column\(s\) ProductId",
+    ):
+        warehouse.load_days(c.ORDER_DETAILS, {DAY1: path})

@@ -207,9 +207,12 @@ class BigQueryWarehouse(Warehouse):
     # ------------------------------------------------------------------ loading
     def _load(self, table: c.TableContract, files: Mapping[str, date | None]) -> LoadResult:
         headers = {uri: self._header(table, uri, day) for uri, day in files.items()}
-        groups: dict[tuple[str, ...], list[str]] = {}
+        # Files that share a header share a load job; a file without a column that takes its
+        # partition's day (the original's OrderDetails.csv) is staged alone, with its day.
+        groups: dict[tuple[tuple[str, ...], str], list[str]] = {}
         for uri, header in headers.items():
-            groups.setdefault(tuple(header), []).append(uri)
+            alone = any(col.name not in header for col in table.columns)
+            groups.setdefault((tuple(header), uri if alone else ""), []).append(uri)
         days = sorted(d for d in files.values() if d is not None)
         run_id = uuid.uuid4().hex[:12]
         staging = [
@@ -219,10 +222,11 @@ class BigQueryWarehouse(Warehouse):
         with self.bigquery.get_client() as client:
             self._ensure_raw_table(client, table)
             try:
-                for table_id, (header, uris) in zip(staging, groups.items(), strict=True):
+                selects = []
+                for table_id, ((header, _), uris) in zip(staging, groups.items(), strict=True):
                     self._stage(client, table, table_id, list(header), uris, files)
-                columns = ", ".join(bq(col.name) for col in table.columns)
-                staged = " union all ".join(f"select {columns} from {bq(t)}" for t in staging)
+                    selects.append(staged_select(table, table_id, list(header), files[uris[0]]))
+                staged = " union all ".join(selects)
                 self._validate(client, table, staged, files)
                 loaded = self._scalar(client, f"select count(*) from ({staged})")
                 self._swap(client, table, staged, days)
@@ -331,7 +335,7 @@ class BigQueryWarehouse(Warehouse):
         files: Mapping[str, date | None],
     ) -> None:
         """What a load job lets through but the contract forbids. Raises on the first hit."""
-        checks: list[tuple[str, str, str]] = []
+        checks: list[tuple[str, str, str]] = []  # (column, predicate, problem)
         for col in table.columns:
             ident = bq(col.name)
             if not col.nullable:  # REQUIRED in the staging schema, which some loaders ignore
@@ -341,13 +345,12 @@ class BigQueryWarehouse(Warehouse):
                     (col.name, f"{ident} != round({ident}, 2)", "has more than 2 decimals")
                 )
             elif col.type == c.RATE:
+                text = bq(TEXT_PREFIX + col.name)
+                wrong = f"{ident} != round({ident}, 2) or {ident} < 0 or {ident} > 1"
                 checks.append(
-                    (
-                        col.name,
-                        f"{ident} != round({ident}, 2) or {ident} < 0 or {ident} > 1",
-                        "is not a fraction between 0 and 1 with at most 2 decimals",
-                    )
-                )
+                    (col.name, f"({text} is not null and {ident} is null) or {wrong}",
+                     f"is not {col.type.words}")
+                )  # fmt: skip
         days = sorted(d for d in files.values() if d is not None)
         if table.partitioned:
             ident = bq(table.date_column)
@@ -366,7 +369,7 @@ class BigQueryWarehouse(Warehouse):
             rows = run_with_retry(
                 lambda predicate=predicate, column=column: list(
                     client.query(
-                        f"select cast({bq(column)} as string), {bq(table.key)} from ({staged}) "
+                        f"select {shown_text(table, column)}, {bq(table.key)} from ({staged}) "
                         f"where {predicate} order by {bq(table.key)} limit 1",
                         job_retry=None,
                     ).result()
@@ -420,10 +423,47 @@ def staging_schema(table: c.TableContract, header: list[str]) -> list[bigquery.S
         col = by_name.get(name)
         if col is None:
             fields.append(bigquery.SchemaField(f"extra_{position}", "STRING", mode="NULLABLE"))
+        elif col.type == c.RATE:  # '5%' or '0.05': converted by staged_select
+            fields.append(bigquery.SchemaField(name, "STRING", mode="NULLABLE"))
         else:
             mode = "NULLABLE" if col.nullable else "REQUIRED"
             fields.append(bigquery.SchemaField(name, col.type.bigquery, mode=mode))
     return fields
+
+
+TEXT_PREFIX = "_text_"  # a rate's staged text, as the file wrote it, for error messages
+
+
+def staged_select(
+    table: c.TableContract, table_id: str, header: list[str], day: date | None
+) -> str:
+    """The contract's columns from one staging table: a rate written as a percentage ('5%', as
+    the original's files have it) becomes its fraction, with the file's text kept beside it for
+    error messages; a column the file lacks takes the file's day."""
+    exprs = []
+    for col in table.columns:
+        ident = bq(col.name)
+        if col.name not in header:  # from_partition_if_missing (header_problem checked)
+            exprs.append(f"{date_literal(day)} as {ident}")
+        elif col.type == c.RATE:
+            text = f"trim({ident})"
+            fraction = (
+                f"case when regexp_contains({text}, r'^{c.PERCENT}$') "
+                f"then safe_cast(rtrim({text}, '%') as numeric) / 100 "
+                f"else safe_cast({text} as numeric) end"
+            )
+            exprs.append(f"{fraction} as {ident}, {ident} as {bq(TEXT_PREFIX + col.name)}")
+        else:
+            exprs.append(ident)
+    return f"select {', '.join(exprs)} from {bq(table_id)}"
+
+
+def shown_text(table: c.TableContract, column: str) -> str:
+    """What an error message quotes for a column: the file's text where it was converted."""
+    col = next(col for col in table.columns if col.name == column)
+    if col.type == c.RATE:
+        return bq(TEXT_PREFIX + column)
+    return f"cast({bq(column)} as string)"
 
 
 def _param(value: Any) -> bigquery.ScalarQueryParameter:

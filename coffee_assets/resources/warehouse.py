@@ -57,9 +57,10 @@ def q(identifier: str) -> str:
 def header_problem(table: c.TableContract, header: list[str]) -> str | None:
     """Why a CSV header breaks the contract (missing or renamed columns), or None.
 
-    Extra columns are allowed (SPEC.md); none of the contract's may be dropped or renamed.
+    Extra columns are allowed (docs/spec.md), and so is the lack of a column this project added
+    to the original's files; none of the original's may be dropped or renamed.
     """
-    missing = [name for name in table.column_names if name not in header]
+    missing = [name for name in table.required_in_file if name not in header]
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         return f"duplicated column(s) {', '.join(duplicated)}"
@@ -232,7 +233,7 @@ class DuckDBWarehouse(Warehouse):
             self._validate(con, table)
             columns = ", ".join(q(col.name) for col in table.columns)
             casts = ", ".join(
-                f"cast({q(col.name)} as {col.type.duckdb}) as {q(col.name)}"
+                f"cast({_spelled(col)} as {col.type.duckdb}) as {q(col.name)}"
                 for col in table.columns
             )
             con.execute("begin transaction")
@@ -305,7 +306,7 @@ class DuckDBWarehouse(Warehouse):
             # Columns by position, named by us (c0, c1, ...): the names in a file's header are
             # data, matched against the contract in Python, and never reach the SQL text.
             reader_columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
-            selected = ", ".join(f"src.c{header.index(col.name)}" for col in table.columns)
+            selected = ", ".join(_staged_text(col, header) for col in table.columns)
             paths = [uri for _, uri in members]
             try:
                 con.execute(
@@ -337,9 +338,10 @@ class DuckDBWarehouse(Warehouse):
             ident = q(col.name)
             if not col.nullable:
                 checks.append((col.name, f"{ident} is null", "where a value is required"))
-            unparsable = f"try_cast({ident} as {col.type.duckdb}) is null"
+            text = _spelled(col)
+            unparsable = f"try_cast({text} as {col.type.duckdb}) is null"
             if col.type.pattern:
-                unparsable += f" or not regexp_full_match(trim({ident}), '{col.type.pattern}')"
+                unparsable += f" or not regexp_full_match(trim({text}), '{col.type.pattern}')"
             bad = f"{ident} is not null and ({unparsable})"
             checks.append((col.name, bad, f"is not {col.type.words}"))
         if table.partitioned:
@@ -364,6 +366,28 @@ class DuckDBWarehouse(Warehouse):
                     f"{table.table}: {_where(uri, day)}: column {column}, row {row} "
                     f"(line {row + 1}): {shown} {problem}"
                 )
+
+
+def _staged_text(col: c.Column, header: list[str]) -> str:
+    """The text a staged column holds: the file's value by position, or the file's day for a
+    column the file does not have (allowed only for `from_partition_if_missing` columns)."""
+    if col.name not in header:
+        return "cast(f.day as varchar)"
+    return f"src.c{header.index(col.name)}"
+
+
+def _spelled(col: c.Column) -> str:
+    """A staged column's text in the contract's spelling: a rate written as a percentage
+    ('5%', as the original's files have it) becomes its fraction ('0.05'). The staged text
+    itself stays as the file wrote it, so error messages quote the file."""
+    ident = q(col.name)
+    if col.type != c.RATE:
+        return ident
+    return (
+        f"(case when regexp_full_match(trim({ident}), '{c.PERCENT}') "
+        f"then cast(cast(rtrim(trim({ident}), '%') as decimal(18, 6)) / 100 as varchar) "
+        f"else {ident} end)"
+    )
 
 
 def _where(uri: str, day: date | None) -> str:
