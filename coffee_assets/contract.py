@@ -84,6 +84,24 @@ class TableContract:
         """The columns every file must have (the original's)."""
         return [c.name for c in self.columns if not c.from_partition_if_missing]
 
+    def header_problem(self, header: list[str]) -> str | None:
+        """Why a CSV header breaks the contract (missing or renamed columns), or None.
+
+        Extra columns are allowed, and so is the lack of a column this project added to the
+        original's files; none of the original's may be dropped or renamed.
+        """
+        missing = [name for name in self.required_in_file if name not in header]
+        duplicated = sorted({name for name in header if header.count(name) > 1})
+        if duplicated:
+            return f"duplicated column(s) {', '.join(duplicated)}"
+        if not missing:
+            return None
+        unexpected = [name for name in header if name not in self.column_names]
+        problem = f"missing column(s) {', '.join(missing)}"
+        if unexpected:
+            problem += f"; unexpected column(s) {', '.join(unexpected)} (renamed?)"
+        return f"{problem}; expected {', '.join(self.column_names)}"
+
     def object_key(self, day: str | None = None) -> str:
         """Hive-style object key below the bucket's CSV prefix.
 

@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+from coffee_assets.importer.manifest import read_manifest
+from coffee_assets.resources.storage import Bucket
 from coffee_assets.settings import TIMEZONE
 
 DAILY_REFRESH = "daily_refresh"
@@ -76,13 +78,22 @@ def build_daily_refresh_schedule(
             "yesterday, as one run."
         ),
     )
-    def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
+    def daily_refresh_schedule(context: dg.ScheduleEvaluationContext, storage: Bucket):
         days = days_to_catch_up(
             context.instance, partitions_def, complete_asset, context.scheduled_execution_time
         )
         if days is None:
             return dg.SkipReason("every day up to yesterday is complete")
         first, last = days
+        manifest = read_manifest(storage)
+        if manifest is not None and last > manifest.last_day:
+            # Imported data: the days after the import have no files (nothing generates them).
+            last = manifest.last_day
+            if first > last:
+                return dg.SkipReason(
+                    f"every imported day is complete ({manifest.label}, up to "
+                    f"{manifest.last_day}); newer days come with the next import"
+                )
         return dg.RunRequest(
             run_key=f"{first}...{last}",
             tags=partition_range_tags(first, last),

@@ -15,6 +15,7 @@ import pytest
 from coffee_assets import contract as c
 from coffee_assets.checks.marts import FLAT_ORDER_DETAILS
 from coffee_assets.definitions import DUCKDB_POOL, build_definitions
+from coffee_assets.importer.manifest import MANIFEST_KEY, ImportManifest
 from coffee_assets.jobs import partition_range_tags
 from coffee_assets.settings import Settings, SettingsError
 
@@ -115,8 +116,13 @@ def test_daily_refresh_covers_the_whole_lineage_in_process(defs):
 
 def tick(defs: dg.Definitions, instance: dg.DagsterInstance, at: datetime):
     schedule = defs.resolve_schedule_def("daily_refresh_schedule")
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
-    return schedule.evaluate_tick(context)
+    # As a context manager: the context opens its own instance (and resources) and closes them.
+    with dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=at,
+        resources={"storage": defs.resources["storage"]},
+    ) as context:
+        return schedule.evaluate_tick(context)
 
 
 def materialize_days(instance: dg.DagsterInstance, first: str, last: str) -> None:
@@ -160,6 +166,30 @@ def test_schedule_builds_the_whole_history_first_and_skips_when_done(defs):
         result = tick(defs, instance, MORNING)
     assert not result.run_requests
     assert "every day up to yesterday is complete" in result.skip_message
+
+
+def test_after_an_import_the_schedule_stops_at_the_imported_days(tmp_path):
+    """Nothing generates days after an import (coffee-import): the catch-up ends at the
+    manifest's last day, and skips, with the reason, once that day is complete."""
+    settings = Settings(data_dir=tmp_path)
+    defs = build_definitions(settings)
+    manifest = ImportManifest(
+        "/somewhere/original", "2025-03-01T00:00:00+00:00", date(2025, 1, 1), date(2025, 2, 10),
+        rows={}, reference_rows={},
+    )  # fmt: skip
+    path = settings.bucket_dir / MANIFEST_KEY
+    path.parent.mkdir(parents=True)
+    path.write_bytes(manifest.to_json())
+    with dg.instance_for_test() as instance:
+        materialize_days(instance, "2025-01-01", "2025-01-31")
+        [request] = tick(defs, instance, MORNING).run_requests
+        assert request.partition_key_range == dg.PartitionKeyRange("2025-02-01", "2025-02-10")
+        materialize_days(instance, "2025-02-01", "2025-02-10")
+        result = tick(defs, instance, MORNING)
+    assert not result.run_requests
+    assert (
+        "every imported day is complete (imported from /somewhere/original" in result.skip_message
+    )
 
 
 def test_partitions_start_at_the_history_and_end_yesterday(defs):

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import dagster as dg
@@ -29,6 +29,7 @@ from google.cloud import bigquery, storage
 from coffee_assets import contract as c
 from coffee_assets.dbt_project import dbt_project
 from coffee_assets.definitions import build_definitions
+from coffee_assets.importer import cli
 from coffee_assets.jobs import execute_daily_refresh
 from coffee_assets.resources import RawLoadError, build_resources
 from coffee_assets.resources.bigquery import (
@@ -48,6 +49,9 @@ from coffee_assets.settings import (
 
 from .conftest import LAST, START
 from .gcp_fixtures import Emulators, gcp_emulators  # noqa: F401 (a fixture)
+from .test_import import DAYS as IMPORT_DAYS
+from .test_import import START as IMPORT_START
+from .test_import import original_files
 
 BUCKET = "coffee-test-bucket"
 PREFIX = "landing/csv/"  # not the default, to show COFFEE_GCS_PREFIX is honoured
@@ -699,3 +703,25 @@ def test_the_originals_spellings_load_on_bigquery_and_what_breaks_is_quoted(scra
     table = warehouse.table_ref("coffee_shop.order_details")
     dated = warehouse.query(f"select OrderDetailId, OrderDate from {table} order by 1")
     assert dated == [(1, D1), (2, D1), (3, D2), (4, D2)]
+
+
+@pytest.mark.slow
+def test_coffee_import_reads_gs_and_writes_the_gcp_bucket_the_loader_takes(scratch, monkeypatch):
+    """coffee-import from a gs:// folder of the original's files into the gcp target's bucket
+    (prefix included), then the written days load into BigQuery."""
+    client = scratch.warehouse.gcs.get_client()
+    bucket = client.bucket(SCRATCH_BUCKET)
+    for name, body in original_files().items():
+        bucket.blob(f"original/{name}").upload_from_string(body)
+    monkeypatch.setenv("COFFEE_GCS_BUCKET", SCRATCH_BUCKET)
+    monkeypatch.setenv("COFFEE_GCS_PREFIX", "imported")
+    monkeypatch.setenv("COFFEE_START_DATE", IMPORT_START.isoformat())
+    assert cli.main([f"gs://{SCRATCH_BUCKET}/original/", "--repair", "--quiet"]) == 0
+    names = {b.name for b in client.list_blobs(SCRATCH_BUCKET, prefix="imported/")}
+    assert "imported/_imported.json" in names
+    assert len([n for n in names if n.endswith("/Orders.csv")]) == IMPORT_DAYS
+    days = [IMPORT_START + timedelta(days=i) for i in range(IMPORT_DAYS)]
+    for table in c.DAILY_TABLES:
+        files = {d: f"gs://{SCRATCH_BUCKET}/imported/{table.object_key(str(d))}" for d in days}
+        result = scratch.warehouse.load_days(table, files)
+        assert result.rows_loaded > 0

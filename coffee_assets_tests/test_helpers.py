@@ -11,7 +11,6 @@ from coffee_assets import contract as c
 from coffee_assets.assets.dbt_models import dbt_build_args, dbt_vars, is_daily, sources_read
 from coffee_assets.dbt_process import duckdb_path
 from coffee_assets.partitions import days_between
-from coffee_assets.resources.warehouse import header_problem
 from coffee_assets.sql import as_date, between, date_literal
 
 
@@ -55,7 +54,7 @@ def test_days_between_includes_both_ends():
     ids=["exact", "extra", "reordered", "missing", "renamed", "duplicated"],
 )
 def test_header_problem(header, problem):
-    found = header_problem(c.ORDERS, header)
+    found = c.ORDERS.header_problem(header)
     assert found == problem if problem is None else found.startswith(problem)
 
 

@@ -5,11 +5,13 @@ one multi-asset with one asset per file; reference files (products, stores) are 
 """
 
 from collections import Counter
+from datetime import date
 
 import dagster as dg
 
 from coffee_assets import contract as c
 from coffee_assets.generator import generate_day, reference_tables, to_csv_bytes
+from coffee_assets.importer.manifest import ImportManifest, read_manifest
 from coffee_assets.metadata import days_label
 from coffee_assets.partitions import run_days
 from coffee_assets.resources import Bucket, CoffeeGenerator
@@ -49,16 +51,21 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
     def daily_csv_files(
         context: dg.AssetExecutionContext, generator: CoffeeGenerator, storage: Bucket
     ):
-        """Generate each day of the partition range and write its CSV files."""
+        """Generate each day of the partition range and write its CSV files (or keep the files
+        `coffee-import` wrote, when the bucket holds imported data)."""
         days = run_days(context)
         first, last = days[0], days[-1]
+        tables = [t for t in c.DAILY_TABLES if csv_asset_key(t) in context.selected_asset_keys]
+        manifest = read_manifest(storage)
+        if manifest is not None:
+            yield from _keep_imported(context, storage, manifest, tables, days)
+            return
         config = generator.config()
         generator_label = (
             f"seed {config.seed}, profile {config.profile.name}, "
             f"~{config.profile.average_orders_per_day:.0f} orders/day, "
             f"history from {config.history_start}"
         )
-        tables = [t for t in c.DAILY_TABLES if csv_asset_key(t) in context.selected_asset_keys]
         rows: Counter[str] = Counter()
         size: Counter[str] = Counter()
         last_uri: dict[str, str] = {}
@@ -109,10 +116,22 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def reference_csv_files(context: dg.AssetExecutionContext, storage: Bucket):
-        """Write the fixed products and stores files."""
+        """Write the fixed products and stores files (or keep the imported ones)."""
+        manifest = read_manifest(storage)
         tables = reference_tables()
         for table in c.REFERENCE_TABLES:
             if csv_asset_key(table) not in context.selected_asset_keys:
+                continue
+            if manifest is not None:
+                context.log.info(f"Keeping {table.file_name}, {manifest.label}")
+                yield dg.MaterializeResult(
+                    asset_key=csv_asset_key(table),
+                    metadata={
+                        "dagster/uri": storage.uri(object_key(table)),
+                        "dagster/row_count": manifest.reference_rows[table.table],
+                        "source": manifest.label,
+                    },
+                )
                 continue
             body = to_csv_bytes(tables[table.table])
             uri = storage.write_bytes(object_key(table), body)
@@ -126,3 +145,43 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
             )
 
     return [daily_csv_files, reference_csv_files]
+
+
+def _keep_imported(
+    context: dg.AssetExecutionContext,
+    storage: Bucket,
+    manifest: ImportManifest,
+    tables: list[c.TableContract],
+    days: list[date],
+):
+    """The imported files stand as they are; a day outside the import fails the run, since
+    generated days would reference customers and orders the imported ones do not have."""
+    outside = [day for day in days if not manifest.covers(day)]
+    if outside:
+        imported = f"{manifest.first_day}...{manifest.last_day}"
+        raise dg.Failure(
+            description=(
+                f"The bucket holds imported files ({manifest.label}) for {imported}; "
+                f"{days_label(outside[0], outside[-1])} "
+                f"lies outside it. Imported and generated days never mix: run inside that range, "
+                f"import newer files with coffee-import, or use another bucket (COFFEE_DATA_DIR "
+                f"or COFFEE_GCS_BUCKET) to generate data."
+            )
+        )
+    context.log.info(
+        f"Keeping the imported files for {days_label(days[0], days[-1])} ({manifest.label})"
+    )
+    for table in tables:
+        counts = manifest.rows[table.table]
+        rows = sum(counts.get(day.isoformat(), 0) for day in days)
+        yield dg.MaterializeResult(
+            asset_key=csv_asset_key(table),
+            metadata={
+                "dagster/uri": storage.uri(object_key(table, days[-1].isoformat())),
+                "uri_pattern": storage.uri(object_key(table, "<YYYY-MM-DD>")),
+                "days": days_label(days[0], days[-1]),
+                "files": len(days),
+                **({"dagster/row_count": rows} if len(days) == 1 else {"rows_in_run": rows}),
+                "source": manifest.label,
+            },
+        )

@@ -43,7 +43,6 @@ from coffee_assets.resources.warehouse import (
     RawLoadError,
     TableSummary,
     Warehouse,
-    header_problem,
 )
 from coffee_assets.settings import DBT_SCHEMA, RAW_SCHEMA
 from coffee_assets.sql import date_literal
@@ -268,7 +267,7 @@ class BigQueryWarehouse(Warehouse):
         header = next(csv.reader(io.StringIO(first_line[0])), []) if first_line else []
         if not header:
             raise RawLoadError(f"{table.table}: {_where(uri, day)}: the file is empty (no header)")
-        problem = header_problem(table, header)
+        problem = table.header_problem(header)
         if problem:
             raise RawLoadError(f"{table.table}: {_where(uri, day)}: {problem}")
         return header

@@ -54,25 +54,6 @@ def q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def header_problem(table: c.TableContract, header: list[str]) -> str | None:
-    """Why a CSV header breaks the contract (missing or renamed columns), or None.
-
-    Extra columns are allowed (docs/spec.md), and so is the lack of a column this project added
-    to the original's files; none of the original's may be dropped or renamed.
-    """
-    missing = [name for name in table.required_in_file if name not in header]
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        return f"duplicated column(s) {', '.join(duplicated)}"
-    if not missing:
-        return None
-    unexpected = [name for name in header if name not in table.column_names]
-    problem = f"missing column(s) {', '.join(missing)}"
-    if unexpected:
-        problem += f"; unexpected column(s) {', '.join(unexpected)} (renamed?)"
-    return f"{problem}; expected {', '.join(table.column_names)}"
-
-
 def read_header(path: str) -> list[str]:
     """The header row; a UTF-8 byte order mark (what spreadsheet tools write) is not part of it."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
@@ -298,7 +279,7 @@ class DuckDBWarehouse(Warehouse):
             if not Path(uri).is_file():
                 raise RawLoadError(f"{table.table}: {_where(uri, day)}: the file does not exist")
             header = read_header(uri)
-            problem = header_problem(table, header)
+            problem = table.header_problem(header)
             if problem:
                 raise RawLoadError(f"{table.table}: {_where(uri, day)}: {problem}")
             groups.setdefault(tuple(header), []).append((index, uri))
