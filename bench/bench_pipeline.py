@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+PROJECT_INSTANCE = Path(__file__).resolve().parents[1] / "dagster_home" / "dagster.yaml"
 # One planned-materialization event per asset and run, as the scripts set it (README).
 os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 
@@ -158,8 +160,9 @@ def bench_history(days: int, repeat: int, workdir: Path, home: Path | None) -> d
     defs = build_definitions(settings)
     defs.resolve_job_def("daily_refresh")
     load = time.perf_counter() - began
-    home = home or Path(tempfile.mkdtemp(prefix=f"dagster-home-{days}-", dir=workdir))
-    (home / "dagster.yaml").touch()
+    if home is None:  # a fresh instance with the project's settings (pool, run monitoring)
+        home = Path(tempfile.mkdtemp(prefix=f"dagster-home-{days}-", dir=workdir))
+        shutil.copy(PROJECT_INSTANCE, home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
     with dg.DagsterInstance.get() as instance:
         backfill = timed_run(defs, instance, START, START + timedelta(days=days - 1))
