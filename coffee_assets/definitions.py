@@ -39,7 +39,11 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         asset_checks=build_asset_checks(settings, partitions_def, pool=pool),
         jobs=[daily_refresh],
         # flat_order_details is the lineage's last daily asset: a day is complete once it is.
-        schedules=[build_daily_refresh_schedule(daily_refresh, partitions_def, FLAT_ORDER_DETAILS)],
+        schedules=[
+            build_daily_refresh_schedule(
+                daily_refresh, partitions_def, FLAT_ORDER_DETAILS, settings.schedule_cron
+            )
+        ],
         sensors=[*build_alert_sensors(), build_run_health_sensor()],
         resources={**resources, **alert_resources()},
         # Every job, UI materializations included, on both targets: in process. The steps run

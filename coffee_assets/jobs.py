@@ -12,12 +12,14 @@ from coffee_assets.settings import TIMEZONE
 
 DAILY_REFRESH = "daily_refresh"
 SCHEDULE = f"{DAILY_REFRESH}_schedule"
-SCHEDULE_CRON = "30 4 * * *"  # 04:30 Kyiv time
 
 # Dagster's run tags for a partition range executed as one run (what the UI's single-run
 # backfills and `--partition-range` set).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+# On every daily_refresh run: the production instance's queue runs one at a time
+# (deploy/dagster.yaml, tag_concurrency_limits).
+JOB_TAG = {"coffee/job": DAILY_REFRESH}
 
 
 def partition_range_tags(first: date, last: date) -> dict[str, str]:
@@ -29,6 +31,7 @@ def build_daily_refresh() -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         DAILY_REFRESH,
         selection=dg.AssetSelection.all(),  # partitions: inferred from the assets (daily)
+        tags=JOB_TAG,
         description=(
             "CSV files -> raw tables -> dbt models -> reports for a day or a range of days "
             "(one run)."
@@ -62,20 +65,21 @@ def build_daily_refresh_schedule(
     job: dg.UnresolvedAssetJobDefinition,
     partitions_def: dg.TimeWindowPartitionsDefinition,
     complete_asset: dg.AssetKey,
+    cron: str,
 ) -> dg.ScheduleDefinition:
-    """Every morning at 04:30 Kyiv time: every day from the newest complete day up to yesterday,
-    as ONE run (the range tags of a single-run backfill). After a week with the laptop closed,
-    the first morning it is open catches the week up in one run."""
+    """Every morning (04:30 Kyiv time by default): every day from the newest complete day up to
+    yesterday, as ONE run (the range tags of a single-run backfill). After a week with the laptop
+    closed, the first morning it is open catches the week up in one run."""
 
     @dg.schedule(
         job=job,
         name=SCHEDULE,
-        cron_schedule=SCHEDULE_CRON,
+        cron_schedule=cron,  # Settings.schedule_cron: 04:30 unless COFFEE_SCHEDULE_CRON says
         execution_timezone=TIMEZONE,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=(
-            "04:30 Kyiv: daily_refresh for every day since the newest complete day up to "
-            "yesterday, as one run."
+            f"'{cron}' (Kyiv time): daily_refresh for every day since the newest complete day "
+            "up to yesterday, as one run."
         ),
     )
     def daily_refresh_schedule(context: dg.ScheduleEvaluationContext, storage: Bucket):

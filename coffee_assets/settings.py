@@ -16,6 +16,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import dagster as dg
+
 from coffee_assets.generator import GeneratorConfig, get_profile
 
 TARGETS = ("local", "gcp")
@@ -172,6 +174,18 @@ def _check_data_dir(data_dir: Path) -> None:
         ) from None
 
 
+def _parse_cron(value: str) -> str:
+    value = " ".join(value.split())
+    try:  # Dagster's own check of a schedule's cron string
+        dg.ScheduleDefinition(name="check", cron_schedule=value, job_name="check")
+    except dg.DagsterInvalidDefinitionError:
+        raise SettingsError(
+            f"COFFEE_SCHEDULE_CRON={value!r} is not a cron schedule such as '30 4 * * *' "
+            "(minute hour day-of-month month day-of-week)"
+        ) from None
+    return value
+
+
 def _parse_number(name: str, value: str, kind: type) -> int | float:
     try:
         return kind(value)
@@ -189,6 +203,8 @@ class Settings:
     orders_per_day: float | None = None
     # local target: how long a run waits for the warehouse while another run holds it
     warehouse_wait_seconds: int = 3600
+    # when daily_refresh_schedule runs, in Kyiv time (the default: 04:30 every day)
+    schedule_cron: str = "30 4 * * *"
     # gcp target: its checked settings (read from the environment when missing)
     gcp: GcpSettings | None = None
 
@@ -231,6 +247,7 @@ class Settings:
                 float(_parse_number("COFFEE_ORDERS_PER_DAY", orders, float)) if orders else None
             ),
             warehouse_wait_seconds=wait,
+            schedule_cron=_parse_cron(env.get("COFFEE_SCHEDULE_CRON", "30 4 * * *")),
             gcp=GcpSettings.from_env(env) if target == "gcp" else None,
         )
         _check_start(settings.start_date)

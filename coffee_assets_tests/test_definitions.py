@@ -207,9 +207,12 @@ def test_settings_from_env(tmp_path):
             "COFFEE_DATA_DIR": str(tmp_path),
             "COFFEE_START_DATE": "2024-06-01",
             "COFFEE_ORDERS_PER_DAY": "120",
+            "COFFEE_SCHEDULE_CRON": " 0  6 * * 1-5",
         }
     )
     assert settings.target == "local" and settings.start_date == date(2024, 6, 1)
+    assert settings.schedule_cron == "0 6 * * 1-5"
+    assert Settings().schedule_cron == "30 4 * * *"
     assert settings.duckdb_path == tmp_path / "warehouse.duckdb"
     assert settings.bucket_dir == tmp_path / "bucket"
     assert settings.orders_per_day == 120
@@ -224,6 +227,7 @@ def test_settings_from_env(tmp_path):
         ({"COFFEE_SEED": "-1"}, "COFFEE_SEED=-1"),
         ({"COFFEE_VOLUME_PROFILE": "weekly"}, "COFFEE_VOLUME_PROFILE='weekly'"),
         ({"COFFEE_ORDERS_PER_DAY": "1e9"}, "COFFEE_ORDERS_PER_DAY=1000000000.0"),
+        ({"COFFEE_SCHEDULE_CRON": "at dawn"}, "COFFEE_SCHEDULE_CRON='at dawn' is not a cron"),
     ],
 )
 def test_bad_settings_name_the_variable(env, message, tmp_path):

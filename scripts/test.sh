@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Set up, then run the whole test suite: lint, `dg check defs`, then pytest (unit tests, real dbt
-# and Dagster runs, crashes of real run processes, dg dev end to end, the gcp target on its
-# emulators, the reports in a real browser). Arguments go to pytest.
+# and Dagster runs, crashes of real run processes, dg dev end to end, the production shape on
+# PostgreSQL, the gcp target on its emulators, the reports in a real browser). Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
-bash scripts/install-browser.sh  # Debian chromium for the report tests
+bash scripts/install-browser.sh   # Debian chromium for the report tests
+bash scripts/install-postgres.sh  # Debian PostgreSQL for the production-shape tests
 # Tests make their own data folders, settings and Dagster instances; never the user's.
 unset DAGSTER_HOME $(compgen -v COFFEE_ || true)
 ruff check coffee_assets coffee_assets_tests bench
