@@ -4,7 +4,7 @@ The manifest is prepared ahead of time, one per target (target/local, target/gcp
 deployed code location loads:
 - scripts/setup.sh prepares the local one (`dagster-dbt project prepare-and-package --file
   coffee_assets/dbt_project.py`, which prepares the projects defined in this module);
-- the container build prepares both (deploy/build.sh);
+- the container build prepares both (scripts/build-image.sh);
 - under `dg dev` (DAGSTER_IS_DEV_CLI), `prepare_if_dev` parses again at every load, so edits to
   the dbt project show up at once.
 """
@@ -26,7 +26,7 @@ def dbt_project(target: str) -> DbtProject:
 
 
 # What `dagster-dbt project prepare-and-package --file coffee_assets/dbt_project.py` prepares
-# (the gcp manifest needs the gcp target's variables: deploy/build.sh sets them).
+# (the gcp manifest needs the gcp target's variables: scripts/build-image.sh sets placeholders).
 LOCAL = dbt_project("local")
 
 

@@ -19,6 +19,7 @@ from coffee_assets.jobs import execute_daily_refresh
 from coffee_assets.settings import CSV_PREFIX, Settings
 
 from .alert_servers import start_alert_servers
+from .gcp_fixtures import gcp_emulators  # noqa: F401 (the emulators' fixture, for every module)
 
 # As the scripts run Dagster (README, "Instance settings"): one planned-materialization event per
 # asset and run, not per asset and partition.

@@ -48,7 +48,7 @@ from coffee_assets.settings import (
 )
 
 from .conftest import LAST, START
-from .gcp_fixtures import Emulators, gcp_emulators  # noqa: F401 (a fixture)
+from .gcp_fixtures import Emulators
 from .test_import import DAYS as IMPORT_DAYS
 from .test_import import START as IMPORT_START
 from .test_import import original_files
@@ -354,7 +354,7 @@ def normalise(row: tuple) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def gcp_env(gcp_emulators: Emulators) -> Iterator[Emulators]:  # noqa: F811 (the fixture)
+def gcp_env(gcp_emulators: Emulators) -> Iterator[Emulators]:
     """The process environment of the gcp target on the emulators (dbt inherits it)."""
     with pytest.MonkeyPatch.context() as mp:
         for name in list(os.environ):

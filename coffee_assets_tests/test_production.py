@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -22,12 +23,16 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster_graphql import DagsterGraphQLClient
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
 
 from coffee_assets import contract as c
+from coffee_assets.dbt_project import dbt_project
 from coffee_assets.jobs import DAILY_REFRESH, RANGE_END_TAG, RANGE_START_TAG, SCHEDULE
 from coffee_assets.settings import CSV_PREFIX, yesterday
 
 from .alert_servers import RecordingHttpServer
+from .gcp_fixtures import Emulators
 from .test_dagster_dev import free_port, graphql, wait_for_run
 
 pytestmark = pytest.mark.slow
@@ -136,8 +141,10 @@ def webhook() -> Iterator[RecordingHttpServer]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def deployment(webhook) -> Iterator[Deployment]:
+@contextmanager
+def deployed(settings: dict[str, str]) -> Iterator[Deployment]:
+    """The four parts started with these settings (COFFEE_*, on top of fresh folders and free
+    ports), stopped afterwards; no process may be left behind."""
     # Not under pytest's tmp_path: as root, PostgreSQL runs as the postgres user, which must
     # reach its folder (pytest's base folder is closed to other users).
     base = Path(tempfile.mkdtemp(prefix="coffee-prod-"))
@@ -149,20 +156,20 @@ def deployment(webhook) -> Iterator[Deployment]:
         "COFFEE_PG_PORT": str(free_port()),
         "COFFEE_CODE_SERVER_PORT": str(free_port()),
         "COFFEE_WEB_PORT": str(web_port := free_port()),
-        "COFFEE_START_DATE": START.isoformat(),
-        "COFFEE_ORDERS_PER_DAY": "60",
-        # The schedule every minute: its tick comes within a minute, evaluated by the daemon.
-        "COFFEE_SCHEDULE_CRON": "* * * * *",
-        "COFFEE_ALERT_WEBHOOK_URL": webhook.url,
         "COFFEE_DAGSTER_URL": f"http://127.0.0.1:{web_port}",
+        **settings,
     }
     deployment = Deployment(env, base, web_port, base / "data" / "dagster_home_prod")
     with pytest.MonkeyPatch.context() as mp:
         # This process opens the same instance to read runs and events.
-        for name in ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_DB"):
-            value = {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": env["COFFEE_PG_PORT"]}
-            mp.setenv(name, value.get(name, "dagster"))
-        mp.setenv("DAGSTER_PG_PASSWORD", "local")
+        for name, value in {
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": env["COFFEE_PG_PORT"],
+            "DAGSTER_PG_USER": "dagster",
+            "DAGSTER_PG_PASSWORD": "local",
+            "DAGSTER_PG_DB": "dagster",
+        }.items():
+            mp.setenv(name, value)
         try:
             for part in PARTS:
                 deployment.start(part)
@@ -175,6 +182,21 @@ def deployment(webhook) -> Iterator[Deployment]:
         ["pgrep", "-f", str(base)], capture_output=True, text=True, check=False
     ).stdout.split()
     assert not leftovers, f"processes left running: {leftovers}"
+
+
+@pytest.fixture(scope="module")
+def deployment(webhook) -> Iterator[Deployment]:
+    """The local target, its history three days long, the schedule every minute (its tick comes
+    within a minute, evaluated by the daemon), alerts to a webhook."""
+    with deployed(
+        {
+            "COFFEE_START_DATE": START.isoformat(),
+            "COFFEE_ORDERS_PER_DAY": "60",
+            "COFFEE_SCHEDULE_CRON": "* * * * *",
+            "COFFEE_ALERT_WEBHOOK_URL": webhook.url,
+        }
+    ) as deployment:
+        yield deployment
 
 
 def runs_with_tag(instance: dg.DagsterInstance, key: str, value: str) -> list[dg.DagsterRun]:
@@ -294,3 +316,68 @@ def test_a_restarted_webserver_shows_the_same_runs_and_asset_statuses(deployment
     assert [(r["startKey"], r["endKey"], r["status"]) for r in ranges] == [
         (str(START), str(LAST), "MATERIALIZED")
     ]
+
+
+# ------------------------------------------------------------------------ the gcp target
+GCP_BUCKET = "coffee-prod"
+
+
+@pytest.fixture(scope="module")
+def gcp_deployment(gcp_emulators: Emulators) -> Iterator[Deployment]:
+    """The same shape on the gcp target against the GCS and BigQuery emulators, compute logs in
+    the bucket (deploy/compute-logs-gcs.yaml). The schedule waits for New Year: runs here are
+    the test's."""
+    settings = {
+        **gcp_emulators.env(),
+        "COFFEE_TARGET": "gcp",
+        "COFFEE_GCP_PROJECT": gcp_emulators.project,
+        "COFFEE_GCS_BUCKET": GCP_BUCKET,
+        "COFFEE_BQ_LOCATION": "US",
+        "COFFEE_BQ_RAW_DATASET": "prod_raw",
+        "COFFEE_BQ_DBT_DATASET": "prod_marts",
+        "COFFEE_START_DATE": LAST.isoformat(),
+        "COFFEE_ORDERS_PER_DAY": "60",
+        "COFFEE_SCHEDULE_CRON": "0 0 1 1 *",
+    }
+    gcs_client(gcp_emulators).create_bucket(GCP_BUCKET)
+    with pytest.MonkeyPatch.context() as mp:  # the gcp manifest, as the image build prepares it
+        for name, value in settings.items():
+            mp.setenv(name, value)
+        project = dbt_project("gcp")
+        project.preparer.prepare(project)
+    with deployed(settings) as deployment:
+        yield deployment
+
+
+def gcs_client(emulators: Emulators) -> storage.Client:
+    return storage.Client(
+        project=emulators.project,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": emulators.storage_host},
+    )
+
+
+def test_on_the_gcp_target_a_queued_run_loads_bigquery_and_logs_to_gcs(
+    gcp_deployment, gcp_emulators
+):
+    client = gcp_deployment.client
+    run_id = client.submit_job_execution(DAILY_REFRESH, tags={"dagster/partition": str(LAST)})
+    status = wait_for_run(client, run_id, timeout=600)
+    assert status == dg.DagsterRunStatus.SUCCESS, gcp_deployment.log("code-server")[-3000:]
+    with gcp_deployment.instance() as instance:
+        assert "PIPELINE_ENQUEUED" in event_types(instance, run_id)
+        materialized = {
+            e.dagster_event.asset_key.to_user_string()
+            for e in instance.all_logs(run_id)
+            if e.dagster_event and e.dagster_event.is_step_materialization
+        }
+    assert "dbt_models/flat_order_details" in materialized
+    # Each step's stdout/stderr in the bucket, below the prefix, named by the run.
+    logs = [
+        b.name
+        for b in gcs_client(gcp_emulators).list_blobs(GCP_BUCKET, prefix="dagster-compute-logs/")
+    ]
+    assert any(run_id in name for name in logs), logs[:20]
+    assert any(name.endswith(".err") for name in logs) and any(
+        name.endswith(".out") for name in logs
+    )

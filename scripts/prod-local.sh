@@ -29,6 +29,9 @@ web_port="${COFFEE_WEB_PORT:-3000}"
 export DAGSTER_HOME="$data_dir/dagster_home_prod"
 mkdir -p "$DAGSTER_HOME"
 cp deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+if [ "${COFFEE_TARGET:-local}" = gcp ]; then  # compute logs in the gcp target's bucket
+    cat deploy/compute-logs-gcs.yaml >> "$DAGSTER_HOME/dagster.yaml"
+fi
 sed "s/port: 4266/port: $code_port/" deploy/workspace.yaml > "$DAGSTER_HOME/workspace.yaml"
 # deploy/dagster.yaml reads the connection from these (a local trust-authenticated cluster).
 export DAGSTER_PG_HOST=127.0.0.1 DAGSTER_PG_PORT="$pg_port" DAGSTER_PG_USER=dagster \
