@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -25,6 +24,8 @@ from pathlib import Path
 import pytest
 
 from coffee_assets.settings import PROJECT_ROOT
+
+from .processes import free_port
 
 EMULATORS_DIR = PROJECT_ROOT / ".emulators"
 INSTALL_SCRIPT = PROJECT_ROOT / "scripts" / "install-emulators.sh"
@@ -46,12 +47,6 @@ class Emulators:
             "STORAGE_EMULATOR_HOST": self.storage_host,
             "BIGQUERY_EMULATOR_HOST": self.bigquery_host,
         }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ensure_installed() -> None:

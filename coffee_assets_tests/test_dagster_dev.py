@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,17 +17,13 @@ from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 from dagster_graphql.client.utils import DagsterGraphQLClientError
 
+from .processes import free_port, stop_group
+
 ROOT = Path(__file__).resolve().parent.parent
 DG = Path(sys.executable).with_name("dg")
 PARTITION = "2025-01-01"  # the history's first day: the initial customers register on it
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_up(url: str, proc: subprocess.Popen, timeout: float) -> None:
@@ -76,13 +70,7 @@ def dagster_dev(tmp_path_factory):
         wait_until_up(f"http://127.0.0.1:{port}/server_info", proc, timeout=180)
         yield port, data_dir
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc)
         log.close()
         print((tmp_path / "dagster-dev.log").read_text(errors="replace")[-3000:])
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from .test_dagster_dev import free_port
+from .processes import free_port, stop_group
 
 pytestmark = pytest.mark.slow
 
@@ -96,5 +95,4 @@ def test_the_build_script_in_a_fresh_copy_makes_a_code_server_for_the_gcp_target
             assert time.monotonic() < deadline, check.stdout + check.stderr
             time.sleep(1)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        stop_group(server)

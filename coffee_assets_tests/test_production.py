@@ -10,7 +10,6 @@ delivery alerts once across a daemon restart, a webserver restart loses nothing.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -33,7 +32,8 @@ from coffee_assets.settings import CSV_PREFIX, yesterday
 
 from .alert_servers import RecordingHttpServer
 from .gcp_fixtures import Emulators
-from .test_dagster_dev import free_port, graphql, wait_for_run
+from .processes import free_port, stop_group
+from .test_dagster_dev import graphql, wait_for_run
 
 pytestmark = pytest.mark.slow
 
@@ -80,14 +80,7 @@ class Deployment:
         self.wait_ready(part)
 
     def stop(self, part: str) -> None:
-        proc = self.procs.pop(part)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(self.procs.pop(part))
 
     def restart(self, part: str) -> None:
         self.stop(part)

@@ -237,6 +237,23 @@ def _unique(table: Table, findings: list[Finding]) -> dict[Any, Row]:
     return seen
 
 
+@dataclass
+class _Files:
+    """The parsed files, their rows by id, and what the rules found and changed."""
+
+    tables: dict[str, Table]
+    by_id: dict[str, dict[Any, Row]]
+    repair: bool
+    findings: list[Finding] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    def rows(self, contract: c.TableContract) -> list[Row]:
+        return self.tables[contract.table].rows
+
+    def ids(self, contract: c.TableContract) -> dict[Any, Row]:
+        return self.by_id[contract.table]
+
+
 def plan_import(files: Mapping[str, bytes], *, repair: bool = False) -> ImportPlan:
     """Check the five files (by file name: Customers.csv, ...) and, with `repair`, repair what
     the module docstring lists. The plan's `blocking` findings say whether it may be written."""
@@ -245,117 +262,135 @@ def plan_import(files: Mapping[str, bytes], *, repair: bool = False) -> ImportPl
         raise ImportProblem(f"missing file(s): {', '.join(missing)}")
     findings: list[Finding] = []
     tables = {t.table: read_table(t, files[t.file_name], findings) for t in c.ALL_TABLES}
-    customers, orders, lines = (tables[t.table] for t in c.DAILY_TABLES)
     by_id = {name: _unique(table, findings) for name, table in tables.items()}
-    stores, products = by_id[c.STORES.table], by_id[c.PRODUCTS.table]
-    by_customer, by_order = by_id[c.CUSTOMERS.table], by_id[c.ORDERS.table]
-    changes: list[Change] = []
+    parsed = _Files(tables, by_id, repair, findings)
+    _references(parsed)
+    _registered_by_first_order(parsed)
+    _amounts(parsed)
+    _lines_add_up(parsed)
 
-    # References.
-    for row in orders.rows:
-        v = row.values
-        if v["StoreId"] not in stores:
-            findings.append(_dangling("Orders.csv", row, f"StoreId={v['StoreId']}", "Stores.csv"))
-        if v["CustomerId"] is not None and v["CustomerId"] not in by_customer:
-            findings.append(
-                _dangling("Orders.csv", row, f"CustomerId={v['CustomerId']}", "Customers.csv")
-            )
-    for row in lines.rows:
-        v = row.values
-        if v["OrderId"] not in by_order:
-            findings.append(
-                _dangling("OrderDetails.csv", row, f"OrderId={v['OrderId']}", "Orders.csv")
-            )
-        if v["ProductId"] not in products:
-            findings.append(
-                _dangling("OrderDetails.csv", row, f"ProductId={v['ProductId']}", "Products.csv")
-            )
+    plan = ImportPlan(parsed.findings, parsed.changes, tables, repaired=repair)
+    dates = [row.values[t.date_column] for t in (c.CUSTOMERS, c.ORDERS) for row in parsed.rows(t)]
+    if dates:
+        plan.first_day, plan.last_day = min(dates), max(dates)
+    plan.rows = {name: len(t.rows) for name, t in tables.items()}
+    return plan
 
-    # A customer registers on or before their first order.
+
+def _references(f: _Files) -> None:
+    """Every store, customer, order and product a row names exists."""
+    checks = [
+        (c.ORDERS, "StoreId", c.STORES),
+        (c.ORDERS, "CustomerId", c.CUSTOMERS),
+        (c.ORDER_DETAILS, "OrderId", c.ORDERS),
+        (c.ORDER_DETAILS, "ProductId", c.PRODUCTS),
+    ]
+    for table, column, target in checks:
+        known = f.ids(target)
+        for row in f.rows(table):
+            value = row.values[column]
+            if value is not None and value not in known:
+                f.findings.append(
+                    _dangling(table.file_name, row, f"{column}={value}", target.file_name)
+                )
+
+
+def _registered_by_first_order(f: _Files) -> None:
+    """A customer registers on or before their first order; repaired by moving the
+    registration back to that order's date."""
+    customers = f.ids(c.CUSTOMERS)
     first_order: dict[int, date] = {}
-    for row in orders.rows:
-        customer = row.values["CustomerId"]
-        if customer in by_customer:
-            day = row.values["OrderDate"]
-            first_order[customer] = min(first_order.get(customer, day), day)
-            registered = by_customer[customer].values["RegistrationDate"]
-            if registered > day:
-                findings.append(
-                    Finding(REGISTERED_AFTER_ORDER, "Orders.csv", row.line,
-                            f"order {row.values['OrderId']} of {day} is by customer {customer}, "
-                            f"registered on {registered} (Customers.csv line "
-                            f"{by_customer[customer].line})")
-                )  # fmt: skip
-    if repair:
-        for customer, first in sorted(first_order.items(), key=lambda kv: str(kv[0])):
-            row = by_customer[customer]
-            registered = row.values["RegistrationDate"]
-            if registered > first:
-                row.values["RegistrationDate"] = first
-                changes.append(
-                    Change("Customers.csv", row.line, f"CustomerId={customer}",
-                           "RegistrationDate", str(registered), str(first), REGISTERED_AFTER_ORDER)
-                )  # fmt: skip
+    for row in f.rows(c.ORDERS):
+        customer, day = row.values["CustomerId"], row.values["OrderDate"]
+        if customer not in customers:
+            continue  # anonymous, or a dangling reference (reported)
+        first_order[customer] = min(first_order.get(customer, day), day)
+        registered = customers[customer].values["RegistrationDate"]
+        if registered > day:
+            f.findings.append(
+                Finding(REGISTERED_AFTER_ORDER, "Orders.csv", row.line,
+                        f"order {row.values['OrderId']} of {day} is by customer {customer}, "
+                        f"registered on {registered} (Customers.csv line "
+                        f"{customers[customer].line})")
+            )  # fmt: skip
+    if not f.repair:
+        return
+    for customer, first in sorted(first_order.items()):
+        row = customers[customer]
+        registered = row.values["RegistrationDate"]
+        if registered > first:
+            row.values["RegistrationDate"] = first
+            f.changes.append(
+                Change("Customers.csv", row.line, f"CustomerId={customer}", "RegistrationDate",
+                       str(registered), str(first), REGISTERED_AFTER_ORDER)
+            )  # fmt: skip
 
-    # Amounts: DiscountAmount = round half up(SubTotal x rate), TotalAmount = SubTotal - discount.
-    for row in orders.rows:
+
+def _amounts(f: _Files) -> None:
+    """DiscountAmount = round half up(SubTotal x rate), TotalAmount = SubTotal - DiscountAmount,
+    DiscountApplied = rate > 0 (in cents; a rate in hundredths). A discount half a cent below
+    is repairable; any other difference is not."""
+    customers = f.ids(c.CUSTOMERS)
+    for row in f.rows(c.ORDERS):
         v = row.values
         customer = v["CustomerId"]
-        if customer is not None and customer not in by_customer:
-            continue  # a dangling reference, reported above
-        rate = 0 if customer is None else by_customer[customer].values["LevelOfDiscount"]
+        if customer is not None and customer not in customers:
+            continue  # a dangling reference, reported
+        rate = 0 if customer is None else customers[customer].values["LevelOfDiscount"]
         sub, discount, total = v["SubTotal"], v["DiscountAmount"], v["TotalAmount"]
         exact = sub * rate  # in 1/100 of a cent
         expected = (exact + 50) // 100
         applied_ok = v["DiscountApplied"] == (rate > 0)
         half_cent_down = exact % 100 == 50 and discount == expected - 1
         if half_cent_down and total in (sub - discount, sub - expected) and applied_ok:
-            findings.append(
+            f.findings.append(
                 Finding(HALF_CENT_DOWN, "Orders.csv", row.line,
                         f"order {v['OrderId']}: DiscountAmount {_money(discount)} is "
                         f"{_money(sub)} x {rate}% = {exact / 10000:.4f} rounded down; half up "
                         f"gives {_money(expected)}")
             )  # fmt: skip
-            if repair:
-                key = f"OrderId={v['OrderId']}"
-                for column, new in (("DiscountAmount", expected), ("TotalAmount", sub - expected)):
-                    if v[column] != new:
-                        changes.append(
-                            Change("Orders.csv", row.line, key, column, _money(v[column]),
-                                   _money(new), HALF_CENT_DOWN)
-                        )  # fmt: skip
-                        v[column] = new
+            if f.repair:
+                _set_amounts(f, row, discount=expected, total=sub - expected)
         elif discount != expected or total != sub - discount or not applied_ok:
-            findings.append(
+            f.findings.append(
                 Finding("amounts_reconcile", "Orders.csv", row.line,
                         f"order {v['OrderId']}: SubTotal {_money(sub)}, rate {rate}%, "
                         f"DiscountAmount {_money(discount)} (expected {_money(expected)}), "
                         f"TotalAmount {_money(total)}, DiscountApplied {v['DiscountApplied']}")
             )  # fmt: skip
 
-    # Lines add up to their order's SubTotal; each line takes its order's date.
+
+def _set_amounts(f: _Files, row: Row, *, discount: int, total: int) -> None:
+    key = f"OrderId={row.values['OrderId']}"
+    for column, new in (("DiscountAmount", discount), ("TotalAmount", total)):
+        old = row.values[column]
+        if old != new:
+            f.changes.append(
+                Change("Orders.csv", row.line, key, column, _money(old), _money(new),
+                       HALF_CENT_DOWN)
+            )  # fmt: skip
+            row.values[column] = new
+
+
+def _lines_add_up(f: _Files) -> None:
+    """Each order's lines add up to its SubTotal; each line takes its order's date (the
+    OrderDate column this project adds)."""
+    orders, products = f.ids(c.ORDERS), f.ids(c.PRODUCTS)
     line_sum: Counter[int] = Counter()
-    for row in lines.rows:
-        order, product = by_order.get(row.values["OrderId"]), products.get(row.values["ProductId"])
+    for row in f.rows(c.ORDER_DETAILS):
+        order, product = orders.get(row.values["OrderId"]), products.get(row.values["ProductId"])
         if order is not None:
             row.values["OrderDate"] = order.values["OrderDate"]
         if product is not None:
             line_sum[row.values["OrderId"]] += row.values["Quantity"] * product.values["Price"]
-    for row in orders.rows:
+    for row in f.rows(c.ORDERS):
         v = row.values
         if line_sum[v["OrderId"]] != v["SubTotal"]:
-            findings.append(
+            f.findings.append(
                 Finding("lines_add_up_to_subtotal", "Orders.csv", row.line,
                         f"order {v['OrderId']}: SubTotal {_money(v['SubTotal'])}, its lines in "
                         f"OrderDetails.csv add up to {_money(line_sum[v['OrderId']])}")
             )  # fmt: skip
-
-    plan = ImportPlan(findings, changes, tables, repaired=repair)
-    dates = [r.values[t.contract.date_column] for t in (customers, orders) for r in t.rows]
-    if dates:
-        plan.first_day, plan.last_day = min(dates), max(dates)
-    plan.rows = {name: len(t.rows) for name, t in tables.items()}
-    return plan
 
 
 def _dangling(file: str, row: Row, reference: str, target: str) -> Finding:
