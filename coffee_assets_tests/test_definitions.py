@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -11,13 +12,15 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
+from dagster_dbt import DbtProject
 
 from coffee_assets import contract as c
 from coffee_assets.checks.marts import FLAT_ORDER_DETAILS
+from coffee_assets.dbt_project import prepare_if_dev_and_changed
 from coffee_assets.definitions import DUCKDB_POOL, build_definitions
 from coffee_assets.importer.manifest import MANIFEST_KEY, ImportManifest
 from coffee_assets.jobs import partition_range_tags
-from coffee_assets.settings import Settings, SettingsError
+from coffee_assets.settings import DBT_PROJECT_DIR, Settings, SettingsError
 
 
 @pytest.fixture(scope="module")
@@ -309,3 +312,32 @@ def test_dbt_column_descriptions_and_types_reach_the_ui(defs):
     columns = {col.name: col for col in spec.metadata["dagster/column_schema"].columns}
     assert "181 calendar days" in columns["orders_past_180_days"].description
     assert columns["is_active_180d"].type == "int64"
+
+
+@pytest.mark.slow
+def test_under_dg_the_dbt_manifest_is_parsed_again_only_when_the_project_changed(
+    tmp_path, monkeypatch
+):
+    """Every `dg` command counts as development for dagster-dbt: an unchanged project is not
+    parsed again at each `dg launch`, an edited one is."""
+    folder = tmp_path / "coffee_dbt"
+    shutil.copytree(DBT_PROJECT_DIR, folder, ignore=shutil.ignore_patterns("target", "logs"))
+    project = DbtProject(project_dir=folder, target="local", target_path=Path("target", "local"))
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
+
+    prepare_if_dev_and_changed(project)  # no manifest yet: parsed
+    made = project.manifest_path.stat().st_mtime_ns
+    prepare_if_dev_and_changed(project)  # nothing changed: not parsed
+    assert project.manifest_path.stat().st_mtime_ns == made
+
+    model = folder / "models" / "marts" / "core" / "dim_store.sql"
+    later = made / 1e9 + 5
+    os.utime(model, (later, later))  # an edit
+    prepare_if_dev_and_changed(project)
+    assert project.manifest_path.stat().st_mtime_ns > made
+
+    monkeypatch.delenv("DAGSTER_IS_DEV_CLI")  # deployed code: never parsed at load
+    os.utime(model, (later + 5, later + 5))
+    parsed = project.manifest_path.stat().st_mtime_ns
+    prepare_if_dev_and_changed(project)
+    assert project.manifest_path.stat().st_mtime_ns == parsed

@@ -7,20 +7,16 @@ from typing import Any
 
 import dagster as dg
 
-from coffee_assets.resources.bigquery import BigQueryWarehouse, CoffeeBigQueryResource
 from coffee_assets.resources.dbt import dbt_cli_resource
-from coffee_assets.resources.gcs import CoffeeGCSResource, GCSBucket
 from coffee_assets.resources.generator import CoffeeGenerator
 from coffee_assets.resources.storage import Bucket, LocalFolderBucket
 from coffee_assets.resources.warehouse import DuckDBWarehouse, RawLoadError, Warehouse
 from coffee_assets.settings import GCP_ENV_DEFAULTS, GcpSettings, Settings
 
 __all__ = [
-    "BigQueryWarehouse",
     "Bucket",
     "CoffeeGenerator",
     "DuckDBWarehouse",
-    "GCSBucket",
     "LocalFolderBucket",
     "RawLoadError",
     "Warehouse",
@@ -66,6 +62,11 @@ def gcp_resources(gcp: GcpSettings) -> dict[str, Any]:
     The CSV prefix and the emulator endpoints are passed normalised (trailing slash, scheme
     checked) rather than as EnvVar: they are not secrets and their raw form needs fixing up.
     """
+    # Imported here, not at the top: the Google client libraries take over a second to import,
+    # which the local target need not pay at every definitions load.
+    from coffee_assets.resources.bigquery import BigQueryWarehouse, CoffeeBigQueryResource
+    from coffee_assets.resources.gcs import CoffeeGCSResource, GCSBucket
+
     gcs = CoffeeGCSResource(
         project=_env("COFFEE_GCP_PROJECT"), emulator_host=gcp.storage_emulator_host
     )
