@@ -16,8 +16,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import dagster as dg
-
 from coffee_assets.generator import GeneratorConfig, get_profile
 
 TARGETS = ("local", "gcp")
@@ -174,9 +172,17 @@ def _check_data_dir(data_dir: Path) -> None:
         ) from None
 
 
+DEFAULT_SCHEDULE_CRON = "30 4 * * *"
+
+
 def _parse_cron(value: str) -> str:
+    """A cron string checked the way Dagster checks a schedule's. Dagster is imported here, and
+    only for a value the environment sets: `coffee-settings` (run three times by run-local.sh)
+    and the generator's CLI need not import it (~2 s) to read their settings."""
+    import dagster as dg
+
     value = " ".join(value.split())
-    try:  # Dagster's own check of a schedule's cron string
+    try:
         dg.ScheduleDefinition(name="check", cron_schedule=value, job_name="check")
     except dg.DagsterInvalidDefinitionError:
         raise SettingsError(
@@ -204,7 +210,7 @@ class Settings:
     # local target: how long a run waits for the warehouse while another run holds it
     warehouse_wait_seconds: int = 3600
     # when daily_refresh_schedule runs, in Kyiv time (the default: 04:30 every day)
-    schedule_cron: str = "30 4 * * *"
+    schedule_cron: str = DEFAULT_SCHEDULE_CRON
     # gcp target: its checked settings (read from the environment when missing)
     gcp: GcpSettings | None = None
 
@@ -247,7 +253,11 @@ class Settings:
                 float(_parse_number("COFFEE_ORDERS_PER_DAY", orders, float)) if orders else None
             ),
             warehouse_wait_seconds=wait,
-            schedule_cron=_parse_cron(env.get("COFFEE_SCHEDULE_CRON", "30 4 * * *")),
+            schedule_cron=(
+                _parse_cron(env["COFFEE_SCHEDULE_CRON"])
+                if "COFFEE_SCHEDULE_CRON" in env
+                else DEFAULT_SCHEDULE_CRON
+            ),
             gcp=GcpSettings.from_env(env) if target == "gcp" else None,
         )
         _check_start(settings.start_date)
