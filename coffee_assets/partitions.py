@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
+from coffee_assets.generator.core import days_between
 from coffee_assets.settings import TIMEZONE
+
+__all__ = ["daily_partitions", "days_between", "partition_days", "run_days"]
 
 
 def daily_partitions(start_date: date) -> dg.DailyPartitionsDefinition:
     """One partition per day of the history, in Kyiv time; the newest is yesterday."""
     return dg.DailyPartitionsDefinition(start_date=start_date.isoformat(), timezone=TIMEZONE)
-
-
-def days_between(first: date, last: date) -> list[date]:
-    """Every day from first to last, both included."""
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def partition_days(

@@ -96,6 +96,11 @@ class DayData:
         }
 
 
+def days_between(first: date, last: date) -> list[date]:
+    """Every day from first to last, both included."""
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
 def as_date(value: object, what: str = "day") -> date:
     """`value` as a date: a date, a datetime (its date) or an ISO string; ValueError otherwise."""
     if isinstance(value, datetime):
@@ -286,5 +291,5 @@ def generate_range(config: GeneratorConfig, start: date, end: date) -> Iterator[
     start, end = as_date(start, "start"), as_date(end, "end")
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
-    for offset in range((end - start).days + 1):
-        yield generate_day(config, start + timedelta(days=offset))
+    for day in days_between(start, end):
+        yield generate_day(config, day)

@@ -30,10 +30,11 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from coffee_assets import contract as c
+from coffee_assets.generator.core import days_between
 
 REGISTERED_AFTER_ORDER = "registered_after_order"
 HALF_CENT_DOWN = "discount_half_cent_down"
@@ -119,8 +120,7 @@ class ImportPlan:
     def days(self) -> list[date]:
         if self.first_day is None or self.last_day is None:
             return []
-        n = (self.last_day - self.first_day).days + 1
-        return [self.first_day + timedelta(days=i) for i in range(n)]
+        return days_between(self.first_day, self.last_day)
 
 
 # ------------------------------------------------------------------------------------ parsing
