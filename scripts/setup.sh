@@ -30,7 +30,7 @@ dbt_stamp=coffee_dbt/target/local/.prepared
 dbt_want="$(find coffee_dbt -path coffee_dbt/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print | sort | xargs cat | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$dbt_stamp" 2>/dev/null)" != "$dbt_want" ]; then
     echo "Preparing the dbt manifest (dbt parse) ..."
-    dagster-dbt project prepare-and-package --file coffee_assets/dbt_project.py > /dev/null
+    dagster-dbt project prepare-and-package --file coffee_assets/dbt_project.py
     echo "$dbt_want" > "$dbt_stamp"
 fi
 # One planned-materialization event per asset and run instead of one per asset and partition:
