@@ -112,6 +112,24 @@ def table_snapshot(settings: Settings) -> dict[str, list]:
         return {t: sorted(con.sql(f"select * from {t}").fetchall(), key=repr) for (t,) in tables}
 
 
+def kill_while_holding_a_slot(
+    process: subprocess.Popen, instance: dg.DagsterInstance, run_id: str
+) -> None:
+    """SIGKILL the run's process at a moment it holds a duckdb pool slot. It is stopped
+    (SIGSTOP) before the look, so a step cannot end and free its slot between the look and the
+    kill; if it holds none at that moment, it goes on and the next slot is awaited."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        wait_for(lambda: internals.pool_slots_held(instance, run_id), "a held slot", every=0.01)
+        os.kill(process.pid, signal.SIGSTOP)
+        if internals.pool_slots_held(instance, run_id):
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            return
+        os.kill(process.pid, signal.SIGCONT)
+    raise TimeoutError("the run never held a slot at the moment it was stopped")
+
+
 def finish(process: subprocess.Popen, timeout: float = 600) -> int:
     return process.wait(timeout=timeout)
 
@@ -124,9 +142,7 @@ def test_a_run_killed_in_its_raw_load_is_failed_by_the_daemon_and_the_next_run_s
     instance = home.instance()
     run = wait_for(lambda: started_step(instance, "coffee_shop__order_details"), "raw load")
     # Kill it while it holds a duckdb pool slot (a step that opens the warehouse is running).
-    wait_for(lambda: internals.pool_slots_held(instance, run.run_id), "a held slot", every=0.01)
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait()
+    kill_while_holding_a_slot(first, instance, run.run_id)
     stuck = instance.get_run_by_id(run.run_id)
     assert stuck.status == dg.DagsterRunStatus.STARTED  # what the killed process left behind
     assert internals.pool_slots_held(instance, run.run_id)  # ... and the duckdb slot it held
