@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import dagster as dg
 
 from coffee_assets.alerts import alert_resources, build_alert_sensors
@@ -15,7 +17,7 @@ from coffee_assets.jobs import build_daily_refresh, build_daily_refresh_schedule
 from coffee_assets.partitions import daily_partitions
 from coffee_assets.resources import build_resources
 from coffee_assets.runs import build_run_health_sensor
-from coffee_assets.settings import Settings
+from coffee_assets.settings import Settings, SettingsError
 
 # Everything that opens the DuckDB file shares this pool; dagster_home/dagster.yaml limits it
 # to 1, so a backfill and a scheduled run never write at the same time.
@@ -45,7 +47,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             )
         ],
         sensors=[*build_alert_sensors(), build_run_health_sensor()],
-        resources={**resources, **alert_resources()},
+        resources={**resources, **alert_resources(settings.alerts)},
         # Every job, UI materializations included, on both targets: in process. The steps run
         # one after the other anyway (one DuckDB writer; on BigQuery each waits on its jobs),
         # a process per step costs more than a day's work, and the run's process is the one
@@ -54,4 +56,15 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
-defs = build_definitions()
+def _defs_from_environment() -> dg.Definitions:
+    """The code location of the environment's settings. A bad setting is printed first, as the
+    one line `coffee-settings` prints, before the traceback Dagster's loader adds around it
+    (`dg launch`, `dg dev` and the code server print both; the line is what to read)."""
+    try:
+        return build_definitions(Settings.from_env())
+    except SettingsError as exc:
+        print(f"Settings error: {exc}", file=sys.stderr, flush=True)
+        raise
+
+
+defs = _defs_from_environment()

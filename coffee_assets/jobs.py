@@ -7,16 +7,13 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 
 from coffee_assets.importer.manifest import read_manifest
+from coffee_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 from coffee_assets.resources.storage import Bucket
 from coffee_assets.settings import TIMEZONE
 
 DAILY_REFRESH = "daily_refresh"
 SCHEDULE = f"{DAILY_REFRESH}_schedule"
 
-# Dagster's run tags for a partition range executed as one run (what the UI's single-run
-# backfills and `--partition-range` set).
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 # On every daily_refresh run: the production instance's queue runs one at a time
 # (deploy/dagster.yaml, tag_concurrency_limits).
 JOB_TAG = {"coffee/job": DAILY_REFRESH}

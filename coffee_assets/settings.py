@@ -6,6 +6,7 @@ rest of the code receives plain values.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -15,8 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-from coffee_assets.generator import GeneratorConfig, get_profile
 
 TARGETS = ("local", "gcp")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -156,6 +155,21 @@ def _check_start(start: date) -> None:
         )
 
 
+# dbt renders the DuckDB file's path (a dbt var) as Jinja, and DuckDB reads a backslash in a
+# path as a separator: such a folder would be a different place for dbt than for the loader.
+_JINJA = ("{{", "}}", "{%", "%}", "{#", "#}")
+
+
+def _check_path_text(path: str) -> None:
+    marks = [mark for mark in _JINJA if mark in path] + (["\\"] if "\\" in path else [])
+    if marks:
+        raise SettingsError(
+            f"COFFEE_DATA_DIR={path!r} holds {' and '.join(repr(m) for m in marks)}: dbt reads "
+            "the warehouse's path as a Jinja template and DuckDB reads a backslash as '/', so "
+            "dbt would open another file; use a folder path without them"
+        )
+
+
 def _check_data_dir(data_dir: Path) -> None:
     """The local target's data folder is a folder this process can write (it is created when
     missing): otherwise the first step would fail with a bare OS error."""
@@ -173,6 +187,89 @@ def _check_data_dir(data_dir: Path) -> None:
 
 
 DEFAULT_SCHEDULE_CRON = "30 4 * * *"
+DEFAULT_DAGSTER_URL = "http://localhost:3000"
+TLS_MODES = ("starttls", "ssl", "none")
+_URL = re.compile(r"https?://[^\s/:?#]+(:[0-9]{1,5})?([/?#]\S*)?")
+_EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+")
+SLACK = ("COFFEE_SLACK_TOKEN", "COFFEE_SLACK_CHANNEL")
+EMAIL = ("COFFEE_SMTP_HOST", "COFFEE_ALERT_EMAIL_FROM", "COFFEE_ALERT_EMAIL_TO")
+EMAIL_OPTIONS = ("COFFEE_SMTP_PORT", "COFFEE_SMTP_USER", "COFFEE_SMTP_PASSWORD", "COFFEE_SMTP_TLS")
+
+
+def _all_or_none(env: Mapping[str, str], channel: str, names: tuple[str, ...]) -> bool:
+    present = [name for name in names if (env.get(name) or "").strip()]
+    if present and len(present) < len(names):
+        missing = [name for name in names if name not in present]
+        raise SettingsError(
+            f"{channel} alerts: {', '.join(present)} set but {', '.join(missing)} not"
+        )
+    return bool(present)
+
+
+def _check_url(name: str, value: str, what: str) -> None:
+    match = _URL.fullmatch(value)
+    port = int(match.group(1)[1:]) if match and match.group(1) else 80
+    if not match or not 0 < port < 65536:
+        raise SettingsError(f"{name}={value!r} is not {what} (http:// or https://, a host, a path)")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """The alert channels the environment enables, each checked whole: a half-configured or
+    malformed channel is an error when the settings are read, not when the first alert fails.
+    Only what is not secret is kept; the channels read the rest (tokens, passwords, addresses)
+    as `dg.EnvVar`s, so the UI shows the variables' names (coffee_assets/alerts)."""
+
+    slack: bool = False
+    webhook: bool = False
+    email: bool = False
+    smtp_port: int | None = None
+    smtp_tls: str | None = None
+    smtp_login: bool = False  # COFFEE_SMTP_USER and COFFEE_SMTP_PASSWORD
+    dagster_url: str = DEFAULT_DAGSTER_URL
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AlertSettings:
+        env = os.environ if environ is None else environ
+
+        def value(name: str) -> str:
+            return (env.get(name) or "").strip()
+
+        slack = _all_or_none(env, "Slack", SLACK)
+        if slack and not value("COFFEE_SLACK_TOKEN").startswith("xox"):
+            raise SettingsError(
+                "COFFEE_SLACK_TOKEN is not a Slack token (a bot token starts with xoxb-)"
+            )
+        webhook = bool(value("COFFEE_ALERT_WEBHOOK_URL"))
+        if webhook:
+            _check_url("COFFEE_ALERT_WEBHOOK_URL", value("COFFEE_ALERT_WEBHOOK_URL"), "a URL")
+        email = _all_or_none(env, "E-mail", EMAIL)
+        options = [name for name in EMAIL_OPTIONS if value(name)]
+        if options and not email:
+            raise SettingsError(
+                f"{', '.join(options)} set but e-mail alerts are off (they need {', '.join(EMAIL)})"
+            )
+        for name in ("COFFEE_ALERT_EMAIL_FROM", "COFFEE_ALERT_EMAIL_TO"):
+            addresses = [a.strip() for a in value(name).split(",") if a.strip()]
+            bad = [a for a in addresses if not _EMAIL.fullmatch(a)]
+            if email and (bad or not addresses):
+                raise SettingsError(
+                    f"{name}={value(name)!r}: {bad[0] if bad else 'nothing'} is not an e-mail "
+                    "address (name@example.com; several: comma-separated)"
+                )
+        port = None
+        if value("COFFEE_SMTP_PORT"):
+            text = value("COFFEE_SMTP_PORT")
+            if not text.isdigit() or not 0 < int(text) < 65536:
+                raise SettingsError(f"COFFEE_SMTP_PORT={text!r} is not a port (1 to 65535)")
+            port = int(text)
+        tls = value("COFFEE_SMTP_TLS").lower() or None
+        if tls and tls not in TLS_MODES:
+            raise SettingsError(f"COFFEE_SMTP_TLS={tls!r}: expected one of {', '.join(TLS_MODES)}")
+        login = _all_or_none(env, "E-mail", ("COFFEE_SMTP_USER", "COFFEE_SMTP_PASSWORD"))
+        url = value("COFFEE_DAGSTER_URL") or DEFAULT_DAGSTER_URL
+        _check_url("COFFEE_DAGSTER_URL", url, "the URL of the Dagster UI")
+        return cls(slack, webhook, email, port, tls, login, url)
 
 
 def _parse_cron(value: str) -> str:
@@ -213,6 +310,8 @@ class Settings:
     schedule_cron: str = DEFAULT_SCHEDULE_CRON
     # gcp target: its checked settings (read from the environment when missing)
     gcp: GcpSettings | None = None
+    # the alert channels the environment enables
+    alerts: AlertSettings = AlertSettings()
 
     @property
     def bucket_dir(self) -> Path:
@@ -230,6 +329,7 @@ class Settings:
         if target not in TARGETS:
             raise SettingsError(f"COFFEE_TARGET={target!r}: expected one of {', '.join(TARGETS)}")
         data_dir = Path(env.get("COFFEE_DATA_DIR") or cls.data_dir).expanduser()
+        _check_path_text(str(data_dir))
         orders = env.get("COFFEE_ORDERS_PER_DAY")
         wait = int(
             _parse_number(
@@ -259,6 +359,7 @@ class Settings:
                 else DEFAULT_SCHEDULE_CRON
             ),
             gcp=GcpSettings.from_env(env) if target == "gcp" else None,
+            alerts=AlertSettings.from_env(env),
         )
         _check_start(settings.start_date)
         settings.check_volume()
@@ -268,6 +369,8 @@ class Settings:
 
     def check_volume(self) -> None:
         """Fail now, naming the variables, rather than in the middle of a run."""
+        from coffee_assets.generator import GeneratorConfig, get_profile
+
         try:
             profile = get_profile(self.volume_profile, self.orders_per_day)
             GeneratorConfig(seed=self.seed, history_start=self.start_date, profile=profile)
@@ -276,6 +379,14 @@ class Settings:
                 f"COFFEE_VOLUME_PROFILE={self.volume_profile!r} / COFFEE_ORDERS_PER_DAY="
                 f"{self.orders_per_day!r} / COFFEE_SEED={self.seed!r}: {exc}"
             ) from None
+        if profile.min_daily_mean < 1:
+            volume = self.orders_per_day or profile.average_orders_per_day
+            raise SettingsError(
+                f"COFFEE_ORDERS_PER_DAY={volume:g}: the {profile.name} profile's "
+                f"quietest day would average {profile.min_daily_mean:.2g} orders; a usable "
+                f"history needs at least one a day (set it to "
+                f"{math.ceil(profile.average_orders_per_day / profile.min_daily_mean)} or more)"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

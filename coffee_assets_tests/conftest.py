@@ -28,6 +28,7 @@ os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 START = date(2025, 1, 1)
+ODD_FOLDER = 'it\'s a "shop" folder, $HOME & all'
 DAYS = 3
 LAST = START + timedelta(days=DAYS - 1)
 
@@ -76,8 +77,11 @@ class Pipeline:
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory) -> Pipeline:
-    """daily_refresh for START...LAST as one run, on real DuckDB and real dbt."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("coffee-data"), start_date=START, seed=11)
+    """daily_refresh for START...LAST as one run, on real DuckDB and real dbt, in a data folder
+    whose path holds what paths hold in the wild (spaces, quotes, a `$`): files, DuckDB and dbt
+    must all find the same place."""
+    data_dir = tmp_path_factory.mktemp("coffee-data") / ODD_FOLDER
+    settings = Settings(data_dir=data_dir, start_date=START, seed=11)
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
     result = execute_daily_refresh(defs, START, LAST, instance=instance)

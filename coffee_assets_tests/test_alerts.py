@@ -151,8 +151,8 @@ def test_environment_enables_channels():
             "COFFEE_SLACK_TOKEN": "xoxb-1",
             "COFFEE_SLACK_CHANNEL": "#alerts",
             "COFFEE_SMTP_HOST": "smtp.example",
-            "COFFEE_ALERT_EMAIL_FROM": "a@example",
-            "COFFEE_ALERT_EMAIL_TO": "b@example",
+            "COFFEE_ALERT_EMAIL_FROM": "a@example.com",
+            "COFFEE_ALERT_EMAIL_TO": "b@example.com",
             "COFFEE_SMTP_TLS": "SSL",
             "COFFEE_DAGSTER_URL": "https://dagster.example/",
         }
@@ -170,8 +170,8 @@ def test_environment_enables_channels():
         (
             {
                 "COFFEE_SMTP_HOST": "h",
-                "COFFEE_ALERT_EMAIL_FROM": "a",
-                "COFFEE_ALERT_EMAIL_TO": "b",
+                "COFFEE_ALERT_EMAIL_FROM": "a@example.com",
+                "COFFEE_ALERT_EMAIL_TO": "b@example.com",
                 "COFFEE_SMTP_PORT": "smtp",
             },
             "COFFEE_SMTP_PORT='smtp'",
@@ -179,8 +179,8 @@ def test_environment_enables_channels():
         (
             {
                 "COFFEE_SMTP_HOST": "h",
-                "COFFEE_ALERT_EMAIL_FROM": "a",
-                "COFFEE_ALERT_EMAIL_TO": "b",
+                "COFFEE_ALERT_EMAIL_FROM": "a@example.com",
+                "COFFEE_ALERT_EMAIL_TO": "b@example.com",
                 "COFFEE_SMTP_TLS": "maybe",
             },
             "COFFEE_SMTP_TLS='maybe'",

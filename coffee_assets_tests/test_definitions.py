@@ -238,6 +238,11 @@ def test_bad_settings_name_the_variable(env, message, tmp_path):
         Settings.from_env({"COFFEE_DATA_DIR": str(tmp_path), **env})
 
 
+EMAIL = {
+    "COFFEE_SMTP_HOST": "smtp.example",
+    "COFFEE_ALERT_EMAIL_FROM": "dagster@coffee.example",
+    "COFFEE_ALERT_EMAIL_TO": "data@coffee.example",
+}
 TOMORROW = (datetime.now(ZoneInfo("Europe/Kyiv")).date() + timedelta(days=1)).isoformat()
 
 
@@ -270,9 +275,44 @@ TOMORROW = (datetime.now(ZoneInfo("Europe/Kyiv")).date() + timedelta(days=1)).is
             {"COFFEE_DATA_DIR": "/proc/coffee-data"},
             "COFFEE_DATA_DIR='/proc/coffee-data' cannot be used",
         ),
+        (
+            {"COFFEE_DATA_DIR": "{tmp}/{{{{x}}}}"},
+            "COFFEE_DATA_DIR='{tmp}/{{{{x}}}}' holds '{{{{' and '}}}}': dbt reads the warehouse's "
+            "path as a Jinja template",
+        ),
+        (
+            {"COFFEE_DATA_DIR": "{tmp}/a\\b"},
+            "COFFEE_DATA_DIR='{tmp}/a\\\\b' holds '\\\\': dbt reads the warehouse's path as a "
+            "Jinja template and DuckDB reads a backslash as '/'",
+        ),
+        (
+            {"COFFEE_ORDERS_PER_DAY": "0.0001"},
+            "COFFEE_ORDERS_PER_DAY=0.0001: the realistic profile's quietest day would average "
+            "9.1e-05 orders; a usable history needs at least one a day (set it to 2 or more)",
+        ),
+        (
+            {"COFFEE_SLACK_TOKEN": "xoxb-1"},
+            "Slack alerts: COFFEE_SLACK_TOKEN set but COFFEE_SLACK_CHANNEL not",
+        ),
+        (
+            {**EMAIL, "COFFEE_SMTP_PORT": "abc"},
+            "COFFEE_SMTP_PORT='abc' is not a port (1 to 65535)",
+        ),
+        (
+            {**EMAIL, "COFFEE_SMTP_PORT": "99999"},
+            "COFFEE_SMTP_PORT='99999' is not a port (1 to 65535)",
+        ),
+        (
+            {"COFFEE_ALERT_WEBHOOK_URL": "notaurl"},
+            "COFFEE_ALERT_WEBHOOK_URL='notaurl' is not a URL (http:// or https://, a host, a path)",
+        ),
     ],
-    ids=["future_start", "impossible_date", "not_iso", "data_dir_file", "under_a_file", "proc"],
-)
+    ids=[
+        "future_start", "impossible_date", "not_iso", "data_dir_file", "under_a_file", "proc",
+        "jinja_in_path", "backslash_in_path", "too_few_orders", "slack_half", "smtp_port_text",
+        "smtp_port_range", "webhook_not_a_url",
+    ],
+)  # fmt: skip
 def test_settings_errors_are_one_line_naming_the_variable_and_fix(env, message, tmp_path):
     """`coffee-settings` (what the scripts run first): one line, exit 1, no stack trace, and
     nothing written."""
@@ -341,3 +381,51 @@ def test_under_dg_the_dbt_manifest_is_parsed_again_only_when_the_project_changed
     parsed = project.manifest_path.stat().st_mtime_ns
     prepare_if_dev_and_changed(project)
     assert project.manifest_path.stat().st_mtime_ns == parsed
+
+
+def test_a_reversed_range_is_refused_before_any_step(defs):
+    """`--partition-range 2025-01-03...2025-01-01`: Dagster's CLI checks that each end is a
+    partition, not their order. The run fails as its resources are set up, with one line, and
+    no step runs (the reference files and tables are not reloaded)."""
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("daily_refresh").execute_in_process(
+            instance=instance,
+            tags=partition_range_tags(date(2025, 1, 3), date(2025, 1, 1)),
+            raise_on_error=False,
+        )
+        assert not result.success
+        events = instance.all_logs(result.run_id)
+    assert not [e for e in events if e.dagster_event and e.dagster_event.is_step_start]
+    failures = [
+        e.dagster_event.event_specific_data.error.message
+        for e in events
+        if e.dagster_event and e.dagster_event.event_type_value == "RESOURCE_INIT_FAILURE"
+    ]
+    assert failures and failures[0].strip() == (
+        "dagster._core.definitions.events.Failure: the partition range 2025-01-03...2025-01-01 "
+        "is reversed (it holds no day): write the earlier day first, 2025-01-01...2025-01-03"
+    )
+
+
+@pytest.mark.slow
+def test_a_bad_setting_is_the_first_line_under_dg(tmp_path):
+    """What `dg launch` (and `dg dev`'s code server) print when the definitions cannot load: the
+    one line `coffee-settings` prints, first, before Dagster's traceback."""
+    shutil.copy(DBT_PROJECT_DIR.parent / "dagster_home" / "dagster.yaml", tmp_path)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("COFFEE_")}
+    env = {
+        **clean,
+        "COFFEE_DATA_DIR": str(tmp_path / "data"),
+        "COFFEE_SMTP_PORT": "abc",
+        "DAGSTER_HOME": str(tmp_path),
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("dg")), "launch", "--job", "daily_refresh",
+         "--partition", "2025-01-01"],
+        cwd=DBT_PROJECT_DIR.parent, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[0] == (
+        "Settings error: COFFEE_SMTP_PORT set but e-mail alerts are off (they need "
+        "COFFEE_SMTP_HOST, COFFEE_ALERT_EMAIL_FROM, COFFEE_ALERT_EMAIL_TO)"
+    )

@@ -49,9 +49,10 @@ from coffee_assets.settings import (
 
 from .conftest import LAST, START
 from .gcp_fixtures import Emulators
+from .original_showcase import original_files
 from .test_import import DAYS as IMPORT_DAYS
+from .test_import import LAST as IMPORT_LAST
 from .test_import import START as IMPORT_START
-from .test_import import original_files
 
 BUCKET = "coffee-test-bucket"
 PREFIX = "landing/csv/"  # not the default, to show COFFEE_GCS_PREFIX is honoured
@@ -589,7 +590,7 @@ def test_load_days_maps_columns_by_name_and_replaces_exactly_its_days(scratch):
         "csv_sources/o/d1.csv",
         orders_csv(
             '2025-02-01,1,"a, quoted note",Takeaway,,2,10.50,9.45,true,1.05',
-            "2025-02-01,2,,Dine-in,7,1,3.00,3.00,false,0.00",
+            "2025-02-01,2,,In-store,7,1,3.00,3.00,false,0.00",
         ),
     )
     day2 = storage_.write_bytes(
@@ -631,10 +632,48 @@ def test_load_days_maps_columns_by_name_and_replaces_exactly_its_days(scratch):
         (orders_csv("2025-02-02,9,,Takeaway,,,1.00,1.00,false,0.00"), "StoreId"),
         (orders_csv("2025-02-02,9,,Takeaway,,2,1.00,1.005,false,0.00"), "TotalAmount"),
         (orders_csv("2025-02-02,9,,Takeaway,,2,1.00,1.00,maybe,0.00"), "DiscountApplied"),
+        (
+            orders_csv("2025-02-02,9,,Takeaway,,2,-1.00,-1.00,false,0.00"),
+            # BigQuery quotes the value it loaded (the emulator as '-1.000000000').
+            "column SubTotal, row with OrderId=9: value '-1",
+        ),
+        (
+            orders_csv("2025-02-02,9,,Delivery,,2,1.00,1.00,false,0.00"),
+            "column OrderType, row with OrderId=9: value 'Delivery' is not one of In-store, "
+            "Takeaway",
+        ),
+        (
+            orders_csv("2025-02-02,9,,Takeaway,,2,1.00,1.00,false,0.00").replace(
+                b"OrderType", "OrderTyp\u00e9".encode("latin-1")
+            ),
+            "line 1: not UTF-8 text (byte 0xe9); save the file as UTF-8",
+        ),
+        (b"", "the file is empty (0 bytes): expected a header line, then the rows"),
+        (
+            orders_csv(
+                "2025-02-02,9,,Takeaway,,2,1.00,1.00,false,0.00",
+                "2025-02-02,10,Caf\u00e9,Takeaway,,2,1.00,1.00,false,0.00",
+            ).replace("\u00e9".encode(), b"\xe9"),
+            # The emulator's load job fails naming the line; real BigQuery loads the byte as
+            # U+FFFD, which the staged rows' check refuses (naming the row's key).
+            "CSV Error on Line: 3",
+        ),
+        (
+            # What real BigQuery makes of that byte: U+FFFD, refused by the staged rows' check.
+            orders_csv("2025-02-02,10,,Caf\ufffd,,2,1.00,1.00,false,0.00"),
+            "column OrderType, row with OrderId=10: value 'Caf\ufffd' is not UTF-8 text (BigQuery "
+            "replaced a byte with U+FFFD); save the file as UTF-8",
+        ),
     ],
-    ids=["missing file", "renamed column", "empty required", "three decimals", "not a bool"],
-)
-def test_a_rejected_file_names_file_and_problem_and_changes_nothing(scratch, body, problem):
+    ids=[
+        "missing file", "renamed column", "empty required", "three decimals", "not a bool",
+        "negative amount", "unknown order type", "latin-1 header", "empty file", "latin-1 row",
+        "replaced byte",
+    ],
+)  # fmt: skip
+def test_a_rejected_file_names_file_and_problem_and_changes_nothing(
+    scratch, body, problem, request
+):
     storage_, warehouse = scratch.storage, scratch.warehouse
     key = "csv_sources/o/bad.csv"
     if body is not None:
@@ -657,6 +696,7 @@ def test_a_rejected_file_names_file_and_problem_and_changes_nothing(scratch, bod
     message = str(failure.value)
     assert message.startswith(f"orders: file {storage_.uri(key)} (partition {D2})"), message
     assert problem in message, message
+    assert "negative" not in request.node.name or message.endswith("is less than 0"), message
     assert warehouse.query(f"select * from {table} order by OrderId") == before
 
 
@@ -673,23 +713,26 @@ def test_the_originals_spellings_load_on_bigquery_and_what_breaks_is_quoted(scra
         ),
         D2: storage_.write_bytes(
             "csv_sources/c/d2.csv",
-            b"CustomerId,LevelOfDiscount,RegistrationDate\n3,10%,2025-02-02\n4,0%,2025-02-02\n",
+            b"CustomerId,LevelOfDiscount,RegistrationDate\n3,10%,2025-02-02\n4,0%,2025-02-02\n"
+            b"5,None,2025-02-02\n",
         ),
     }
-    assert warehouse.load_days(c.CUSTOMERS, customers).rows_loaded == 4
+    assert warehouse.load_days(c.CUSTOMERS, customers).rows_loaded == 5
     table = warehouse.table_ref("coffee_shop.customers")
     levels = warehouse.query(f"select CustomerId, LevelOfDiscount from {table} order by 1")
-    assert [(k, float(v)) for k, v in levels] == [(1, 0.05), (2, 0.07), (3, 0.1), (4, 0.0)]
+    assert [(k, float(v)) for k, v in levels] == [
+        (1, 0.05), (2, 0.07), (3, 0.1), (4, 0.0), (5, 0.0)
+    ]  # fmt: skip
     bad = storage_.write_bytes(
         "csv_sources/c/bad.csv",
-        b"CustomerId,LevelOfDiscount,RegistrationDate\n5,150%,2025-02-02\n",
+        b"CustomerId,LevelOfDiscount,RegistrationDate\n6,150%,2025-02-02\n",
     )
     with pytest.raises(RawLoadError) as failure:
         warehouse.load_days(c.CUSTOMERS, {D2: bad})
     message = str(failure.value)
     assert message.startswith(f"customers: file {bad} (partition {D2})"), message
-    assert "column LevelOfDiscount, row with CustomerId=5: value '150%' is not" in message
-    assert len(warehouse.query(f"select * from {table}")) == 4
+    assert "column LevelOfDiscount, row with CustomerId=6: value '150%' is not" in message
+    assert len(warehouse.query(f"select * from {table}")) == 5
 
     header = "OrderDetailId,OrderId,ProductId,Quantity"
     details = {
@@ -711,7 +754,7 @@ def test_coffee_import_reads_gs_and_writes_the_gcp_bucket_the_loader_takes(scrat
     (prefix included), then the written days load into BigQuery."""
     client = scratch.warehouse.gcs.get_client()
     bucket = client.bucket(SCRATCH_BUCKET)
-    for name, body in original_files().items():
+    for name, body in original_files(IMPORT_START, IMPORT_LAST).items():
         bucket.blob(f"original/{name}").upload_from_string(body)
     monkeypatch.setenv("COFFEE_GCS_BUCKET", SCRATCH_BUCKET)
     monkeypatch.setenv("COFFEE_GCS_PREFIX", "imported")

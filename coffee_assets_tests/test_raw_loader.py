@@ -135,7 +135,22 @@ BAD_INPUTS = {
     "ragged row": (
         HEADER,
         GOOD_DAY2 + ["2025010200002,2025-01-02,Takeaway"],
-        "Expected Number of Columns: 9 Found: 3",
+        "line 3: could not parse the CSV: Invalid Input Error: CSV Error on Line: 3",
+    ),
+    "negative amount": (
+        HEADER,
+        GOOD_DAY2 + ["2025010200002,2025-01-02,Takeaway,,3,-7.50,-7.50,false,0.00"],
+        "column SubTotal, row 2 (line 3): value '-7.50' is less than 0",
+    ),
+    "negative discount": (
+        HEADER,
+        ["2025010200001,2025-01-02,Takeaway,,3,7.50,7.60,false,-0.10"],
+        "column DiscountAmount, row 1 (line 2): value '-0.10' is less than 0",
+    ),
+    "unknown order type": (
+        HEADER,
+        ["2025010200001,2025-01-02,Delivery,,3,7.50,7.50,false,0.00"],
+        "column OrderType, row 1 (line 2): value 'Delivery' is not one of In-store, Takeaway",
     ),
 }
 
@@ -153,6 +168,46 @@ def test_bad_input_is_rejected_and_the_table_keeps_its_rows(tmp_path, warehouse,
     assert "2025-01-02" in message  # the partition
     assert problem in message
     assert loaded() == before  # nothing lost, nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        ("header", "line 1: not UTF-8 text (byte 0xe9); save the file as UTF-8"),
+        ("early", "line 2: not UTF-8 text; save the file as UTF-8"),
+        ("late", "line 3001: not UTF-8 text; save the file as UTF-8"),
+    ],
+)
+def test_bytes_that_are_not_utf8_name_file_partition_and_line(
+    tmp_path, warehouse, loaded, where, problem
+):
+    """A latin-1 `é` (a spreadsheet saved in a local code page) in the header, on the first
+    line (inside what a reader buffers with the header) or deep in a long file."""
+    before = loaded()
+    lines = [f"20250102{i:05d},2025-01-02,Takeaway,,3,7.50,7.50,false,0.00" for i in range(3000)]
+    header = HEADER
+    if where == "header":
+        header = HEADER.replace("OrderType", "OrderTyp\u00e9")
+    else:
+        index = 0 if where == "early" else -1
+        lines[index] = lines[index].replace("Takeaway", "Caf\u00e9")
+    path = Path(write(tmp_path / "latin1", DAY2, []))
+    path.write_bytes("\n".join([header, *lines, ""]).encode("latin-1"))
+    with pytest.raises(RawLoadError) as error:
+        warehouse.load_days(c.ORDERS, {DAY2: str(path)})
+    assert str(error.value) == f"orders: file {path} (partition {DAY2}): {problem}"
+    assert loaded() == before
+
+
+def test_an_empty_file_is_called_empty(tmp_path, warehouse, loaded):
+    path = Path(write(tmp_path / "empty", DAY2, []))
+    path.write_bytes(b"")
+    with pytest.raises(RawLoadError) as error:
+        warehouse.load_days(c.ORDERS, {DAY2: str(path)})
+    assert str(error.value) == (
+        f"orders: file {path} (partition {DAY2}): the file is empty (0 bytes): expected a "
+        "header line, then the rows"
+    )
 
 
 def test_missing_file_is_named(tmp_path, warehouse, loaded):
@@ -220,7 +275,10 @@ def write_file(folder: Path, day: date, name: str, text: str) -> str:
     return str(path)
 
 
-def test_a_discount_level_is_read_as_a_fraction_or_as_the_originals_percentage(tmp_path, warehouse):
+def test_a_discount_level_is_read_as_a_fraction_or_as_the_originals_percentage_or_none(
+    tmp_path, warehouse
+):
+    """The original's generator writes a customer without a discount as `None`: 0."""
     files = {
         DAY1: write_file(
             tmp_path,
@@ -233,15 +291,18 @@ def test_a_discount_level_is_read_as_a_fraction_or_as_the_originals_percentage(t
             tmp_path,
             DAY2,
             "Customers.csv",
-            "CustomerId,LevelOfDiscount,RegistrationDate\n5,3%,2025-01-02\n6,100%,2025-01-02\n",
+            "CustomerId,LevelOfDiscount,RegistrationDate\n5,3%,2025-01-02\n6,100%,2025-01-02\n"
+            "7,None,2025-01-02\n",
         ),  # fmt: skip
     }
-    assert warehouse.load_days(c.CUSTOMERS, files).rows_loaded == 6
+    assert warehouse.load_days(c.CUSTOMERS, files).rows_loaded == 7
     rows = warehouse.query(
         'select "CustomerId", cast("LevelOfDiscount" as varchar) from coffee_shop.customers '
         "order by 1"
     )
-    assert rows == [(1, "0.05"), (2, "0.07"), (3, "0.00"), (4, "0.10"), (5, "0.03"), (6, "1.00")]
+    assert rows == [
+        (1, "0.05"), (2, "0.07"), (3, "0.00"), (4, "0.10"), (5, "0.03"), (6, "1.00"), (7, "0.00")
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

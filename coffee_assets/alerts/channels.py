@@ -17,8 +17,7 @@ from dagster_slack import SlackResource
 from slack_sdk import WebClient
 
 from coffee_assets.alerts.message import Alert
-
-TLS_MODES = ("starttls", "ssl", "none")
+from coffee_assets.settings import TLS_MODES
 
 
 class WebhookChannel(dg.ConfigurableResource):

@@ -95,6 +95,12 @@ class VolumeProfile:
         return max(means) * max(self.weekday_multipliers)
 
     @property
+    def min_daily_mean(self) -> float:
+        """The smallest mean any day can have (the quietest weekday of the quietest season)."""
+        means = [self.base_mean, *(s.mean for s in self.seasons)]
+        return min(means) * min(self.weekday_multipliers)
+
+    @property
     def average_orders_per_day(self) -> float:
         """Mean orders/day over a week outside seasons."""
         return self.base_mean * sum(self.weekday_multipliers) / 7

@@ -31,6 +31,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from coffee_assets import contract as c
@@ -99,6 +100,17 @@ class Table:
     contract: c.TableContract
     extra_columns: list[str]
     rows: list[Row]
+    # Rows with a value the contract refuses (each a finding already), with the values that
+    # could be read: another row that names one of them is not a dangling reference.
+    refused: list[Row] = field(default_factory=list)
+
+    def refused_keys(self) -> set[Any]:
+        key = self.contract.key
+        return {row.values[key] for row in self.refused if key in row.values}
+
+    def refused_without_key(self) -> bool:
+        """Some refused row's key cannot be read: what it was is unknown."""
+        return any(self.contract.key not in row.values for row in self.refused)
 
 
 @dataclass
@@ -129,12 +141,26 @@ _PERCENT = re.compile(c.PERCENT)
 
 def _parse(col: c.Column, text: str) -> Any:
     """The value of one field, or raise ValueError with the reason (the contract's words)."""
+    value = _typed(col, text)
+    if value is not None:
+        # Money in cents and rates in hundredths are compared as the amounts they stand for.
+        number = Decimal(value) / 100 if col.type in (c.MONEY, c.RATE) else value
+        problem = col.value_problem(number)
+        if problem:
+            raise ValueError(f"value {text!r} {problem}")
+    return value
+
+
+def _typed(col: c.Column, text: str) -> Any:
+    """The value of one field as its type says, or raise ValueError with the contract's words."""
     value = text.strip()
     if value == "":
         if col.nullable:
             return None
         raise ValueError("empty where a value is required")
     kind = col.type
+    if kind == c.RATE and value == c.NO_RATE:
+        return 0  # the original's generator: a customer without a discount level
     if kind == c.RATE and _PERCENT.fullmatch(value):
         hundredths = _cents(value[:-1])  # '5%' -> 5 hundredths; '2.5%' has no exact hundredth
         if hundredths is None or hundredths % 100 or not 0 <= hundredths <= 10000:
@@ -183,19 +209,27 @@ def _format(col: c.Column, value: Any) -> str:
 
 
 def read_table(contract: c.TableContract, data: bytes, findings: list[Finding]) -> Table:
-    """Parse a whole file; rows with a bad value become findings (and are left out of the
-    checks that need their values, which cannot matter: such findings stop the import)."""
+    """Parse a whole file; rows with a bad value become findings and are kept apart (refused),
+    with the values that could be read, so that the rules over the other rows neither use them
+    nor report what follows from them (a reference to a refused row is not dangling)."""
     name = contract.file_name
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    if not data:
+        raise ImportProblem(f"{name}: {c.EMPTY_FILE}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, words = c.utf8_problem(data, exc)
+        raise ImportProblem(f"{name} line {line}: {words}") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header:
-        raise ImportProblem(f"{name}: the file is empty (no header)")
+        raise ImportProblem(f"{name}: line 1 is empty: expected the header (the column names)")
     problem = contract.header_problem(header)
     if problem:
         raise ImportProblem(f"{name}: {problem}")
     positions = {col.name: header.index(col.name) for col in contract.columns if col.name in header}
     extra = [i for i, h in enumerate(header) if h not in contract.column_names]
-    rows = []
+    table = Table(contract, [header[i] for i in extra], [])
     for fields in reader:
         line = reader.line_num
         if not fields:
@@ -205,6 +239,14 @@ def read_table(contract: c.TableContract, data: bytes, findings: list[Finding]) 
                 Finding("malformed", name, line, f"{len(fields)} fields, the header has "
                         f"{len(header)}")
             )  # fmt: skip
+            key = contract.key
+            readable = {}
+            if key in positions and positions[key] < len(fields):
+                try:
+                    readable[key] = _parse(contract.column(key), fields[positions[key]])
+                except ValueError:
+                    pass
+            table.refused.append(Row(line, readable, []))
             continue
         values: dict[str, Any] = {}
         ok = True
@@ -216,9 +258,8 @@ def read_table(contract: c.TableContract, data: bytes, findings: list[Finding]) 
             except ValueError as exc:
                 findings.append(Finding("bad_value", name, line, f"column {col.name}: {exc}"))
                 ok = False
-        if ok:
-            rows.append(Row(line, values, [fields[i] for i in extra]))
-    return Table(contract, [header[i] for i in extra], rows)
+        (table.rows if ok else table.refused).append(Row(line, values, [fields[i] for i in extra]))
+    return table
 
 
 # ------------------------------------------------------------------------------------ checking
@@ -252,6 +293,9 @@ class _Files:
 
     def ids(self, contract: c.TableContract) -> dict[Any, Row]:
         return self.by_id[contract.table]
+
+    def refused(self, contract: c.TableContract) -> Table:
+        return self.tables[contract.table]
 
 
 def plan_import(files: Mapping[str, bytes], *, repair: bool = False) -> ImportPlan:
@@ -287,9 +331,13 @@ def _references(f: _Files) -> None:
     ]
     for table, column, target in checks:
         known = f.ids(target)
+        target_table = f.tables[target.table]
+        if target_table.refused_without_key():
+            continue  # which ids the refused rows hold is unknown: they are reported
+        refused = target_table.refused_keys()
         for row in f.rows(table):
             value = row.values[column]
-            if value is not None and value not in known:
+            if value is not None and value not in known and value not in refused:
                 f.findings.append(
                     _dangling(table.file_name, row, f"{column}={value}", target.file_name)
                 )
@@ -383,9 +431,14 @@ def _lines_add_up(f: _Files) -> None:
             row.values["OrderDate"] = order.values["OrderDate"]
         if product is not None:
             line_sum[row.values["OrderId"]] += row.values["Quantity"] * product.values["Price"]
+    lines, known_products = f.tables[c.ORDER_DETAILS.table], f.tables[c.PRODUCTS.table]
+    if any("OrderId" not in row.values for row in lines.refused) or known_products.refused:
+        return  # a refused line or product could be anywhere: those rows are reported
+    # An order with a refused line cannot add up; the line is reported, not the order.
+    incomplete = {row.values["OrderId"] for row in lines.refused}
     for row in f.rows(c.ORDERS):
         v = row.values
-        if line_sum[v["OrderId"]] != v["SubTotal"]:
+        if v["OrderId"] not in incomplete and line_sum[v["OrderId"]] != v["SubTotal"]:
             f.findings.append(
                 Finding("lines_add_up_to_subtotal", "Orders.csv", row.line,
                         f"order {v['OrderId']}: SubTotal {_money(v['SubTotal'])}, its lines in "

@@ -22,8 +22,6 @@ their date column. Staging tables expire after a day even if a crash skips their
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -47,7 +45,6 @@ from coffee_assets.resources.warehouse import (
 from coffee_assets.settings import DBT_SCHEMA, RAW_SCHEMA
 from coffee_assets.sql import date_literal
 
-HEADER_BYTES = 64 * 1024  # enough for any header line of the contract's files
 STAGING_TTL = timedelta(days=1)
 MAX_LOAD_ERRORS_SHOWN = 3
 T = TypeVar("T")
@@ -257,16 +254,17 @@ class BigQueryWarehouse(Warehouse):
         bucket, name = split_uri(uri)
         blob = self.gcs.get_client().bucket(bucket).blob(name)
         try:
-            head = blob.download_as_bytes(start=0, end=HEADER_BYTES - 1, retry=TRANSIENT_RETRY)
+            head = blob.download_as_bytes(start=0, end=c.HEADER_BYTES - 1, retry=TRANSIENT_RETRY)
         except gexc.NotFound:
             raise RawLoadError(
                 f"{table.table}: {_where(uri, day)}: the file does not exist"
             ) from None
-        # utf-8-sig: a byte order mark (what spreadsheet tools write) is not part of the header.
-        first_line = head.decode("utf-8-sig", errors="replace").splitlines()[:1]
-        header = next(csv.reader(io.StringIO(first_line[0])), []) if first_line else []
-        if not header:
-            raise RawLoadError(f"{table.table}: {_where(uri, day)}: the file is empty (no header)")
+        except gexc.RequestRangeNotSatisfiable:  # GCS's answer to a range of an empty object
+            head = b""
+        try:
+            header = c.parse_header(head)
+        except c.HeaderError as exc:
+            raise RawLoadError(f"{table.table}: {_where(uri, day)}: {exc}") from None
         problem = table.header_problem(header)
         if problem:
             raise RawLoadError(f"{table.table}: {_where(uri, day)}: {problem}")
@@ -335,10 +333,21 @@ class BigQueryWarehouse(Warehouse):
     ) -> None:
         """What a load job lets through but the contract forbids. Raises on the first hit."""
         checks: list[tuple[str, str, str]] = []  # (column, predicate, problem)
+        business: list[tuple[str, str, str]] = []
         for col in table.columns:
             ident = bq(col.name)
             if not col.nullable:  # REQUIRED in the staging schema, which some loaders ignore
                 checks.append((col.name, f"{ident} is null", "where a value is required"))
+            if col.type == c.STRING:
+                # BigQuery loads bytes that are not UTF-8 as U+FFFD instead of failing.
+                checks.append(
+                    (col.name, f"strpos({ident}, '\ufffd') > 0",
+                     "is not UTF-8 text (BigQuery replaced a byte with U+FFFD); save the file "
+                     "as UTF-8")
+                )  # fmt: skip
+            for kind, words in col.value_rules():
+                violated = col.rule_violated(kind, ident, ident)
+                business.append((col.name, f"{ident} is not null and {violated}", words))
             if col.type == c.MONEY:
                 checks.append(
                     (col.name, f"{ident} != round({ident}, 2)", "has more than 2 decimals")
@@ -364,7 +373,7 @@ class BigQueryWarehouse(Warehouse):
             )
         uris = list(files)
         scope = _scope(files)
-        for column, predicate, problem in checks:
+        for column, predicate, problem in checks + business:
             rows = run_with_retry(
                 lambda predicate=predicate, column=column: list(
                     client.query(
@@ -449,6 +458,7 @@ def staged_select(
             fraction = (
                 f"case when regexp_contains({text}, r'^{c.PERCENT}$') "
                 f"then safe_cast(rtrim({text}, '%') as numeric) / 100 "
+                f"when {text} = '{c.NO_RATE}' then numeric '0' "
                 f"else safe_cast({text} as numeric) end"
             )
             exprs.append(f"{fraction} as {ident}, {ident} as {bq(TEXT_PREFIX + col.name)}")

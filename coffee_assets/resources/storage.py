@@ -12,9 +12,14 @@ from pathlib import Path
 
 import dagster as dg
 
+from coffee_assets.partitions import check_run_range
+
 
 class Bucket(dg.ConfigurableResource):
     """What the assets need of a bucket. Object keys are paths below the bucket's root."""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        check_run_range(context)  # every step uses the bucket or the warehouse
 
     def uri(self, key: str) -> str:
         """Where an object lives, in the form the target's warehouse loads from."""

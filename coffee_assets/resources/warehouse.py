@@ -9,7 +9,7 @@ file, column, row and partition, and the raw table keeps its previous contents.
 
 from __future__ import annotations
 
-import csv
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +23,7 @@ from pydantic import PrivateAttr
 
 from coffee_assets import contract as c
 from coffee_assets import runs
+from coffee_assets.partitions import check_run_range
 from coffee_assets.resources import locks
 from coffee_assets.settings import RAW_SCHEMA
 
@@ -55,9 +56,9 @@ def q(identifier: str) -> str:
 
 
 def read_header(path: str) -> list[str]:
-    """The header row; a UTF-8 byte order mark (what spreadsheet tools write) is not part of it."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        return next(csv.reader(handle), [])
+    """The header row (contract.parse_header); HeaderError says why it cannot be read."""
+    with open(path, "rb") as handle:
+        return c.parse_header(handle.read(c.HEADER_BYTES))
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -72,6 +73,7 @@ class Warehouse(dg.ConfigurableResource):
         run, instance = context.run, context.instance
         if run is None or instance is None:  # used outside a run (tests, notebooks)
             return
+        check_run_range(context)
         if runs.has_ended(instance, run.run_id):
             # `dagster job execute` builds the resources once more after the run has ended, to
             # hand its result back: the run's books are closed, and the warehouse is not needed.
@@ -278,7 +280,10 @@ class DuckDBWarehouse(Warehouse):
             day = files[uri]
             if not Path(uri).is_file():
                 raise RawLoadError(f"{table.table}: {_where(uri, day)}: the file does not exist")
-            header = read_header(uri)
+            try:
+                header = read_header(uri)
+            except c.HeaderError as exc:
+                raise RawLoadError(f"{table.table}: {_where(uri, day)}: {exc}") from None
             problem = table.header_problem(header)
             if problem:
                 raise RawLoadError(f"{table.table}: {_where(uri, day)}: {problem}")
@@ -306,25 +311,27 @@ class DuckDBWarehouse(Warehouse):
                     [paths],
                 )
             except duckdb.Error as exc:
-                days = sorted({str(files[p]) for p in paths if files[p] is not None})
-                scope = f"partition {days[0]}...{days[-1]}" if days else "reference file"
-                raise RawLoadError(
-                    f"{table.table}: could not parse CSV ({scope}): {_csv_error_summary(exc)}"
-                ) from None
+                raise RawLoadError(f"{table.table}: {_csv_error(exc, files)}") from None
 
     def _validate(self, con: duckdb.DuckDBPyConnection, table: c.TableContract) -> None:
-        """Raise on the first value that breaks the contract: empty, unparsable or out of range."""
+        """Raise on the first value that breaks the contract: empty, unparsable, outside the
+        partition, then what the business does not allow (contract.Column.value_rules)."""
         checks = []
+        business = []
         for col in table.columns:
             ident = q(col.name)
             if not col.nullable:
                 checks.append((col.name, f"{ident} is null", "where a value is required"))
             text = _spelled(col)
-            unparsable = f"try_cast({text} as {col.type.duckdb}) is null"
+            typed = f"try_cast({text} as {col.type.duckdb})"
+            unparsable = f"{typed} is null"
             if col.type.pattern:
                 unparsable += f" or not regexp_full_match(trim({text}), '{col.type.pattern}')"
             bad = f"{ident} is not null and ({unparsable})"
             checks.append((col.name, bad, f"is not {col.type.words}"))
+            for kind, words in col.value_rules():
+                violated = col.rule_violated(kind, typed, ident)
+                business.append((col.name, f"{ident} is not null and {violated}", words))
         if table.partitioned:
             ident = q(table.date_column)
             checks.append(
@@ -334,7 +341,7 @@ class DuckDBWarehouse(Warehouse):
                     "lies outside the file's partition",
                 )
             )
-        for column, predicate, problem in checks:
+        for column, predicate, problem in checks + business:
             hit = con.execute(
                 f"select f.uri, f.day, s._row, s.{q(column)} from _stage s "
                 f"join _files f using (_file_index) where {predicate} "
@@ -367,6 +374,7 @@ def _spelled(col: c.Column) -> str:
     return (
         f"(case when regexp_full_match(trim({ident}), '{c.PERCENT}') "
         f"then cast(cast(rtrim(trim({ident}), '%') as decimal(18, 6)) / 100 as varchar) "
+        f"when trim({ident}) = '{c.NO_RATE}' then '0' "
         f"else {ident} end)"
     )
 
@@ -375,9 +383,28 @@ def _where(uri: str, day: date | None) -> str:
     return f"file {uri} (partition {day})" if day else f"file {uri}"
 
 
-def _csv_error_summary(exc: duckdb.Error) -> str:
-    """DuckDB's CSV error without its list of reader options: the problem and the file."""
-    lines = str(exc).splitlines()
-    summary = [line for line in lines if line.strip()][:3]
-    summary += [line.strip() for line in lines if line.strip().startswith("file =")]
-    return " | ".join(summary)
+_CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_CSV_ERROR_FILE = re.compile(r"^\s*file = (.+?)\s*$", re.MULTILINE)
+
+
+def _csv_error(exc: duckdb.Error, files: Mapping[str, date | None]) -> str:
+    """DuckDB's CSV error as the other load errors read: the file and its partition, the line,
+    the problem (without DuckDB's list of reader options)."""
+    text = str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    found_file = _CSV_ERROR_FILE.search(text)
+    found_line = _CSV_ERROR_LINE.search(text)
+    uri = found_file.group(1) if found_file else None
+    where = _where(uri, files.get(uri)) if uri else f"{len(files)} file(s) ({_scope(files)})"
+    if found_line and "Invalid unicode" in text:
+        return f"{where}: line {found_line.group(1)}: not UTF-8 text; save the file as UTF-8"
+    summary = [line for line in lines[:3] if not line.startswith("file =")]
+    at = f"line {found_line.group(1)}: " if found_line else ""
+    return f"{where}: {at}could not parse the CSV: {' | '.join(summary)}"
+
+
+def _scope(files: Mapping[str, date | None]) -> str:
+    days = sorted(d for d in files.values() if d is not None)
+    if not days:
+        return "reference file"
+    return f"partition {days[0]}" if days[0] == days[-1] else f"partition {days[0]}...{days[-1]}"
