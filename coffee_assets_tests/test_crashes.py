@@ -54,6 +54,9 @@ class Home:
             "COFFEE_START_DATE": START.isoformat(),
             "COFFEE_SEED": "11",  # as the session's pipeline fixture
         }
+        # The instance's SQLite schema exists before the runs start, as in a project's instance:
+        # two processes creating it at once race (`table secondary_indexes already exists`).
+        self.instance().dispose()
 
     def start_run(self, first=START, last=LAST, log: str = "run") -> subprocess.Popen:
         out = open(self.home.parent / f"{log}.log", "wb")
