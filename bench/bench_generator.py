@@ -32,14 +32,14 @@ import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from coffee_assets.generator import (  # noqa: E402
+from coffee_assets.core.generator import (  # noqa: E402
     GeneratorConfig,
     generate_day,
     generate_range,
     get_profile,
     write_range,
 )
-from coffee_assets.generator.writer import day_paths  # noqa: E402
+from coffee_assets.core.generator.writer import day_paths  # noqa: E402
 
 START = date(2025, 1, 1)
 

@@ -42,18 +42,18 @@ os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 
 import dagster as dg  # noqa: E402
 
-from coffee_assets import contract as c  # noqa: E402
-from coffee_assets.assets.csv_files import object_key  # noqa: E402
-from coffee_assets.assets.dbt_models import dbt_build_args, dbt_vars  # noqa: E402
-from coffee_assets.checks.raw_tables import daily_rules  # noqa: E402
+from coffee_assets.core import contract as c  # noqa: E402
+from coffee_assets.core.generator import generate_day, reference_tables, to_csv_bytes  # noqa: E402
+from coffee_assets.core.reports import render_report  # noqa: E402
 from coffee_assets.definitions import build_definitions  # noqa: E402
-from coffee_assets.generator import generate_day, reference_tables, to_csv_bytes  # noqa: E402
-from coffee_assets.jobs import execute_daily_refresh  # noqa: E402
-from coffee_assets.partitions import days_between  # noqa: E402
-from coffee_assets.reports import render_report  # noqa: E402
-from coffee_assets.reports.data import load_report_data  # noqa: E402
-from coffee_assets.resources import DuckDBWarehouse, LocalFolderBucket  # noqa: E402
-from coffee_assets.resources.dbt import dbt_executable  # noqa: E402
+from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars  # noqa: E402
+from coffee_assets.defs.dbt.resources import dbt_executable  # noqa: E402
+from coffee_assets.defs.raw.checks import daily_rules  # noqa: E402
+from coffee_assets.defs.reports.data import Marts, load_report_data  # noqa: E402
+from coffee_assets.defs.schedules.jobs import execute_daily_refresh  # noqa: E402
+from coffee_assets.platform.partitions import days_between  # noqa: E402
+from coffee_assets.platform.storage import LocalFolderBucket  # noqa: E402
+from coffee_assets.platform.warehouse import DuckDBWarehouse  # noqa: E402
 from coffee_assets.settings import DBT_PROJECT_DIR, Settings  # noqa: E402
 
 START = date(2025, 1, 1)
@@ -116,10 +116,10 @@ def baseline(days: int, workdir: Path) -> dict[str, float]:
         data = generate_day(config, day)
         for table in c.DAILY_TABLES:
             bucket.write_bytes(
-                object_key(table, day.isoformat()), to_csv_bytes(getattr(data, table.table))
+                c.bucket_key(table, day.isoformat()), to_csv_bytes(getattr(data, table.table))
             )
     for table in c.REFERENCE_TABLES:
-        bucket.write_bytes(object_key(table), to_csv_bytes(reference_tables()[table.table]))
+        bucket.write_bytes(c.bucket_key(table), to_csv_bytes(reference_tables()[table.table]))
     times["CSV files"] = time.perf_counter() - began
 
     began = time.perf_counter()
@@ -127,12 +127,12 @@ def baseline(days: int, workdir: Path) -> dict[str, float]:
         warehouse.load_days(
             table,
             {
-                day: bucket.uri(object_key(table, day.isoformat()))
+                day: bucket.uri(c.bucket_key(table, day.isoformat()))
                 for day in days_between(first, last)
             },
         )
     for table in c.REFERENCE_TABLES:
-        warehouse.load_reference(table, bucket.uri(object_key(table)))
+        warehouse.load_reference(table, bucket.uri(c.bucket_key(table)))
     times["raw tables"] = time.perf_counter() - began
 
     began = time.perf_counter()
@@ -152,7 +152,9 @@ def baseline(days: int, workdir: Path) -> dict[str, float]:
     times["dbt build"] = time.perf_counter() - began
 
     began = time.perf_counter()
-    data = load_report_data(warehouse)
+    data = load_report_data(
+        warehouse, Marts("dbt_models.flat_order_details", "dbt_models.flat_customer_metrics")
+    )
     for kind in ("sales", "customers"):
         bucket.write_bytes(f"reports/{kind}.html", render_report(kind, data))
     times["reports"] = time.perf_counter() - began

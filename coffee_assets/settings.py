@@ -11,7 +11,9 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -369,7 +371,7 @@ class Settings:
 
     def check_volume(self) -> None:
         """Fail now, naming the variables, rather than in the middle of a run."""
-        from coffee_assets.generator import GeneratorConfig, get_profile
+        from coffee_assets.core.generator import GeneratorConfig, get_profile
 
         try:
             profile = get_profile(self.volume_profile, self.orders_per_day)
@@ -387,6 +389,26 @@ class Settings:
                 f"history needs at least one a day (set it to "
                 f"{math.ceil(profile.average_orders_per_day / profile.min_daily_mean)} or more)"
             )
+
+
+_IN_USE: ContextVar[Settings | None] = ContextVar("coffee_settings", default=None)
+
+
+@contextmanager
+def settings_in_use(settings: Settings) -> Iterator[Settings]:
+    """Build definitions for these settings: what `current_settings` returns meanwhile."""
+    token = _IN_USE.set(settings)
+    try:
+        yield settings
+    finally:
+        _IN_USE.reset(token)
+
+
+def current_settings() -> Settings:
+    """The settings the code location is being built for: those `build_definitions` was given
+    (tests build isolated locations that way), else the environment's. Each layer of defs/ asks
+    for them when Dagster loads the defs folder."""
+    return _IN_USE.get() or Settings.from_env()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,9 +13,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from coffee_assets import contract as c
+from coffee_assets.core import contract as c
 from coffee_assets.definitions import build_definitions
-from coffee_assets.jobs import execute_daily_refresh
+from coffee_assets.defs.schedules.jobs import execute_daily_refresh
 from coffee_assets.settings import CSV_PREFIX, Settings
 
 from .alert_servers import start_alert_servers

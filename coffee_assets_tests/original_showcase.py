@@ -36,7 +36,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from coffee_assets.generator.reference import CITY, PRODUCTS, STORES
+from coffee_assets.core.generator.reference import CITY, PRODUCTS, STORES
 
 LOW_SEASON = (date(2022, 2, 25), date(2022, 5, 31))
 

@@ -9,15 +9,14 @@ import json
 import dagster as dg
 import pytest
 
-from coffee_assets.alerts import (
-    Alert,
+from coffee_assets.core.alert import CHECK_FAILED, RUN_FAILED, Alert
+from coffee_assets.defs.alerts.channels import (
     AlertChannels,
     SlackChannel,
     SmtpChannel,
     WebhookChannel,
-    alert_channels,
 )
-from coffee_assets.alerts.message import CHECK_FAILED, RUN_FAILED
+from coffee_assets.defs.alerts.resources import alert_channels
 from coffee_assets.settings import SettingsError
 
 SAMPLE = "| OrderId | TotalAmount |\n| --- | --- |\n| 2025010300004 | 1405 |"

@@ -24,13 +24,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from coffee_assets import contract as c
-from coffee_assets.alerts import AlertChannels, SlackChannel, alert_channels
-from coffee_assets.alerts.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_SENSOR
-from coffee_assets.assets.csv_files import object_key
+from coffee_assets.core import contract as c
 from coffee_assets.definitions import build_definitions
-from coffee_assets.freshness import FRESH_ASSETS
-from coffee_assets.jobs import execute_daily_refresh
+from coffee_assets.defs.alerts.channels import AlertChannels, SlackChannel
+from coffee_assets.defs.alerts.resources import alert_channels
+from coffee_assets.defs.alerts.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_SENSOR
+from coffee_assets.defs.schedules.jobs import execute_daily_refresh
 from coffee_assets.settings import Settings
 
 from .alert_servers import AlertServers
@@ -164,7 +163,7 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 
 def file_of(settings: Settings, table: c.TableContract, day: date) -> Path:
-    return settings.bucket_dir / object_key(table, day.isoformat())
+    return settings.bucket_dir / c.bucket_key(table, day.isoformat())
 
 
 def dangling_order_line(settings: Settings, day: date) -> None:
@@ -481,7 +480,12 @@ def test_a_missed_deadline_alerts_once_whatever_runs_in_between(base, alerting):
     defs = base.defs
     graph = defs.resolve_asset_graph()
     with_policy = {node.key for node in graph.asset_nodes if node.freshness_policy}
-    assert with_policy == set(FRESH_ASSETS)
+    # Both ends of the warehouse: the daily raw tables and the marts read in the morning.
+    assert with_policy == {
+        *(dg.AssetKey(["coffee_shop", t.table]) for t in c.DAILY_TABLES),
+        dg.AssetKey(["dbt_models", "flat_order_details"]),
+        dg.AssetKey(["dbt_models", "flat_customer_metrics"]),
+    }
     assert not [key for key in graph.asset_check_keys if "freshness" in key.name]
     late = dg.AssetKey(["dbt_models", "flat_order_details"])
     with dg.instance_for_test() as instance:

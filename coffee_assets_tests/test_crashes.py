@@ -18,11 +18,11 @@ import dagster as dg
 import psutil
 import pytest
 
-from coffee_assets import dagster_internals as internals
+from coffee_assets.core import locks
 from coffee_assets.definitions import build_definitions
-from coffee_assets.jobs import execute_daily_refresh
-from coffee_assets.resources import locks
-from coffee_assets.runs import HEALTH_SENSOR
+from coffee_assets.defs.runs.health import HEALTH_SENSOR
+from coffee_assets.defs.schedules.jobs import execute_daily_refresh
+from coffee_assets.platform import dagster_internals as internals
 from coffee_assets.settings import PROJECT_ROOT, Settings
 
 from .conftest import LAST, START

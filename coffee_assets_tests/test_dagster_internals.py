@@ -1,11 +1,12 @@
-"""The Dagster internals this project relies on (coffee_assets/dagster_internals.py), each against
-a real instance: an upgrade of Dagster that changes one of them fails here, by name."""
+"""The Dagster internals this project relies on (coffee_assets/platform/dagster_internals.py),
+each against a real instance: an upgrade of Dagster that changes one of them fails here, by
+name."""
 
 import dagster as dg
 import pytest
 
-from coffee_assets import dagster_internals as internals
-from coffee_assets.jobs import RANGE_END_TAG, RANGE_START_TAG
+from coffee_assets.defs.schedules.jobs import RANGE_END_TAG, RANGE_START_TAG
+from coffee_assets.platform import dagster_internals as internals
 
 PARTITIONS = dg.DailyPartitionsDefinition(start_date="2025-01-01")
 DAYS = ["2025-01-01", "2025-01-02", "2025-01-03"]
@@ -94,7 +95,7 @@ def test_the_dbt_resource_does_not_load_dbt_into_the_run_process(tmp_path, monke
     a cli() call of the project's dbt resource neither calls it nor loads an adapter."""
     from dagster_dbt import DbtCliResource
 
-    from coffee_assets.resources.dbt import dbt_cli_resource
+    from coffee_assets.defs.dbt.resources import dbt_cli_resource
 
     assert callable(DbtCliResource._initialize_dbt_core_adapter)
     calls = []

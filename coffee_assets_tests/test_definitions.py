@@ -14,12 +14,12 @@ import dagster as dg
 import pytest
 from dagster_dbt import DbtProject
 
-from coffee_assets import contract as c
-from coffee_assets.checks.marts import FLAT_ORDER_DETAILS
-from coffee_assets.dbt_project import prepare_if_dev_and_changed
-from coffee_assets.definitions import DUCKDB_POOL, build_definitions
-from coffee_assets.importer.manifest import MANIFEST_KEY, ImportManifest
-from coffee_assets.jobs import partition_range_tags
+from coffee_assets.core import contract as c
+from coffee_assets.core.importer.manifest import MANIFEST_KEY, ImportManifest
+from coffee_assets.definitions import build_definitions
+from coffee_assets.defs.dbt.project import prepare_if_dev_and_changed
+from coffee_assets.defs.schedules.jobs import partition_range_tags
+from coffee_assets.platform.target import DUCKDB_POOL
 from coffee_assets.settings import DBT_PROJECT_DIR, Settings, SettingsError
 
 
@@ -138,6 +138,8 @@ def materialize_days(instance: dg.DagsterInstance, first: str, last: str) -> Non
         day += timedelta(days=1)
 
 
+# The lineage's last daily asset: a day is complete once it is.
+FLAT_ORDER_DETAILS = dg.AssetKey(["dbt_models", "flat_order_details"])
 MORNING = datetime(2025, 3, 2, 4, 30, tzinfo=ZoneInfo("Europe/Kyiv"))
 
 

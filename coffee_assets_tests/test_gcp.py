@@ -26,19 +26,20 @@ from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, storage
 
-from coffee_assets import contract as c
-from coffee_assets.dbt_project import dbt_project
+from coffee_assets.cli import importer as cli
+from coffee_assets.core import contract as c
 from coffee_assets.definitions import build_definitions
-from coffee_assets.importer import cli
-from coffee_assets.jobs import execute_daily_refresh
-from coffee_assets.resources import RawLoadError, build_resources
-from coffee_assets.resources.bigquery import (
+from coffee_assets.defs.dbt.project import dbt_project
+from coffee_assets.defs.schedules.jobs import execute_daily_refresh
+from coffee_assets.platform.bigquery import (
     BigQueryWarehouse,
     CoffeeBigQueryResource,
     load_error_summary,
 )
-from coffee_assets.resources.gcs import CoffeeGCSResource, GCSBucket
-from coffee_assets.resources.retry import is_transient, transient_retry
+from coffee_assets.platform.gcs import CoffeeGCSResource, GCSBucket
+from coffee_assets.platform.retry import is_transient, transient_retry
+from coffee_assets.platform.target import shared_resources
+from coffee_assets.platform.warehouse import RawLoadError
 from coffee_assets.settings import (
     EMULATOR_VARS,
     GCP_ENV_DEFAULTS,
@@ -265,7 +266,7 @@ def test_defaults_and_resources_use_the_env_vars(monkeypatch):
     monkeypatch.setenv("COFFEE_GCP_PROJECT", "my-project")
     monkeypatch.setenv("COFFEE_GCS_BUCKET", "my-bucket")
     monkeypatch.setenv("COFFEE_BQ_LOCATION", "EU")
-    resources = build_resources(Settings(target="gcp"))
+    resources = shared_resources(Settings(target="gcp"))
     # Values from the environment stay EnvVars, so the UI shows the variable, not its value.
     assert isinstance(resources["storage"].bucket, dg.EnvVar)
     assert isinstance(resources["warehouse"].bigquery.project, dg.EnvVar)

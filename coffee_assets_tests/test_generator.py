@@ -18,12 +18,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
 
-from coffee_assets import contract
-from coffee_assets.generator import (
+from coffee_assets.cli import generate as cli
+from coffee_assets.core import contract
+from coffee_assets.core.generator import (
     PROFILES,
     DayData,
     GeneratorConfig,
-    cli,
     core,
     generate_day,
     generate_range,
@@ -35,9 +35,9 @@ from coffee_assets.generator import (
     write_reference,
     writer,
 )
-from coffee_assets.generator.profiles import Season, VolumeProfile
-from coffee_assets.generator.reference import PRICE_CENTS
-from coffee_assets.generator.schema import arrow_schema
+from coffee_assets.core.generator.profiles import Season, VolumeProfile
+from coffee_assets.core.generator.reference import PRICE_CENTS
+from coffee_assets.core.generator.schema import arrow_schema
 
 START = date(2025, 1, 1)
 Z = 5.0  # tolerance in standard errors
@@ -633,9 +633,9 @@ def test_bad_days_and_configs_raise_value_errors():
 
 def test_the_generator_speaks_the_vocabulary_the_marts_are_tested_against():
     """The generator is the source system: its order types, product categories and discount
-    levels are the dbt project's vocabulary (dbt_project.yml vars, coffee_assets/vocabulary.py)."""
-    from coffee_assets import vocabulary
-    from coffee_assets.generator import core
+    levels are the dbt project's vocabulary (dbt_project.yml vars, core/vocabulary.py)."""
+    from coffee_assets.core import vocabulary
+    from coffee_assets.core.generator import core
 
     assert core.ORDER_TYPES.to_pylist() == vocabulary.ORDER_TYPES
     categories = set(reference_tables()["products"].column("ProductCategory").to_pylist())

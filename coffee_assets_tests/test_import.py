@@ -19,12 +19,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from coffee_assets import contract as c
+from coffee_assets.cli import importer as cli
+from coffee_assets.core import contract as c
+from coffee_assets.core.importer.core import HALF_CENT_DOWN, REGISTERED_AFTER_ORDER, plan_import
+from coffee_assets.core.importer.manifest import MANIFEST_KEY
 from coffee_assets.definitions import build_definitions
-from coffee_assets.importer import cli
-from coffee_assets.importer.core import HALF_CENT_DOWN, REGISTERED_AFTER_ORDER, plan_import
-from coffee_assets.importer.manifest import MANIFEST_KEY
-from coffee_assets.jobs import execute_daily_refresh
+from coffee_assets.defs.schedules.jobs import execute_daily_refresh
 from coffee_assets.settings import CSV_PREFIX, Settings
 
 from .original_showcase import CLOUD_RUN, original_files

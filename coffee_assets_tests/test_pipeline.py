@@ -14,9 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 import dagster as dg
 import pytest
 
-from coffee_assets import contract as c
-from coffee_assets.jobs import execute_daily_refresh, partition_range_tags
-from coffee_assets.resources.dbt import dbt_executable
+from coffee_assets.core import contract as c
+from coffee_assets.defs.dbt.resources import dbt_executable
+from coffee_assets.defs.schedules.jobs import execute_daily_refresh, partition_range_tags
 from coffee_assets.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
 from .conftest import DAYS, LAST, START

@@ -25,9 +25,14 @@ from dagster_graphql import DagsterGraphQLClient
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
-from coffee_assets import contract as c
-from coffee_assets.dbt_project import dbt_project
-from coffee_assets.jobs import DAILY_REFRESH, RANGE_END_TAG, RANGE_START_TAG, SCHEDULE
+from coffee_assets.core import contract as c
+from coffee_assets.defs.dbt.project import dbt_project
+from coffee_assets.defs.schedules.jobs import (
+    DAILY_REFRESH,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    SCHEDULE,
+)
 from coffee_assets.settings import CSV_PREFIX, yesterday
 
 from .alert_servers import RecordingHttpServer

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from coffee_assets import contract as c
-from coffee_assets.resources.warehouse import DuckDBWarehouse, RawLoadError
+from coffee_assets.core import contract as c
+from coffee_assets.platform.warehouse import DuckDBWarehouse, RawLoadError
 
 HEADER = ",".join(c.ORDERS.column_names)
 DAY1, DAY2 = date(2025, 1, 1), date(2025, 1, 2)

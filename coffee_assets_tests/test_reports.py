@@ -21,19 +21,17 @@ import dagster as dg
 import duckdb
 import pytest
 
-from coffee_assets.assets.reports import as_of_key, build_report_assets, latest_key
-from coffee_assets.reports import (
-    KINDS,
-    ReportDataError,
-    headline,
-    load_report_data,
-    render_report,
-    sparkline,
-)
-from coffee_assets.resources import DuckDBWarehouse, LocalFolderBucket
+from coffee_assets.core.reports import KINDS, headline, render_report, sparkline
+from coffee_assets.defs.reports.assets import as_of_key, build_report_assets, latest_key
+from coffee_assets.defs.reports.data import Marts, ReportDataError, load_report_data
+from coffee_assets.defs.runs.books import RunBooks
+from coffee_assets.platform.storage import LocalFolderBucket
+from coffee_assets.platform.warehouse import DuckDBWarehouse
+from coffee_assets.settings import Settings
 from coffee_assets_tests.conftest import LAST, START
 
 REPORT_NAMES = ("sales_report", "customer_report")
+MARTS = Marts("dbt_models.flat_order_details", "dbt_models.flat_customer_metrics")
 SEGMENTS = ["Champions", "Loyal", "Big Spenders", "New Customers", "At Risk", "Churned", "Other"]
 AGE_BUCKETS = [(30, "0-30 d"), (90, "31-90 d"), (180, "91-180 d"), (365, "181-365 d")]
 RECENCY_BUCKETS = [(7, "0-7 d"), (30, "8-30 d"), (90, "31-90 d"), (180, "91-180 d")]
@@ -447,20 +445,20 @@ def test_reports_are_as_of_the_customer_metrics_day_and_say_so_when_they_cannot_
     warehouse_file = tmp_path / "warehouse.duckdb"
     shutil.copy(pipeline.settings.duckdb_path, warehouse_file)
     warehouse = DuckDBWarehouse(path=str(warehouse_file))
-    assert load_report_data(warehouse)["as_of"] == LAST.isoformat()
+    assert load_report_data(warehouse, MARTS)["as_of"] == LAST.isoformat()
     with duckdb.connect(str(warehouse_file)) as con:
         con.execute(
             "update dbt_models.flat_customer_metrics set as_of_date = as_of_date - 1 "
             "where customer_id = (select min(customer_id) from dbt_models.flat_customer_metrics)"
         )
     with pytest.raises(ReportDataError) as exc:
-        load_report_data(warehouse)
+        load_report_data(warehouse, MARTS)
     assert "dbt_models.flat_customer_metrics is as of" in str(exc.value)
     assert f"{LAST - timedelta(days=1)}, {LAST}" in str(exc.value)
     with duckdb.connect(str(warehouse_file)) as con:
         con.execute("delete from dbt_models.flat_customer_metrics")
     with pytest.raises(ReportDataError, match="as of no day \\(it is empty\\)"):
-        load_report_data(warehouse)
+        load_report_data(warehouse, MARTS)
 
 
 def _materialize_reports(
@@ -468,13 +466,14 @@ def _materialize_reports(
     warehouse: Path,
     selection: list[str] | None = None,
 ) -> dg.MaterializeResult:
-    [assets] = build_report_assets(pool=None)
+    [assets] = build_report_assets(Settings(data_dir=warehouse.parent, start_date=START))
     return dg.materialize(
         [assets],
         selection=selection,
         resources={
             "storage": LocalFolderBucket(root=str(bucket)),
             "warehouse": DuckDBWarehouse(path=str(warehouse)),
+            "run_books": RunBooks(),
         },
     )
 

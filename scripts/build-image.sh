@@ -19,9 +19,9 @@ placeholders=(
     COFFEE_BQ_LOCATION=US DAGSTER_HOME="$(mktemp -d)"
 )
 echo "Preparing the dbt manifests (coffee_dbt/target/local and target/gcp) ..."
-dagster-dbt project prepare-and-package --file coffee_assets/dbt_project.py >/dev/null
+dagster-dbt project prepare-and-package --file coffee_assets/defs/dbt/project.py >/dev/null
 env "${placeholders[@]}" python - <<'PY'
-from coffee_assets.dbt_project import dbt_project
+from coffee_assets.defs.dbt.project import dbt_project
 
 project = dbt_project("gcp")
 project.preparer.prepare(project)

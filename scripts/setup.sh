@@ -25,12 +25,12 @@ export PATH="$PWD/.venv/bin:$PATH" VIRTUAL_ENV="$PWD/.venv"
 export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/dagster_home}"
 # The dbt manifest Dagster builds the dbt assets from (coffee_dbt/target/local), prepared again
 # when the dbt project changed (under `dg`, the definitions also parse again when a file of the
-# dbt project is newer than the manifest: coffee_assets/dbt_project.py).
+# dbt project is newer than the manifest: coffee_assets/defs/dbt/project.py).
 dbt_stamp=coffee_dbt/target/local/.prepared
 dbt_want="$(find coffee_dbt -path coffee_dbt/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print | sort | xargs cat | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$dbt_stamp" 2>/dev/null)" != "$dbt_want" ]; then
     echo "Preparing the dbt manifest (dbt parse) ..."
-    dagster-dbt project prepare-and-package --file coffee_assets/dbt_project.py
+    dagster-dbt project prepare-and-package --file coffee_assets/defs/dbt/project.py
     echo "$dbt_want" > "$dbt_stamp"
 fi
 # One planned-materialization event per asset and run instead of one per asset and partition:

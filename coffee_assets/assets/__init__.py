@@ -1,1 +1,0 @@
-"""Asset factories, one module per layer: CSV files -> raw tables -> dbt models."""

@@ -1,0 +1,1 @@
+"""The alert channels and the sensors that use them."""

@@ -1,0 +1,213 @@
+"""The alert sensors: failed asset checks (ERROR and WARN), missed freshness, failed runs.
+
+Each is announced once, also across daemon restarts: the check sensor keeps in its cursor (stored
+by Dagster) the ids of the failed check executions it has announced and, per asset, the moment
+its freshness last turned stale; Dagster's run failure sensor keeps its own cursor of processed
+run failures. A run that failed only because blocking checks failed is not announced again as a
+run failure: its checks were.
+"""
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from coffee_assets.core.alert import CHECK_FAILED, FRESHNESS_MISSED, RUN_FAILED, Alert
+from coffee_assets.defs.alerts.channels import AlertChannels
+from coffee_assets.platform import dagster_internals as internals
+from coffee_assets.platform.freshness import DEADLINE_CRON
+from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
+from coffee_assets.settings import TIMEZONE
+
+CHECK_ALERT_SENSOR = "asset_check_alerts"
+RUN_FAILURE_SENSOR = "run_failure_alerts"
+# A failure is announced if it is newer than this when first seen: far longer than the daemon is
+# ever down, and it bounds the cursor (ids older than this are forgotten).
+HORIZON_SECONDS = 7 * 24 * 3600
+# On the very first tick (no cursor), older failures are history, not news.
+FIRST_TICK_SECONDS = 24 * 3600
+RECORDS_PER_CHECK = 50
+BLOCKING_CHECK_ERROR = "DagsterAssetCheckFailedError"
+STALE = ("FAIL", "WARN")
+
+
+def metadata_text(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """Metadata values as text (markdown tables stay markdown), in their order."""
+    text: dict[str, str] = {}
+    for name, value in metadata.items():
+        raw = getattr(value, "value", value)
+        if name.endswith("timestamp") and isinstance(raw, int | float):
+            raw = datetime.fromtimestamp(raw, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        elif isinstance(raw, dict | list):
+            raw = json.dumps(raw, sort_keys=True, default=str)
+        text[name] = str(raw)
+    return text
+
+
+def run_partition(tags: Mapping[str, str]) -> str | None:
+    if RANGE_START_TAG in tags:
+        start, end = tags[RANGE_START_TAG], tags.get(RANGE_END_TAG, tags[RANGE_START_TAG])
+        return start if start == end else f"{start}...{end}"
+    return tags.get("dagster/partition")
+
+
+def check_alert(
+    failure: internals.CheckFailure, instance: dg.DagsterInstance, alerts: AlertChannels
+) -> Alert:
+    evaluation = failure.evaluation
+    run = instance.get_run_by_id(failure.run_id)
+    return Alert(
+        key=f"check-execution-{failure.id}",
+        kind=CHECK_FAILED,
+        severity=evaluation.severity.value,
+        summary=evaluation.description or f"{evaluation.check_name} did not pass",
+        asset=evaluation.asset_key.to_user_string(),
+        partition=failure.partition
+        or evaluation.partition
+        or run_partition(run.tags if run else {}),
+        check=evaluation.check_name,
+        job=run.job_name if run else None,
+        run_id=failure.run_id,
+        run_url=alerts.run_url(failure.run_id),
+        blocking=bool(evaluation.blocking),
+        details=metadata_text(evaluation.metadata),
+        timestamp=failure.timestamp,
+    )
+
+
+def freshness_alert(
+    key: dg.AssetKey, state: internals.Freshness, instance: dg.DagsterInstance
+) -> Alert:
+    latest = instance.get_latest_materialization_event(key)
+    last = (
+        datetime.fromtimestamp(latest.timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if latest
+        else "never"
+    )
+    return Alert(
+        key=f"freshness-{key.to_user_string()}-{state.since:.0f}",
+        kind=FRESHNESS_MISSED,
+        severity="WARN",
+        summary=(
+            f"{key.to_user_string()} missed its deadline ({DEADLINE_CRON} {TIMEZONE}, daily): "
+            f"last materialized {last}"
+        ),
+        asset=key.to_user_string(),
+        details={
+            "freshness_state": state.state,
+            "stale_since": datetime.fromtimestamp(state.since, tz=UTC).isoformat(),
+            "last_materialization": last,
+        },
+        timestamp=state.since,
+    )
+
+
+def failed_checks(
+    instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey], since: float
+) -> list[internals.CheckFailure]:
+    """Failed check executions evaluated after `since`, oldest first."""
+    found = [
+        failure
+        for key in check_keys
+        for failure in internals.failed_check_executions(instance, key, RECORDS_PER_CHECK)
+        if failure.timestamp > since
+    ]
+    return sorted(found, key=lambda f: (f.timestamp, f.id))
+
+
+def build_check_alert_sensor() -> dg.SensorDefinition:
+    @dg.sensor(
+        name=CHECK_ALERT_SENSOR,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Announces every failed asset check of this code location (ERROR and WARN, dbt "
+            "tests included) and every asset that goes stale (its FreshnessPolicy) once, on "
+            "the configured alert channels."
+        ),
+    )
+    def asset_check_alerts(context: dg.SensorEvaluationContext, alerts: AlertChannels):
+        now = time.time()
+        state = json.loads(context.cursor) if context.cursor else None
+        seen = set(state["seen"]) if state else set()
+        stale: dict[str, float] = dict((state or {}).get("stale", {}))
+        since = now - (HORIZON_SECONDS if state else FIRST_TICK_SECONDS)
+        graph = context.repository_def.asset_graph
+        failures = failed_checks(context.instance, graph.asset_check_keys, since)
+        sent = 0
+        for failure in failures:
+            if failure.id in seen:
+                continue
+            alerts.deliver(check_alert(failure, context.instance, alerts), context.log)
+            seen.add(failure.id)
+            sent += 1
+        # Freshness: once per turn to stale (Dagster's daemon evaluates the policies).
+        with_policy = [node.key for node in graph.asset_nodes if node.freshness_policy]
+        for key, fresh in internals.freshness_states(context.instance, with_policy).items():
+            name = key.to_user_string()
+            if fresh.state not in STALE:
+                stale.pop(name, None)
+                continue
+            if stale.get(name) == fresh.since or fresh.since <= since:
+                continue
+            alerts.deliver(freshness_alert(key, fresh, context.instance), context.log)
+            stale[name] = fresh.since
+            sent += 1
+        # Only ids still inside the horizon can come back: the cursor stays small.
+        keep = sorted({f.id for f in failures} & seen)
+        context.update_cursor(json.dumps({"seen": keep, "stale": stale}))
+        return dg.SkipReason(f"{sent} new alert(s) announced")
+
+    return asset_check_alerts
+
+
+def build_run_failure_alert_sensor() -> dg.SensorDefinition:
+    @dg.run_failure_sensor(
+        name=RUN_FAILURE_SENSOR,
+        monitor_all_code_locations=True,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Announces every failed run once, on the configured alert channels.",
+    )
+    def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertChannels):
+        run = context.dagster_run
+        steps = context.get_step_failure_events()
+        errors = {
+            step.step_key: step.event_specific_data.error
+            for step in steps
+            if step.event_specific_data is not None and step.event_specific_data.error
+        }
+        if errors and all(e.cls_name == BLOCKING_CHECK_ERROR for e in errors.values()):
+            context.log.info(
+                f"run {run.run_id} failed only on blocking checks ({', '.join(errors)}): "
+                f"announced by {CHECK_ALERT_SENSOR}"
+            )
+            return
+        details = {
+            f"step {step_key}": (error.message or "").strip().splitlines()[0]
+            if error.message
+            else error.cls_name or "error"
+            for step_key, error in errors.items()
+        }
+        summary = (
+            f"{len(errors)} step(s) failed: {', '.join(errors)}"
+            if errors
+            else (context.failure_event.message or "the run failed")
+        )
+        alert = Alert(
+            key=f"run-{run.run_id}",
+            kind=RUN_FAILED,
+            severity="ERROR",
+            summary=summary,
+            partition=run_partition(run.tags),
+            job=run.job_name,
+            run_id=run.run_id,
+            run_url=alerts.run_url(run.run_id),
+            details=details,
+            timestamp=time.time(),
+        )
+        alerts.deliver(alert, context.log)
+
+    return run_failure_alerts

@@ -1,0 +1,1 @@
+"""The dbt project's models, their tests and the marts' checks."""

@@ -1,0 +1,122 @@
+"""The dbt project's models as assets, built by one dbt invocation per run.
+
+How a model is materialized decides how Dagster partitions it:
+
+- incremental models (fact_order_details, flat_order_details) grow by day: daily partitions,
+  single-run backfills, and a run replaces exactly its window's days (dbt vars min_date and
+  max_date);
+- views (staging, dimensions) and flat_customer_metrics (a table rebuilt as of the newest day)
+  are unpartitioned: one materialization per run, whatever the range.
+
+A run of a 700-day range therefore records 700 materializations of each incremental model and
+one of everything else. dbt tests become asset checks.
+"""
+
+import functools
+import json
+import shutil
+from collections.abc import Mapping
+from datetime import date
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+    get_asset_key_for_model,
+)
+
+from coffee_assets.defs.dbt.project import prepared_dbt_project
+from coffee_assets.defs.dbt.translator import CoffeeDbtTranslator
+from coffee_assets.defs.runs.books import RunBooks
+from coffee_assets.platform.metadata import markdown_table
+from coffee_assets.platform.partitions import daily_partitions, partition_days, run_days
+from coffee_assets.platform.target import target_of
+from coffee_assets.platform.warehouse import Warehouse
+from coffee_assets.settings import Settings
+
+
+def dbt_vars(window: tuple[date, date] | None, history_start: date) -> dict[str, str]:
+    """The dbt vars of a run: the partition window (both ends inclusive), if the run has one."""
+    vars_ = {"start_date": history_start.isoformat()}
+    if window:
+        vars_ |= {"min_date": window[0].isoformat(), "max_date": window[1].isoformat()}
+    return vars_
+
+
+def dbt_build_args(vars_: Mapping[str, str]) -> list[str]:
+    return ["build", "--vars", json.dumps(dict(vars_))]
+
+
+@functools.cache
+def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
+    """The dbt models of the settings' target, one definition whichever layer asks (their keys
+    come from it: `mart_key`)."""
+    target = target_of(settings)
+    project = prepared_dbt_project(target.dbt_target)
+    partitions_def = daily_partitions(settings.start_date)
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        name="coffee_dbt_models",
+        # dbt's unit tests test the SQL, not the data: the test suite runs them (dbt's advice),
+        # every run need not.
+        exclude="resource_type:unit_test",
+        dagster_dbt_translator=CoffeeDbtTranslator(
+            partitions_def,
+            DagsterDbtTranslatorSettings(
+                # Not the source tests: a step that carries checks on an upstream asset is
+                # exempt from that asset's blocking checks (Dagster's build_node_deps), so dbt
+                # would start on a raw table whose blocking checks failed. The raw tables'
+                # Dagster checks (defs/raw/checks.py) guard the sources.
+                enable_asset_checks=True,
+                enable_source_tests_as_checks=False,
+                # Each model links to its SQL file (Dagster's code references).
+                enable_code_references=True,
+            ),
+        ),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=target.pool,
+    )
+    def coffee_dbt_models(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: Warehouse,
+        run_books: RunBooks,
+    ):
+        window = partition_days(context) if context.has_partition_key_range else None
+        vars_ = {**dbt_vars(window, settings.start_date), **warehouse.dbt_vars()}
+        context.log.info(f"dbt build with vars {vars_}")
+        invocation = dbt.cli(dbt_build_args(vars_), context=context, raise_on_error=False)
+        # The events are held until dbt exits: DuckDB's file lock lets the row counts be read
+        # only then (dagster-dbt's fetch_row_counts would keep a connection open in this process).
+        # Failed tests and models still reach Dagster as failed checks before the step fails.
+        events = list(invocation.stream())
+        days = len(run_days(context)) if window else 0
+        for event in events:
+            if isinstance(event, dg.Output):
+                key = context.asset_key_for_output(event.output_name)
+                relation = ".".join(key.path)
+                if days and context.assets_def.specs_by_key[key].partitions_def is not None:
+                    context.log.info(f"Recording {days} daily materialization(s) of {relation}")
+                table = warehouse.summary(relation)
+                event = event.with_metadata(
+                    {
+                        **event.metadata,
+                        "dagster/row_count": table.rows,
+                        "preview": markdown_table(table.preview_columns, table.preview_rows),
+                    }
+                )
+            yield event
+        if not invocation.is_successful():
+            raise invocation.get_error()
+        # Each invocation gets its own target folder (compiled SQL, logs); keep failed ones only.
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+    return coffee_dbt_models
+
+
+def mart_key(settings: Settings, model: str) -> dg.AssetKey:
+    """The asset key of a dbt model, as the dbt assets name it."""
+    return get_asset_key_for_model([build_dbt_assets(settings)], model)

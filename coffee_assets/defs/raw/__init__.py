@@ -1,0 +1,1 @@
+"""The raw tables and their checks."""

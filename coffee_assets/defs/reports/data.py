@@ -1,0 +1,258 @@
+"""What the reports show, pulled from the marts as compact, pre-aggregated arrays.
+
+The browser filters every chart and KPI by date range, store and order type, so the figures are
+pre-aggregated to exactly that grain, a *slice* = (day, store, order type), and shipped as dense
+arrays indexed by slice (`slice = (day * n_stores + store) * n_types + type`). Two years of
+history are 7,300 slices: the files stay small whatever the order volume.
+
+Distinct counts are not additive across slices, so the registered customers' activity ships at
+the (customer, slice) grain (`events`): the browser counts distinct customers in any selection.
+Customer metrics (RFM, LTV, age, activity) come from flat_customer_metrics, one table measured as
+of one day (its as_of_date, the newest day of the data): the report is as of that day, and its
+order figures stop there too.
+
+Money travels as integer cents (exact sums in JavaScript). The SQL runs unchanged on DuckDB
+and BigQuery: no `::`, no double-quoted identifiers, dates from coffee_assets/core/sql.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from coffee_assets.core.sql import as_date, date_literal
+from coffee_assets.core.vocabulary import PRODUCT_CATEGORIES, PRODUCT_MIX_TYPES, RFM_SEGMENTS
+from coffee_assets.platform.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class Marts:
+    """The two marts the reports read, as `schema.table` relations (from their asset keys)."""
+
+    order_details: str  # flat_order_details
+    customer_metrics: str  # flat_customer_metrics
+
+
+# The accepted values of the marts (dbt tests), in the order the charts show them.
+CATEGORIES = PRODUCT_CATEGORIES
+MIX_TYPES = PRODUCT_MIX_TYPES
+SEGMENTS = RFM_SEGMENTS
+
+# Per-slice measures of `sales` (money in cents).
+SALES_MEASURES = [
+    "orders",
+    "revenue",
+    "sub_total",
+    "discount",
+    "items",
+    "reg_orders",
+    "reg_revenue",
+]
+
+
+class ReportDataError(Exception):
+    """The marts cannot give a consistent report."""
+
+
+def cents(value: Any) -> int:
+    """A money value (Decimal on DuckDB and BigQuery NUMERIC, float on FLOAT64) in cents."""
+    if value is None:
+        return 0
+    return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The slice layout: days x stores x order types."""
+
+    first_day: date
+    n_days: int
+    store_ids: list[int]
+    order_types: list[str]
+
+    @property
+    def n_slices(self) -> int:
+        return self.n_days * len(self.store_ids) * len(self.order_types)
+
+    def slice(self, day: date, store_id: int, order_type: str) -> int:
+        d = (day - self.first_day).days
+        s = self.store_ids.index(store_id)
+        t = self.order_types.index(order_type)
+        return (d * len(self.store_ids) + s) * len(self.order_types) + t
+
+
+def _ordered(known: Sequence[str], found: Sequence[str], what: str, table: str) -> list[str]:
+    unknown = sorted(set(found) - set(known))
+    if unknown:
+        raise ReportDataError(f"{table}: unexpected {what} {unknown}; expected one of {known}")
+    return list(known)
+
+
+def load_report_data(warehouse: Warehouse, marts: Marts) -> dict[str, Any]:
+    """Every figure both reports need, as of flat_customer_metrics' day: from the history's
+    first order up to that day inclusive. The customer metrics are read first, in one query, so
+    a run that rebuilds the marts meanwhile cannot mix two days into one report."""
+    details = warehouse.table_ref(marts.order_details)
+    customers, as_of = load_customers(warehouse, marts.customer_metrics)
+    until = f"order_date <= {date_literal(as_of)}"
+
+    span = warehouse.query(
+        f"select min(order_date), max(order_date), count(*) from {details} where {until}"
+    )
+    first, last, lines = span[0]
+    if not lines:
+        raise ReportDataError(
+            f"{marts.order_details} has no order lines on or before {as_of}: materialize the dbt "
+            f"models for that day first"
+        )
+    first = as_date(first)
+    stores = warehouse.query(
+        f"select store_id, max(store_name) from {details} where {until} "
+        f"group by store_id order by store_id"
+    )
+    types = [
+        row[0]
+        for row in warehouse.query(
+            f"select distinct order_type from {details} where {until} order by order_type"
+        )
+    ]
+    grid = Grid(first, (as_of - first).days + 1, [int(s) for s, _ in stores], types)
+
+    sales = {name: [0] * grid.n_slices for name in SALES_MEASURES}
+    for row in warehouse.query(
+        f"""
+        select order_date, store_id, order_type,
+            count(distinct order_key),
+            sum(total_amount),
+            sum(sub_total),
+            sum(discount_amount),
+            sum(quantity),
+            count(distinct case when is_registered_customer then order_key end),
+            sum(case when is_registered_customer then total_amount else 0 end)
+        from {details}
+        where {until}
+        group by order_date, store_id, order_type
+        """
+    ):
+        i = grid.slice(as_date(row[0]), int(row[1]), row[2])
+        orders, revenue, sub_total, discount, items, reg_orders, reg_revenue = row[3:]
+        sales["orders"][i] = int(orders)
+        sales["revenue"][i] = cents(revenue)
+        sales["sub_total"][i] = cents(sub_total)
+        sales["discount"][i] = cents(discount)
+        sales["items"][i] = int(items)
+        sales["reg_orders"][i] = int(reg_orders)
+        sales["reg_revenue"][i] = cents(reg_revenue)
+
+    category_rows = warehouse.query(
+        f"""
+        select order_date, store_id, order_type, product_category,
+            sum(quantity), sum(total_amount)
+        from {details}
+        where {until}
+        group by order_date, store_id, order_type, product_category
+        """
+    )
+    categories = _ordered(
+        CATEGORIES, [r[3] for r in category_rows], "product_category", marts.order_details
+    )
+    category = {
+        "items": [0] * grid.n_slices * len(categories),
+        "revenue": [0] * grid.n_slices * len(categories),
+    }
+    for day, store_id, order_type, name, items, revenue in category_rows:
+        i = grid.slice(as_date(day), int(store_id), order_type) * len(categories)
+        i += categories.index(name)
+        category["items"][i] = int(items)
+        category["revenue"][i] = cents(revenue)
+
+    mix_rows = warehouse.query(
+        f"""
+        select order_date, store_id, order_type, product_mix_type, count(distinct order_key)
+        from {details}
+        where {until}
+        group by order_date, store_id, order_type, product_mix_type
+        """
+    )
+    mix_types = _ordered(
+        MIX_TYPES, [r[3] for r in mix_rows], "product_mix_type", marts.order_details
+    )
+    mix = {"orders": [0] * grid.n_slices * len(mix_types)}
+    for day, store_id, order_type, name, orders in mix_rows:
+        i = grid.slice(as_date(day), int(store_id), order_type) * len(mix_types)
+        mix["orders"][i + mix_types.index(name)] = int(orders)
+
+    index = {customer_id: i for i, customer_id in enumerate(customers["id"])}
+    events: dict[str, list[int]] = {"customer": [], "slice": [], "orders": []}
+    for customer_id, day, store_id, order_type, orders in warehouse.query(
+        f"""
+        select customer_id, order_date, store_id, order_type, count(distinct order_key)
+        from {details}
+        where {until} and is_registered_customer
+        group by customer_id, order_date, store_id, order_type
+        order by customer_id, order_date, store_id, order_type
+        """
+    ):
+        if int(customer_id) not in index:
+            raise ReportDataError(
+                f"{marts.order_details}: customer {customer_id} ordered on {day} but is missing "
+                f"from {marts.customer_metrics} as of {as_of}: rebuild the dbt models for {as_of}"
+            )
+        events["customer"].append(index[int(customer_id)])
+        events["slice"].append(grid.slice(as_date(day), int(store_id), order_type))
+        events["orders"].append(int(orders))
+
+    return {
+        "as_of": as_of.isoformat(),
+        "first_day": grid.first_day.isoformat(),
+        "last_order_day": as_date(last).isoformat(),
+        "n_days": grid.n_days,
+        "store_ids": grid.store_ids,
+        "stores": [str(name) for _, name in stores],
+        "order_types": grid.order_types,
+        "categories": categories,
+        "mix_types": mix_types,
+        "segments": SEGMENTS,
+        "sales": sales,
+        "category": category,
+        "mix": mix,
+        "customers": customers,
+        "events": events,
+    }
+
+
+def load_customers(warehouse: Warehouse, relation: str) -> tuple[dict[str, list], date]:
+    """flat_customer_metrics as columns, and the one day it is measured as of."""
+    metrics = warehouse.table_ref(relation)
+    rows = warehouse.query(
+        f"""
+        select customer_id, rfm_segment, ltv, customer_age_days, discount_rate,
+            orders_all_time, orders_past_180_days, days_since_last_order, as_of_date
+        from {metrics}
+        order by customer_id
+        """
+    )
+    dates = sorted({as_date(r[8]).isoformat() for r in rows})
+    if len(dates) != 1:
+        raise ReportDataError(
+            f"{relation} is as of {', '.join(dates) or 'no day (it is empty)'}: it must "
+            f"hold one as-of day; materialize the dbt models (daily_refresh does)"
+        )
+    unknown = sorted({r[1] for r in rows} - set(SEGMENTS))
+    if unknown:
+        raise ReportDataError(f"{relation}: unexpected rfm_segment {unknown}")
+    columns = {
+        "id": [int(r[0]) for r in rows],
+        "segment": [SEGMENTS.index(r[1]) for r in rows],
+        "ltv": [cents(r[2]) for r in rows],
+        "age": [int(r[3]) for r in rows],
+        # Discount level in whole percent (0, 3, 5, 7, 10).
+        "discount": [cents(r[4]) for r in rows],
+        "orders_all_time": [int(r[5]) for r in rows],
+        "orders_180d": [int(r[6]) for r in rows],
+        "days_since_last": [int(r[7]) for r in rows],
+    }
+    return columns, date.fromisoformat(dates[0])

@@ -1,0 +1,1 @@
+"""The run books and the run_health sensor."""

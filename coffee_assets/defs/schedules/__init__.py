@@ -1,0 +1,1 @@
+"""daily_refresh and its morning schedule."""

@@ -1,0 +1,1 @@
+"""The CSV files in the bucket: the raw layer's source of truth."""

@@ -1,0 +1,3 @@
+"""What every layer of defs/ shares: the target (local or gcp) with its bucket and warehouse
+resources, the daily partitions, freshness, metadata and check helpers, and every use of
+Dagster's private API, in one place."""

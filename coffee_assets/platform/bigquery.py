@@ -1,0 +1,489 @@
+"""The gcp target's warehouse: BigQuery through dagster-gcp's BigQueryResource.
+
+A load is validate-then-swap, as on DuckDB (warehouse.py), built from what BigQuery does well:
+
+1. each file's header is read from GCS and checked against the contract (missing file, missing
+   or renamed columns: the error names the file and partition);
+2. the files are loaded by BigQuery load jobs from their gs:// URIs into a staging table with an
+   explicit schema (typed contract columns, REQUIRED where a value is required, extra columns as
+   STRING; one load job per distinct header), so BigQuery's CSV parser rejects bad values and
+   the error names the file, row and column it reports;
+3. the staged rows are checked for what a load job accepts but the contract does not (more than
+   2 decimals on money, rates outside 0..1, dates outside the partition);
+4. one MERGE replaces the partition's days (daily tables) or every row (reference tables) of the
+   raw table with the staged rows. A single DML statement is atomic in BigQuery: a failed or
+   interrupted load leaves the previous rows. (Loading straight into a partition decorator,
+   `table$20250101`, with WRITE_TRUNCATE would be atomic too, but it replaces one day per job
+   and the BigQuery emulator the tests use cannot do it.)
+
+Datasets and raw tables are created when missing; daily raw tables are partitioned by day on
+their date column. Staging tables expire after a day even if a crash skips their cleanup.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from dagster_gcp import BigQueryResource
+from google.api_core import exceptions as gexc
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
+
+from coffee_assets.core import contract as c
+from coffee_assets.core.sql import date_literal
+from coffee_assets.platform.gcs import CoffeeGCSResource, split_uri
+from coffee_assets.platform.retry import TRANSIENT_RETRY
+from coffee_assets.platform.warehouse import (
+    LoadResult,
+    RawLoadError,
+    TableSummary,
+    Warehouse,
+)
+from coffee_assets.settings import DBT_SCHEMA, RAW_SCHEMA
+
+STAGING_TTL = timedelta(days=1)
+MAX_LOAD_ERRORS_SHOWN = 3
+T = TypeVar("T")
+
+
+class CoffeeBigQueryResource(BigQueryResource):
+    """dagster-gcp's BigQueryResource, which can also talk to a BigQuery emulator.
+
+    BigQueryResource builds its client with Google's default credentials only. With
+    `emulator_host` (BIGQUERY_EMULATOR_HOST, e.g. http://127.0.0.1:9050) the client uses that
+    endpoint and anonymous credentials instead.
+    """
+
+    emulator_host: str | None = None
+
+    @contextmanager
+    def get_client(self) -> Iterator[bigquery.Client]:
+        if not self.emulator_host:
+            with super().get_client() as client:
+                yield client
+            return
+        client = bigquery.Client(
+            project=self.project,
+            location=self.location,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": self.emulator_host},
+        )
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+def bq(identifier: str) -> str:
+    """A backquoted BigQuery identifier (path parts joined by dots inside one pair)."""
+    return "`" + identifier.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def run_with_retry(action: Callable[[], T]) -> T:
+    """Run an action that submits a job and waits for it, again from the start (a new job) on
+    transient errors. Every action here is idempotent: WRITE_TRUNCATE loads, a MERGE that
+    replaces a fixed set of days, reads."""
+    return TRANSIENT_RETRY(action)()
+
+
+def _first_lines(message: str, lines: int = 3) -> str:
+    """A job error's message without the emulator's (DuckDB's) list of reader options."""
+    kept = []
+    for line in message.splitlines():
+        if not line.strip():
+            if kept:
+                break
+            continue
+        kept.append(line.strip())
+    return " | ".join(kept[:lines])
+
+
+def load_error_summary(
+    job: bigquery.LoadJob | None, exc: BaseException, uris: Sequence[str] = ()
+) -> str:
+    """BigQuery's reasons for a failed load: each error's message, with its location (the file)
+    unless a single file was loaded (the caller names it already)."""
+    errors = [e for e in (getattr(job, "errors", None) or []) if isinstance(e, dict)]
+    shown = []
+    for error in errors:
+        text = _first_lines(error.get("message", ""))
+        if not text or "too many errors, giving up" in text:
+            continue  # BigQuery's summary lines; the errors around them say what is wrong
+        location = error.get("location")
+        named = not location or location in text or list(uris) == [location]
+        entry = text if named else f"{location}: {text}"
+        if entry not in shown:
+            shown.append(entry)
+    if not shown:
+        shown = [_first_lines(getattr(exc, "message", None) or str(exc))]
+    more = len(shown) - MAX_LOAD_ERRORS_SHOWN
+    return " || ".join(shown[:MAX_LOAD_ERRORS_SHOWN]) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _where(uri: str, day: date | None) -> str:
+    return f"file {uri} (partition {day})" if day else f"file {uri}"
+
+
+def _scope(files: Mapping[str, date | None]) -> str:
+    days = sorted(d for d in files.values() if d is not None)
+    if not days:
+        return "reference file"
+    return f"partition {days[0]}" if days[0] == days[-1] else f"partition {days[0]}...{days[-1]}"
+
+
+def _files_label(uris: Sequence[str]) -> str:
+    return f"file {uris[0]}" if len(uris) == 1 else f"{len(uris)} files ({uris[0]} ... {uris[-1]})"
+
+
+class BigQueryWarehouse(Warehouse):
+    """The gcp target's warehouse: raw tables in `raw_dataset`, dbt models in `dbt_dataset`."""
+
+    bigquery: CoffeeBigQueryResource
+    gcs: CoffeeGCSResource  # reads the CSV headers before the load jobs
+    raw_dataset: str = RAW_SCHEMA
+    dbt_dataset: str = DBT_SCHEMA
+
+    # ------------------------------------------------------------------ names
+    @property
+    def project(self) -> str:
+        if not self.bigquery.project:
+            raise ValueError("the BigQuery resource needs a project (COFFEE_GCP_PROJECT)")
+        return self.bigquery.project
+
+    def dataset_of(self, schema: str) -> str:
+        """The dataset of a logical schema: coffee_shop -> raw dataset, dbt_models -> dbt's."""
+        return {RAW_SCHEMA: self.raw_dataset, DBT_SCHEMA: self.dbt_dataset}.get(schema, schema)
+
+    def table_id(self, relation: str) -> str:
+        """project.dataset.table of a logical `schema.table` (or `project.dataset.table`)."""
+        parts = relation.split(".")
+        if len(parts) == 2:
+            return f"{self.project}.{self.dataset_of(parts[0])}.{parts[1]}"
+        if len(parts) == 3:
+            return relation
+        raise ValueError(f"{relation!r} is not schema.table")
+
+    def qualified(self, table: c.TableContract) -> str:
+        return f"{self.project}.{self.raw_dataset}.{table.table}"
+
+    def table_ref(self, relation: str) -> str:
+        return bq(self.table_id(relation))
+
+    # ------------------------------------------------------------------ reading
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        """Rows of a query as tuples; `params` are positional (`?`) query parameters."""
+        config = bigquery.QueryJobConfig(query_parameters=[_param(v) for v in params or []])
+
+        def run() -> list[tuple]:
+            with self.bigquery.get_client() as client:
+                job = client.query(sql, job_config=config, job_retry=None)
+                return [tuple(row.values()) for row in job.result()]
+
+        return run_with_retry(run)
+
+    def summary(self, relation: str, limit: int = 5) -> TableSummary:
+        table_id = self.table_id(relation)
+
+        def run() -> TableSummary:
+            with self.bigquery.get_client() as client:
+                count = client.query(f"select count(*) from {bq(table_id)}", job_retry=None)
+                rows = next(iter(count.result()))[0]
+                preview = client.list_rows(table_id, max_results=int(limit))
+                columns = [field.name for field in preview.schema]
+                return TableSummary(
+                    relation, int(rows), columns, [tuple(r.values()) for r in preview]
+                )
+
+        return run_with_retry(run)
+
+    # ------------------------------------------------------------------ loading
+    def _load(self, table: c.TableContract, files: Mapping[str, date | None]) -> LoadResult:
+        headers = {uri: self._header(table, uri, day) for uri, day in files.items()}
+        # Files that share a header share a load job; a file without a column that takes its
+        # partition's day (the original's OrderDetails.csv) is staged alone, with its day.
+        groups: dict[tuple[tuple[str, ...], str], list[str]] = {}
+        for uri, header in headers.items():
+            alone = any(col.name not in header for col in table.columns)
+            groups.setdefault((tuple(header), uri if alone else ""), []).append(uri)
+        days = sorted(d for d in files.values() if d is not None)
+        run_id = uuid.uuid4().hex[:12]
+        staging = [
+            f"{self.project}.{self.raw_dataset}._staging_{table.table}_{run_id}_{i}"
+            for i in range(len(groups))
+        ]
+        with self.bigquery.get_client() as client:
+            self._ensure_raw_table(client, table)
+            try:
+                selects = []
+                for table_id, ((header, _), uris) in zip(staging, groups.items(), strict=True):
+                    self._stage(client, table, table_id, list(header), uris, files)
+                    selects.append(staged_select(table, table_id, list(header), files[uris[0]]))
+                staged = " union all ".join(selects)
+                self._validate(client, table, staged, files)
+                loaded = self._scalar(client, f"select count(*) from ({staged})")
+                self._swap(client, table, staged, days)
+            finally:
+                for table_id in staging:
+                    client.delete_table(table_id, not_found_ok=True, retry=TRANSIENT_RETRY)
+            name = self.qualified(table)
+            total = self._scalar(client, f"select count(*) from {bq(name)}")
+            where = ""
+            if table.partitioned:
+                first, last = date_literal(days[0]), date_literal(days[-1])
+                where = f"where {bq(table.date_column)} between {first} and {last} "
+            preview = run_with_retry(
+                lambda: client.query(
+                    f"select * from {bq(name)} {where}order by {bq(table.key)} limit 5",
+                    job_retry=None,
+                ).result()
+            )
+            return LoadResult(
+                name,
+                loaded,
+                total,
+                [field.name for field in preview.schema],
+                [tuple(row.values()) for row in preview],
+            )
+
+    def _header(self, table: c.TableContract, uri: str, day: date | None) -> list[str]:
+        """The file's header line, read from GCS; RawLoadError when missing or off-contract."""
+        bucket, name = split_uri(uri)
+        blob = self.gcs.get_client().bucket(bucket).blob(name)
+        try:
+            head = blob.download_as_bytes(start=0, end=c.HEADER_BYTES - 1, retry=TRANSIENT_RETRY)
+        except gexc.NotFound:
+            raise RawLoadError(
+                f"{table.table}: {_where(uri, day)}: the file does not exist"
+            ) from None
+        except gexc.RequestRangeNotSatisfiable:  # GCS's answer to a range of an empty object
+            head = b""
+        try:
+            header = c.parse_header(head)
+        except c.HeaderError as exc:
+            raise RawLoadError(f"{table.table}: {_where(uri, day)}: {exc}") from None
+        problem = table.header_problem(header)
+        if problem:
+            raise RawLoadError(f"{table.table}: {_where(uri, day)}: {problem}")
+        return header
+
+    def _ensure_raw_table(self, client: bigquery.Client, table: c.TableContract) -> None:
+        dataset = bigquery.Dataset(f"{self.project}.{self.raw_dataset}")
+        dataset.location = self.bigquery.location
+        client.create_dataset(dataset, exists_ok=True, retry=TRANSIENT_RETRY)
+        raw = bigquery.Table(self.qualified(table), schema=raw_schema(table))
+        if table.partitioned:
+            raw.time_partitioning = bigquery.TimePartitioning(
+                type_=bigquery.TimePartitioningType.DAY, field=table.date_column
+            )
+        raw.description = f"Raw {table.table}, loaded by Dagster from {table.file_name}"
+        client.create_table(raw, exists_ok=True, retry=TRANSIENT_RETRY)
+
+    def _stage(
+        self,
+        client: bigquery.Client,
+        table: c.TableContract,
+        table_id: str,
+        header: list[str],
+        uris: list[str],
+        files: Mapping[str, date | None],
+    ) -> None:
+        """Load files that share a header into a fresh staging table (typed, by position)."""
+        schema = staging_schema(table, header)
+        stage = bigquery.Table(table_id, schema=schema)
+        stage.expires = datetime.now(UTC) + STAGING_TTL
+        client.create_table(stage, exists_ok=True, retry=TRANSIENT_RETRY)
+        config = bigquery.LoadJobConfig(
+            schema=schema,
+            source_format=bigquery.SourceFormat.CSV,
+            skip_leading_rows=1,
+            field_delimiter=",",
+            quote_character='"',
+            encoding="UTF-8",
+            max_bad_records=0,
+            allow_jagged_rows=False,
+            allow_quoted_newlines=False,
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+            create_disposition=bigquery.CreateDisposition.CREATE_NEVER,
+        )
+        job: list[bigquery.LoadJob] = []
+
+        def load() -> None:
+            job[:] = [client.load_table_from_uri(uris, table_id, job_config=config)]
+            job[0].result()
+
+        try:
+            run_with_retry(load)
+        except gexc.GoogleAPICallError as exc:
+            scope = _scope({u: files[u] for u in uris})
+            raise RawLoadError(
+                f"{table.table}: {_files_label(uris)} ({scope}): the BigQuery load job "
+                f"rejected the CSV: {load_error_summary(job[0] if job else None, exc, uris)}"
+            ) from None
+
+    def _validate(
+        self,
+        client: bigquery.Client,
+        table: c.TableContract,
+        staged: str,
+        files: Mapping[str, date | None],
+    ) -> None:
+        """What a load job lets through but the contract forbids. Raises on the first hit."""
+        checks: list[tuple[str, str, str]] = []  # (column, predicate, problem)
+        business: list[tuple[str, str, str]] = []
+        for col in table.columns:
+            ident = bq(col.name)
+            if not col.nullable:  # REQUIRED in the staging schema, which some loaders ignore
+                checks.append((col.name, f"{ident} is null", "where a value is required"))
+            if col.type == c.STRING:
+                # BigQuery loads bytes that are not UTF-8 as U+FFFD instead of failing.
+                checks.append(
+                    (col.name, f"strpos({ident}, '\ufffd') > 0",
+                     "is not UTF-8 text (BigQuery replaced a byte with U+FFFD); save the file "
+                     "as UTF-8")
+                )  # fmt: skip
+            for kind, words in col.value_rules():
+                violated = col.rule_violated(kind, ident, ident)
+                business.append((col.name, f"{ident} is not null and {violated}", words))
+            if col.type == c.MONEY:
+                checks.append(
+                    (col.name, f"{ident} != round({ident}, 2)", "has more than 2 decimals")
+                )
+            elif col.type == c.RATE:
+                text = bq(TEXT_PREFIX + col.name)
+                wrong = f"{ident} != round({ident}, 2) or {ident} < 0 or {ident} > 1"
+                checks.append(
+                    (col.name, f"({text} is not null and {ident} is null) or {wrong}",
+                     f"is not {col.type.words}")
+                )  # fmt: skip
+        days = sorted(d for d in files.values() if d is not None)
+        if table.partitioned:
+            ident = bq(table.date_column)
+            checks.append(
+                (
+                    table.date_column,
+                    f"{ident} not in ({', '.join(date_literal(d) for d in days)})",
+                    "lies outside the file's partition"
+                    if len(days) == 1
+                    else f"lies outside the partition range {days[0]}...{days[-1]}",
+                )
+            )
+        uris = list(files)
+        scope = _scope(files)
+        for column, predicate, problem in checks + business:
+            rows = run_with_retry(
+                lambda predicate=predicate, column=column: list(
+                    client.query(
+                        f"select {shown_text(table, column)}, {bq(table.key)} from ({staged}) "
+                        f"where {predicate} order by {bq(table.key)} limit 1",
+                        job_retry=None,
+                    ).result()
+                )
+            )
+            if rows:
+                value, key = rows[0].values()
+                shown = "empty" if value is None else f"value {value!r}"
+                raise RawLoadError(
+                    f"{table.table}: {_files_label(uris)} ({scope}): column {column}, "
+                    f"row with {table.key}={key}: {shown} {problem}"
+                )
+
+    def _swap(self, client: bigquery.Client, table: c.TableContract, staged: str, days: list[date]):
+        """Replace the days (or the whole reference table) with the staged rows: one MERGE."""
+        names = [bq(col.name) for col in table.columns]
+        if table.partitioned:
+            in_window = f"T.{bq(table.date_column)} in ({', '.join(date_literal(d) for d in days)})"
+            delete = f"when not matched by source and {in_window} then delete"
+        else:
+            delete = "when not matched by source then delete"
+        sql = (
+            f"merge {bq(self.qualified(table))} T using ({staged}) S on false "
+            f"{delete} "
+            f"when not matched by target then insert ({', '.join(names)}) "
+            f"values ({', '.join('S.' + n for n in names)})"
+        )
+        run_with_retry(lambda: client.query(sql, job_retry=None).result())
+
+    @staticmethod
+    def _scalar(client: bigquery.Client, sql: str) -> Any:
+        rows = run_with_retry(lambda: list(client.query(sql, job_retry=None).result()))
+        return rows[0][0]
+
+
+def raw_schema(table: c.TableContract) -> list[bigquery.SchemaField]:
+    return [
+        bigquery.SchemaField(
+            col.name, col.type.bigquery, mode="NULLABLE" if col.nullable else "REQUIRED"
+        )
+        for col in table.columns
+    ]
+
+
+def staging_schema(table: c.TableContract, header: list[str]) -> list[bigquery.SchemaField]:
+    """The file's columns in its header's order: the contract's typed, any extra one as text,
+    named by its position (a name from a file is data, never an identifier of ours)."""
+    by_name = {col.name: col for col in table.columns}
+    fields = []
+    for position, name in enumerate(header):
+        col = by_name.get(name)
+        if col is None:
+            fields.append(bigquery.SchemaField(f"extra_{position}", "STRING", mode="NULLABLE"))
+        elif col.type == c.RATE:  # '5%' or '0.05': converted by staged_select
+            fields.append(bigquery.SchemaField(name, "STRING", mode="NULLABLE"))
+        else:
+            mode = "NULLABLE" if col.nullable else "REQUIRED"
+            fields.append(bigquery.SchemaField(name, col.type.bigquery, mode=mode))
+    return fields
+
+
+TEXT_PREFIX = "_text_"  # a rate's staged text, as the file wrote it, for error messages
+
+
+def staged_select(
+    table: c.TableContract, table_id: str, header: list[str], day: date | None
+) -> str:
+    """The contract's columns from one staging table: a rate written as a percentage ('5%', as
+    the original's files have it) becomes its fraction, with the file's text kept beside it for
+    error messages; a column the file lacks takes the file's day."""
+    exprs = []
+    for col in table.columns:
+        ident = bq(col.name)
+        if col.name not in header:  # from_partition_if_missing (header_problem checked)
+            exprs.append(f"{date_literal(day)} as {ident}")
+        elif col.type == c.RATE:
+            text = f"trim({ident})"
+            fraction = (
+                f"case when regexp_contains({text}, r'^{c.PERCENT}$') "
+                f"then safe_cast(rtrim({text}, '%') as numeric) / 100 "
+                f"when {text} = '{c.NO_RATE}' then numeric '0' "
+                f"else safe_cast({text} as numeric) end"
+            )
+            exprs.append(f"{fraction} as {ident}, {ident} as {bq(TEXT_PREFIX + col.name)}")
+        else:
+            exprs.append(ident)
+    return f"select {', '.join(exprs)} from {bq(table_id)}"
+
+
+def shown_text(table: c.TableContract, column: str) -> str:
+    """What an error message quotes for a column: the file's text where it was converted."""
+    col = next(col for col in table.columns if col.name == column)
+    if col.type == c.RATE:
+        return bq(TEXT_PREFIX + column)
+    return f"cast({bq(column)} as string)"
+
+
+def _param(value: Any) -> bigquery.ScalarQueryParameter:
+    kinds = [
+        (bool, "BOOL"),
+        (int, "INT64"),
+        (float, "FLOAT64"),
+        (datetime, "TIMESTAMP"),
+        (date, "DATE"),
+    ]
+    for kind, name in kinds:
+        if isinstance(value, kind):
+            return bigquery.ScalarQueryParameter(None, name, value)
+    return bigquery.ScalarQueryParameter(None, "STRING", value)

@@ -1,0 +1,106 @@
+"""The target a code location runs on, `local` or `gcp`: the one place that knows what differs.
+
+A `Target` says which warehouse kind the UI shows, which pool the steps that use the warehouse
+share, which dbt target of coffee_dbt/profiles.yml dbt runs on and which SQL dialect the
+contract's column types take. `shared_resources` builds the two resources every layer uses, the
+bucket (`storage`) and the warehouse, once per settings: the layers of defs/ each declare the
+resources they use, and Dagster merges their definitions only when a key holds the same object.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from coffee_assets.core import contract as c
+from coffee_assets.platform.storage import LocalFolderBucket
+from coffee_assets.platform.warehouse import DuckDBWarehouse
+from coffee_assets.settings import GCP_ENV_DEFAULTS, GcpSettings, Settings
+
+# Every step that opens the DuckDB file shares this pool; dagster_home/dagster.yaml limits it to
+# 1, so a backfill and a scheduled run never write at the same time.
+DUCKDB_POOL = "duckdb"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # COFFEE_TARGET, and the dbt target of coffee_dbt/profiles.yml
+    kind: str  # the warehouse's kind, shown on the assets that live in it
+    pool: str | None  # the pool of the steps that use the warehouse
+    dialect: str  # the contract's ColumnType attribute with this warehouse's SQL type
+
+    @property
+    def dbt_target(self) -> str:
+        return self.name
+
+    def sql_type(self, column: c.Column) -> str:
+        return getattr(column.type, self.dialect)
+
+
+LOCAL = Target("local", kind="duckdb", pool=DUCKDB_POOL, dialect="duckdb")
+GCP = Target("gcp", kind="bigquery", pool=None, dialect="bigquery")
+TARGETS = {target.name: target for target in (LOCAL, GCP)}
+
+
+def target_of(settings: Settings) -> Target:
+    return TARGETS[settings.target]
+
+
+def shared_resources(settings: Settings) -> dict[str, Any]:
+    """The bucket (`storage`) and the `warehouse` of the settings' target, the same objects for
+    every caller with the same settings and environment. An unusable gcp target fails here,
+    naming the variable."""
+    which = tuple(bool(os.environ.get(name, "").strip()) for name in GCP_ENV_DEFAULTS)
+    return _shared_resources(settings, which)
+
+
+@functools.cache
+def _shared_resources(settings: Settings, _set_variables: tuple[bool, ...]) -> dict[str, Any]:
+    if settings.target == LOCAL.name:
+        return {
+            "storage": LocalFolderBucket(root=str(settings.bucket_dir)),
+            "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
+        }
+    return gcp_resources(settings.gcp or GcpSettings.from_env())
+
+
+def _env(name: str) -> Any:
+    """The variable itself (so the UI shows its name, not its value) when it is set; its default
+    otherwise. GcpSettings.from_env has already checked that the required ones are set."""
+    if os.environ.get(name, "").strip():
+        return dg.EnvVar(name)
+    return GCP_ENV_DEFAULTS[name]
+
+
+def gcp_resources(gcp: GcpSettings) -> dict[str, Any]:
+    """GCS and BigQuery through dagster-gcp; against the emulators when their hosts are set.
+
+    The CSV prefix and the emulator endpoints are passed normalised (trailing slash, scheme
+    checked) rather than as EnvVar: they are not secrets and their raw form needs fixing up.
+    """
+    # Imported here, not at the top: the Google client libraries take over a second to import,
+    # which the local target need not pay at every definitions load.
+    from coffee_assets.platform.bigquery import BigQueryWarehouse, CoffeeBigQueryResource
+    from coffee_assets.platform.gcs import CoffeeGCSResource, GCSBucket
+
+    gcs = CoffeeGCSResource(
+        project=_env("COFFEE_GCP_PROJECT"), emulator_host=gcp.storage_emulator_host
+    )
+    bigquery = CoffeeBigQueryResource(
+        project=_env("COFFEE_GCP_PROJECT"),
+        location=_env("COFFEE_BQ_LOCATION"),
+        emulator_host=gcp.bigquery_emulator_host,
+    )
+    return {
+        "storage": GCSBucket(gcs=gcs, bucket=_env("COFFEE_GCS_BUCKET"), csv_prefix=gcp.prefix),
+        "warehouse": BigQueryWarehouse(
+            bigquery=bigquery,
+            gcs=gcs,
+            raw_dataset=_env("COFFEE_BQ_RAW_DATASET"),
+            dbt_dataset=_env("COFFEE_BQ_DBT_DATASET"),
+        ),
+    }

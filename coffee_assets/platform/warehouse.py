@@ -1,0 +1,346 @@
+"""The DuckDB warehouse of the `local` target and its raw-table loader.
+
+A load is validate-then-swap: every CSV file is read with DuckDB's own CSV reader into a staging
+table (all columns as text, so nothing is guessed), checked against the contract (header, types,
+required values, dates inside the partition), and only then are the partition's days replaced
+in the raw table, in one transaction. A bad file therefore raises a `RawLoadError` naming the
+file, column, row and partition, and the raw table keeps its previous contents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from coffee_assets.core import contract as c
+from coffee_assets.settings import RAW_SCHEMA
+
+
+class RawLoadError(Exception):
+    """A CSV file breaks the raw layer's contract; nothing was written."""
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """A table's size and first rows, for the UI."""
+
+    table: str
+    rows: int
+    preview_columns: list[str]
+    preview_rows: list[tuple]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    table: str
+    rows_loaded: int
+    table_rows: int
+    preview_columns: list[str] = field(default_factory=list)
+    preview_rows: list[tuple] = field(default_factory=list)
+
+
+def q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def read_header(path: str) -> list[str]:
+    """The header row (contract.parse_header); HeaderError says why it cannot be read."""
+    with open(path, "rb") as handle:
+        return c.parse_header(handle.read(c.HEADER_BYTES))
+
+
+class Warehouse(dg.ConfigurableResource):
+    """What the assets and checks need of a warehouse: load raw tables, name and query tables.
+    (What a run does around its steps, the warehouse's lock included, is the run books':
+    coffee_assets/defs/runs/books.py.)"""
+
+    def qualified(self, table: c.TableContract) -> str:
+        """The raw table's name as users query it."""
+        raise NotImplementedError
+
+    def load_days(self, table: c.TableContract, files: Mapping[date, str]) -> LoadResult:
+        """Replace exactly the given days of a daily table with their files' rows, atomically."""
+        if not table.partitioned:
+            raise ValueError(f"{table.table} is not daily-partitioned")
+        if not files:
+            raise ValueError("no files to load")
+        return self._load(table, {uri: day for day, uri in files.items()})
+
+    def load_reference(self, table: c.TableContract, uri: str) -> LoadResult:
+        """Replace a reference table whole, atomically."""
+        if table.partitioned:
+            raise ValueError(f"{table.table} is daily-partitioned: use load_days")
+        return self._load(table, {uri: None})
+
+    def _load(self, table: c.TableContract, files: Mapping[str, date | None]) -> LoadResult:
+        """Validate the files ({uri: day, or None for a reference table}), then swap them in."""
+        raise NotImplementedError
+
+    def dbt_vars(self) -> dict[str, str]:
+        """What dbt's profile needs to know about this warehouse, passed as dbt vars."""
+        return {}
+
+    def table_ref(self, relation: str) -> str:
+        """A table named by its logical `schema.table` (`coffee_shop.orders`,
+        `dbt_models.flat_order_details`), quoted for use in this warehouse's SQL."""
+        raise NotImplementedError
+
+    def query(self, sql: str) -> list[tuple]:
+        """Rows of a read-only query. Write it in SQL both DuckDB and BigQuery accept (date
+        literals as `date '2025-01-01'`, tables through `table_ref`)."""
+        raise NotImplementedError
+
+    def summary(self, relation: str, limit: int = 5) -> TableSummary:
+        """Row count and first rows of a table, e.g. `dbt_models.fact_order_details`."""
+        raise NotImplementedError
+
+
+class DuckDBWarehouse(Warehouse):
+    """The `local` target's warehouse: one DuckDB file, one writing process at a time (a run
+    holds the file's run lock from its start to its end: the run books, defs/runs/books.py)."""
+
+    path: str
+    raw_schema: str = RAW_SCHEMA
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path, read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def qualified(self, table: c.TableContract) -> str:
+        # catalog.schema.table, as dagster-dbt names the models (DuckDB's catalog: the file's stem)
+        return f"{Path(self.path).stem}.{self.raw_schema}.{table.table}"
+
+    def dbt_vars(self) -> dict[str, str]:
+        return {"duckdb_path": self.path}
+
+    def table_ref(self, relation: str) -> str:
+        return ".".join(q(part) for part in relation.split("."))
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        # Not read-only: DuckDB refuses connections with different configurations to one file
+        # in one process, and the loaders' connections are read-write.
+        with self.connect() as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def summary(self, relation: str, limit: int = 5) -> TableSummary:
+        name = self.table_ref(relation)
+        with self.connect() as con:
+            rows = con.execute(f"select count(*) from {name}").fetchone()[0]
+            preview = con.execute(f"select * from {name} limit {int(limit)}")
+            columns = [d[0] for d in preview.description]
+            return TableSummary(relation, rows, columns, preview.fetchall())
+
+    # ------------------------------------------------------------------ loading
+    def _load(self, table: c.TableContract, files: Mapping[str, date | None]) -> LoadResult:
+        name = self.qualified(table)
+        days = sorted(d for d in files.values() if d is not None)
+        with self.connect() as con:
+            self._stage(con, table, files)
+            self._validate(con, table)
+            columns = ", ".join(q(col.name) for col in table.columns)
+            casts = ", ".join(
+                f"cast({_spelled(col)} as {col.type.duckdb}) as {q(col.name)}"
+                for col in table.columns
+            )
+            con.execute("begin transaction")
+            try:
+                con.execute(f"create schema if not exists {self.raw_schema}")
+                con.execute(f"create table if not exists {name} ({self._ddl(table)})")
+                if table.partitioned:
+                    con.execute(
+                        f"delete from {name} where {q(table.date_column)} "
+                        f"in (select unnest(?::DATE[]))",
+                        [days],
+                    )
+                else:
+                    con.execute(f"delete from {name}")
+                con.execute(
+                    f"insert into {name} ({columns}) select {casts} from _stage "
+                    f"order by _file_index, _row"
+                )
+                con.execute("commit")
+            except BaseException:
+                try:
+                    con.execute("rollback")
+                except duckdb.Error:
+                    pass  # the transaction is already gone; the original error matters
+                raise
+            loaded = con.execute("select count(*) from _stage").fetchone()[0]
+            total = con.execute(f"select count(*) from {name}").fetchone()[0]
+            preview = con.execute(
+                f"select * from {name} "
+                + (f"where {q(table.date_column)} between ? and ? " if table.partitioned else "")
+                + f"order by {q(table.key)} limit 5",
+                [days[0], days[-1]] if table.partitioned else [],
+            )
+            preview_columns = [d[0] for d in preview.description]
+            return LoadResult(name, loaded, total, preview_columns, preview.fetchall())
+
+    @staticmethod
+    def _ddl(table: c.TableContract) -> str:
+        return ", ".join(
+            f"{q(col.name)} {col.type.duckdb}{'' if col.nullable else ' NOT NULL'}"
+            for col in table.columns
+        )
+
+    def _stage(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: c.TableContract,
+        files: Mapping[str, date | None],
+    ) -> None:
+        """Read every file as text into the temp table `_stage` (file index, row number)."""
+        text_columns = ", ".join(f"{q(col.name)} VARCHAR" for col in table.columns)
+        con.execute(f"create temp table _stage ({text_columns}, _file_index INTEGER, _row BIGINT)")
+        con.execute("create temp table _files (_file_index INTEGER, uri VARCHAR, day DATE)")
+        con.executemany(
+            "insert into _files values (?, ?, ?)",
+            [[i, uri, day] for i, (uri, day) in enumerate(files.items())],
+        )
+        # Files that share a header are read by one read_csv call.
+        groups: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+        for index, uri in enumerate(files):
+            day = files[uri]
+            if not Path(uri).is_file():
+                raise RawLoadError(f"{table.table}: {_where(uri, day)}: the file does not exist")
+            try:
+                header = read_header(uri)
+            except c.HeaderError as exc:
+                raise RawLoadError(f"{table.table}: {_where(uri, day)}: {exc}") from None
+            problem = table.header_problem(header)
+            if problem:
+                raise RawLoadError(f"{table.table}: {_where(uri, day)}: {problem}")
+            groups.setdefault(tuple(header), []).append((index, uri))
+        for header, members in groups.items():
+            # Columns by position, named by us (c0, c1, ...): the names in a file's header are
+            # data, matched against the contract in Python, and never reach the SQL text.
+            reader_columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+            selected = ", ".join(_staged_text(col, header) for col in table.columns)
+            paths = [uri for _, uri in members]
+            try:
+                con.execute(
+                    f"""
+                    insert into _stage
+                    select {selected}, f._file_index,
+                           row_number() over (partition by filename order by src.rowid_) as _row
+                    from (
+                        select *, row_number() over () as rowid_
+                        from read_csv(?, header = true, delim = ',', quote = '"', escape = '"',
+                                      auto_detect = false, columns = {reader_columns},
+                                      filename = true, strict_mode = true)
+                    ) src
+                    join _files f on f.uri = src.filename
+                    """,
+                    [paths],
+                )
+            except duckdb.Error as exc:
+                raise RawLoadError(f"{table.table}: {_csv_error(exc, files)}") from None
+
+    def _validate(self, con: duckdb.DuckDBPyConnection, table: c.TableContract) -> None:
+        """Raise on the first value that breaks the contract: empty, unparsable, outside the
+        partition, then what the business does not allow (contract.Column.value_rules)."""
+        checks = []
+        business = []
+        for col in table.columns:
+            ident = q(col.name)
+            if not col.nullable:
+                checks.append((col.name, f"{ident} is null", "where a value is required"))
+            text = _spelled(col)
+            typed = f"try_cast({text} as {col.type.duckdb})"
+            unparsable = f"{typed} is null"
+            if col.type.pattern:
+                unparsable += f" or not regexp_full_match(trim({text}), '{col.type.pattern}')"
+            bad = f"{ident} is not null and ({unparsable})"
+            checks.append((col.name, bad, f"is not {col.type.words}"))
+            for kind, words in col.value_rules():
+                violated = col.rule_violated(kind, typed, ident)
+                business.append((col.name, f"{ident} is not null and {violated}", words))
+        if table.partitioned:
+            ident = q(table.date_column)
+            checks.append(
+                (
+                    table.date_column,
+                    f"try_cast({ident} as DATE) is distinct from f.day",
+                    "lies outside the file's partition",
+                )
+            )
+        for column, predicate, problem in checks + business:
+            hit = con.execute(
+                f"select f.uri, f.day, s._row, s.{q(column)} from _stage s "
+                f"join _files f using (_file_index) where {predicate} "
+                f"order by s._file_index, s._row limit 1"
+            ).fetchone()
+            if hit:
+                uri, day, row, value = hit
+                shown = "empty" if value is None else f"value {value!r}"
+                raise RawLoadError(
+                    f"{table.table}: {_where(uri, day)}: column {column}, row {row} "
+                    f"(line {row + 1}): {shown} {problem}"
+                )
+
+
+def _staged_text(col: c.Column, header: list[str]) -> str:
+    """The text a staged column holds: the file's value by position, or the file's day for a
+    column the file does not have (allowed only for `from_partition_if_missing` columns)."""
+    if col.name not in header:
+        return "cast(f.day as varchar)"
+    return f"src.c{header.index(col.name)}"
+
+
+def _spelled(col: c.Column) -> str:
+    """A staged column's text in the contract's spelling: a rate written as a percentage
+    ('5%', as the original's files have it) becomes its fraction ('0.05'). The staged text
+    itself stays as the file wrote it, so error messages quote the file."""
+    ident = q(col.name)
+    if col.type != c.RATE:
+        return ident
+    return (
+        f"(case when regexp_full_match(trim({ident}), '{c.PERCENT}') "
+        f"then cast(cast(rtrim(trim({ident}), '%') as decimal(18, 6)) / 100 as varchar) "
+        f"when trim({ident}) = '{c.NO_RATE}' then '0' "
+        f"else {ident} end)"
+    )
+
+
+def _where(uri: str, day: date | None) -> str:
+    return f"file {uri} (partition {day})" if day else f"file {uri}"
+
+
+_CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_CSV_ERROR_FILE = re.compile(r"^\s*file = (.+?)\s*$", re.MULTILINE)
+
+
+def _csv_error(exc: duckdb.Error, files: Mapping[str, date | None]) -> str:
+    """DuckDB's CSV error as the other load errors read: the file and its partition, the line,
+    the problem (without DuckDB's list of reader options)."""
+    text = str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    found_file = _CSV_ERROR_FILE.search(text)
+    found_line = _CSV_ERROR_LINE.search(text)
+    uri = found_file.group(1) if found_file else None
+    where = _where(uri, files.get(uri)) if uri else f"{len(files)} file(s) ({_scope(files)})"
+    if found_line and "Invalid unicode" in text:
+        return f"{where}: line {found_line.group(1)}: not UTF-8 text; save the file as UTF-8"
+    summary = [line for line in lines[:3] if not line.startswith("file =")]
+    at = f"line {found_line.group(1)}: " if found_line else ""
+    return f"{where}: {at}could not parse the CSV: {' | '.join(summary)}"
+
+
+def _scope(files: Mapping[str, date | None]) -> str:
+    days = sorted(d for d in files.values() if d is not None)
+    if not days:
+        return "reference file"
+    return f"partition {days[0]}" if days[0] == days[-1] else f"partition {days[0]}...{days[-1]}"
