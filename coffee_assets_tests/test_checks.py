@@ -222,7 +222,7 @@ FAULTS = {
         dangling_order_line,
         LAST,
         "coffee_shop/order_details:daily_rules",
-        "references_exist: 1 order line(s) with a dangling reference",
+        "references_exist: 1 dangling reference(s) of order lines",
         "999999999",
     ),
     "wrong_total": Fault(

@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 
 from coffee_assets.core import contract as c
+from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.dbt_process import duckdb_path
-from coffee_assets.core.sql import as_date, between, date_literal
+from coffee_assets.core.sql import between, date_literal
 from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars
 from coffee_assets.defs.dbt.translator import is_daily, sources_read
-from coffee_assets.platform.partitions import days_between
 
 
 def test_dbt_vars_of_a_window_and_of_none():

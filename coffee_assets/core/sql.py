@@ -1,12 +1,11 @@
-"""SQL that DuckDB and BigQuery both accept, and the dates they give back: one place for each.
+"""SQL that DuckDB and BigQuery both accept: one place for each piece.
 
 The checks and the reports query either warehouse through `Warehouse.query` with this SQL.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 
 def date_literal(day: date) -> str:
@@ -22,12 +21,3 @@ def cents(expression: str) -> str:
     """Money as integer cents: exact in both warehouses whatever the column's numeric type
     (INTEGER is BigQuery's INT64 and DuckDB's 32-bit integer: plenty for one order or day)."""
     return f"CAST(ROUND(({expression}) * 100) AS INTEGER)"
-
-
-def as_date(value: Any) -> date:
-    """A date as a warehouse returns it (a date, a datetime, or ISO text)."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])

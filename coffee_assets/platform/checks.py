@@ -17,7 +17,8 @@ from typing import Any
 
 import dagster as dg
 
-from coffee_assets.core.sql import as_date
+from coffee_assets.core.dates import as_date
+from coffee_assets.core.sql import date_literal
 from coffee_assets.platform.metadata import markdown_table
 
 SAMPLE_ROWS = 5  # offending rows shown in a check's metadata (the count is always exact)
@@ -91,7 +92,7 @@ def offenders_per_day(
 def offenders(query: Callable[[str], list[tuple]], sql: str, columns: Sequence[str]) -> Offenders:
     """Like offenders_per_day, for a rule over a whole (unpartitioned) table."""
     per_day = offenders_per_day(
-        query, f"SELECT DATE '2000-01-01' AS day, x.* FROM ({sql}) AS x", columns
+        query, f"SELECT {date_literal(date(2000, 1, 1))} AS day, x.* FROM ({sql}) AS x", columns
     )
     return next(iter(per_day.values()), Offenders(0, columns, []))
 

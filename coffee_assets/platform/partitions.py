@@ -6,13 +6,12 @@ from datetime import date
 
 import dagster as dg
 
-from coffee_assets.core.generator.core import days_between
-from coffee_assets.settings import TIMEZONE
+from coffee_assets.core.dates import days_between
+from coffee_assets.core.project import TIMEZONE
 
 __all__ = [
     "check_run_range",
     "daily_partitions",
-    "days_between",
     "partition_days",
     "range_problem",
     "run_days",

@@ -6,12 +6,11 @@ local folder without touching the assets.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import dagster as dg
 
+from coffee_assets.core.files import atomic_write
 from coffee_assets.platform.partitions import check_run_range
 
 
@@ -51,17 +50,7 @@ class LocalFolderBucket(Bucket):
 
     def write_bytes(self, key: str, data: bytes) -> str:
         """Write an object atomically (readers never see half a file) and return its URI."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return str(path)
+        return str(atomic_write(self._path(key), lambda tmp: tmp.write_bytes(data)))
 
     def read_bytes(self, key: str) -> bytes:
         path = self._path(key)

@@ -15,13 +15,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 
 from coffee_assets.core import contract
+from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.generator import ids
 from coffee_assets.core.generator.profiles import REALISTIC, VolumeProfile
 from coffee_assets.core.generator.reference import PRICE_CENTS, STORE_IDS, STORE_SHARES
@@ -94,25 +95,6 @@ class DayData:
             contract.ORDERS: self.orders,
             contract.ORDER_DETAILS: self.order_details,
         }
-
-
-def days_between(first: date, last: date) -> list[date]:
-    """Every day from first to last, both included."""
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def as_date(value: object, what: str = "day") -> date:
-    """`value` as a date: a date, a datetime (its date) or an ISO string; ValueError otherwise."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{what} must be a date (YYYY-MM-DD), got {value!r}")
 
 
 def rng_for(seed: int, day: date, stream: int) -> np.random.Generator:

@@ -4,8 +4,6 @@ atomically (temp file + os.replace) so a reader never sees half a file.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -18,7 +16,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from coffee_assets.core import contract
-from coffee_assets.core.generator.core import DayData, GeneratorConfig, as_date, generate_range
+from coffee_assets.core.dates import as_date
+from coffee_assets.core.files import atomic_write
+from coffee_assets.core.generator.core import DayData, GeneratorConfig, generate_range
 from coffee_assets.core.generator.reference import reference_tables
 
 # pyarrow's "needed" style quotes every string value of a file, so files whose strings need no
@@ -50,17 +50,7 @@ def to_csv_bytes(table: pa.Table) -> bytes:
 
 def write_table(path: Path, table: pa.Table) -> Path:
     """Write `table` as CSV to `path` atomically (parent folders created)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Unique per process and thread; a leftover from a killed run is simply overwritten.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        _write(table, lambda: tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(Path(path), lambda tmp: _write(table, lambda: str(tmp)))
 
 
 def day_paths(out_dir: Path, data: DayData) -> list[tuple[Path, pa.Table]]:

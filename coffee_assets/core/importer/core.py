@@ -5,21 +5,31 @@ breaks this project's rules (every offending row, by file and line), the repairs
 asked to, and the daily files to write. Nothing is dropped: a row the import cannot take as it
 is, and cannot repair, stops the import.
 
+The rules are the raw tables' (core/rules.py, the same SQL the `daily_rules` checks run): the
+parsed files are loaded into an in-memory DuckDB as the raw tables they will become, and each
+rule runs over their whole history. A rule the import passes, the checks pass.
+
 What the import converts (the files' meaning does not change):
-- LevelOfDiscount written as a percentage ('5%') is written as the fraction (0.05);
+- LevelOfDiscount written as a percentage ('5%') or `None` is written as the fraction (0.05, 0);
 - OrderDetails.csv gets this project's OrderDate column: its order's date;
 - booleans are written true/false; any extra column is kept, after the contract's.
 
 What breaks the rules, and what `repair=True` does about it:
-- `registered_after_order`: an order by a customer who registered after the order's date (the
-  original drew registration dates at random over the whole history). Repair: the customer's
-  RegistrationDate moves back to the date of their first order.
-- `discount_half_cent_down`: a DiscountAmount one cent below round-half-up(SubTotal x rate),
-  where the exact amount ends in half a cent (the original rounded binary floats). Repair: the
-  discount is rounded half up and TotalAmount = SubTotal - DiscountAmount.
-- never repaired: values the contract cannot hold, duplicated ids, dangling references (a store,
-  customer, order or product that does not exist), amounts off by more than that half cent, and
-  order lines that do not add up to their order's SubTotal.
+- `customer_registered_by_order_date`: an order by a customer who registered after the order's
+  date (the original drew registration dates at random over the whole history). Repair: the
+  customer's RegistrationDate moves back to the date of their first order.
+- `discount_half_cent_down` (an `amounts_reconcile` break): a DiscountAmount one cent below
+  round-half-up(SubTotal x rate), where the exact amount ends in half a cent (the original
+  rounded binary floats). Repair: the discount is rounded half up and TotalAmount = SubTotal -
+  DiscountAmount.
+- never repaired: values the contract cannot hold (`bad_value`, `malformed`), duplicated ids
+  (`unique_key`), dangling references (`references_exist`), amounts off by more than that half
+  cent (`amounts_reconcile`), lines dated unlike their order (`dated_like_its_order`) and order
+  lines that do not add up to their order's SubTotal (`lines_add_up_to_subtotal`).
+
+Each problem is reported once, at its cause: a row the contract refuses is left out of the
+tables the rules read, and what follows from its absence (a reference to it, its order not
+adding up) is not reported again.
 """
 
 from __future__ import annotations
@@ -34,10 +44,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from coffee_assets.core import contract as c
-from coffee_assets.core.generator.core import days_between
+import duckdb
+import pyarrow as pa
 
-REGISTERED_AFTER_ORDER = "registered_after_order"
+from coffee_assets.core import contract as c
+from coffee_assets.core import rules as r
+from coffee_assets.core.dates import days_between
+
+REGISTERED_AFTER_ORDER = r.REGISTERED_BY_ORDER_DATE
 HALF_CENT_DOWN = "discount_half_cent_down"
 REPAIRABLE = {
     REGISTERED_AFTER_ORDER: "the customer's RegistrationDate moves back to their first order",
@@ -263,14 +277,49 @@ def read_table(contract: c.TableContract, data: bytes, findings: list[Finding]) 
 
 
 # ------------------------------------------------------------------------------------ checking
+_ARROW = {
+    c.INT: pa.int64(),
+    c.MONEY: pa.decimal128(12, 2),
+    c.RATE: pa.decimal128(4, 2),
+    c.STRING: pa.string(),
+    c.DATE: pa.date32(),
+    c.BOOL: pa.bool_(),
+    c.FLOAT: pa.float64(),
+}
+
+
+def _sql_value(col: c.Column, value: Any) -> Any:
+    """A parsed value as the raw table holds it (money in cents and rates in hundredths as
+    exact decimals)."""
+    if value is not None and col.type in (c.MONEY, c.RATE):
+        return Decimal(value) / 100
+    return value
+
+
+def _load(con: duckdb.DuckDBPyConnection, table: Table, first_day: date) -> None:
+    """The accepted rows of a file as the raw table the rules read, typed as the contract says.
+    An order line whose order is unknown has no date of its own: it is given the history's
+    first day, so that the rules still see it (the references rule reports it)."""
+    contract = table.contract
+    columns = {}
+    for col in contract.columns:
+        values = [_sql_value(col, row.values.get(col.name)) for row in table.rows]
+        if col.name == contract.date_column:
+            values = [first_day if v is None else v for v in values]
+        columns[col.name] = pa.array(values, type=_ARROW[col.type])
+    arrow = pa.table(columns)  # noqa: F841 (read by DuckDB by name)
+    con.execute(f"CREATE TABLE {contract.table} AS SELECT * FROM arrow")
+
+
 def _unique(table: Table, findings: list[Finding]) -> dict[Any, Row]:
+    """Rows by key; every row whose key an earlier row has is a `unique_key` finding."""
     key = table.contract.key
     seen: dict[Any, Row] = {}
     for row in table.rows:
         value = row.values[key]
         if value in seen:
             findings.append(
-                Finding("duplicated_id", table.contract.file_name, row.line,
+                Finding("unique_key", table.contract.file_name, row.line,
                         f"{key}={value} is also on line {seen[value].line}")
             )  # fmt: skip
         else:
@@ -294,9 +343,6 @@ class _Files:
     def ids(self, contract: c.TableContract) -> dict[Any, Row]:
         return self.by_id[contract.table]
 
-    def refused(self, contract: c.TableContract) -> Table:
-        return self.tables[contract.table]
-
 
 def plan_import(files: Mapping[str, bytes], *, repair: bool = False) -> ImportPlan:
     """Check the five files (by file name: Customers.csv, ...) and, with `repair`, repair what
@@ -308,104 +354,138 @@ def plan_import(files: Mapping[str, bytes], *, repair: bool = False) -> ImportPl
     tables = {t.table: read_table(t, files[t.file_name], findings) for t in c.ALL_TABLES}
     by_id = {name: _unique(table, findings) for name, table in tables.items()}
     parsed = _Files(tables, by_id, repair, findings)
-    _references(parsed)
-    _registered_by_first_order(parsed)
-    _amounts(parsed)
-    _lines_add_up(parsed)
+    _date_lines_by_their_order(parsed)
 
     plan = ImportPlan(parsed.findings, parsed.changes, tables, repaired=repair)
-    dates = [row.values[t.date_column] for t in (c.CUSTOMERS, c.ORDERS) for row in parsed.rows(t)]
+    dates = [row.values[t.day_column] for t in (c.CUSTOMERS, c.ORDERS) for row in parsed.rows(t)]
     if dates:
         plan.first_day, plan.last_day = min(dates), max(dates)
+        _apply_rules(parsed, plan.first_day, plan.last_day)
     plan.rows = {name: len(t.rows) for name, t in tables.items()}
     return plan
 
 
-def _references(f: _Files) -> None:
-    """Every store, customer, order and product a row names exists."""
-    checks = [
-        (c.ORDERS, "StoreId", c.STORES),
-        (c.ORDERS, "CustomerId", c.CUSTOMERS),
-        (c.ORDER_DETAILS, "OrderId", c.ORDERS),
-        (c.ORDER_DETAILS, "ProductId", c.PRODUCTS),
-    ]
-    for table, column, target in checks:
-        known = f.ids(target)
-        target_table = f.tables[target.table]
-        if target_table.refused_without_key():
-            continue  # which ids the refused rows hold is unknown: they are reported
-        refused = target_table.refused_keys()
-        for row in f.rows(table):
-            value = row.values[column]
-            if value is not None and value not in known and value not in refused:
-                f.findings.append(
-                    _dangling(table.file_name, row, f"{column}={value}", target.file_name)
+def _date_lines_by_their_order(f: _Files) -> None:
+    """The OrderDate this project adds to OrderDetails.csv: its order's date, where the file
+    does not have it."""
+    orders = f.ids(c.ORDERS)
+    for row in f.rows(c.ORDER_DETAILS):
+        order = orders.get(row.values["OrderId"])
+        if row.values.get("OrderDate") is None and order is not None:
+            row.values["OrderDate"] = order.values["OrderDate"]
+
+
+def _apply_rules(f: _Files, first: date, last: date) -> None:
+    """Run every rule of core/rules.py over the files' whole history, report what they find
+    (leaving out what follows from a refused row) and, with repair, repair what can be."""
+    con = duckdb.connect()
+    try:
+        for table in f.tables.values():
+            _load(con, table, first)
+        names = {t.table: t.table for t in c.ALL_TABLES}
+        found: dict[str, list[dict[str, Any]]] = {}
+        for rule in r.ORDER_RULES:
+            result = con.execute(rule.query(names, first, last))
+            columns = [d[0] for d in result.description]
+            rows = [dict(zip(columns, values)) for values in result.fetchall()]
+            found.setdefault(rule.name, [])
+            found[rule.name] += [
+                {"_rule": rule, **row} for row in rows if not _follows_refused(f, rule, row)
+            ]
+    finally:
+        con.close()
+    for rows in found.values():
+        for row in sorted(rows, key=lambda row: _line(f, row["_rule"], row)):
+            rule = row["_rule"]
+            if rule.name == r.AMOUNTS and _half_cent_down(row):
+                _report_half_cent(f, row)
+                continue
+            f.findings.append(
+                Finding(
+                    rule.name,
+                    rule.row_table.file_name,
+                    _line(f, rule, row),
+                    rule.finding.format(**_shown(rule, row)),
                 )
+            )
+    if f.repair:
+        _move_registrations_back(f, found[r.REGISTERED_BY_ORDER_DATE])
 
 
-def _registered_by_first_order(f: _Files) -> None:
-    """A customer registers on or before their first order; repaired by moving the
-    registration back to that order's date."""
-    customers = f.ids(c.CUSTOMERS)
+def _line(f: _Files, rule: r.Rule, row: dict[str, Any]) -> int:
+    table = rule.row_table
+    return f.ids(table)[row[rule.columns[0]]].line
+
+
+def _shown(rule: r.Rule, row: dict[str, Any]) -> dict[str, Any]:
+    """A rule's row as the importer words it: amounts as money, tables as their files."""
+    shown = dict(row)
+    for name in rule.money:
+        shown[name] = _money(row[name])
+    if "missing_from" in row:
+        shown["missing_from"] = next(
+            t.file_name for t in c.ALL_TABLES if t.table == row["missing_from"]
+        )
+    return shown
+
+
+def _follows_refused(f: _Files, rule: r.Rule, row: dict[str, Any]) -> bool:
+    """A finding that is only the echo of a refused row, reported already at its cause."""
+    if rule.name == r.REFERENCES:
+        target = f.tables[row["missing_from"]]
+        return target.refused_without_key() or row["value"] in target.refused_keys()
+    if rule.name == r.LINES_ADD_UP:
+        lines = f.tables[c.ORDER_DETAILS.table]
+        return (
+            bool(f.tables[c.PRODUCTS.table].refused)
+            or any("OrderId" not in line.values for line in lines.refused)
+            or row["OrderId"] in {line.values["OrderId"] for line in lines.refused}
+        )
+    return False
+
+
+def _half_cent_down(row: dict[str, Any]) -> bool:
+    """The original's rounding of an exact half cent down, and nothing else wrong."""
+    sub, discount, expected = row["SubTotal"], row["DiscountAmount"], row["expected_discount"]
+    exact = sub * row["rate"]  # in 1/100 of a cent
+    return (
+        exact % 100 == 50
+        and discount == expected - 1
+        and row["TotalAmount"] in (sub - discount, sub - expected)
+        and bool(row["DiscountApplied"]) == (row["rate"] > 0)
+    )
+
+
+def _report_half_cent(f: _Files, row: dict[str, Any]) -> None:
+    order = f.ids(c.ORDERS)[row["OrderId"]]
+    sub, discount, expected, rate = (
+        row["SubTotal"], row["DiscountAmount"], row["expected_discount"], row["rate"]
+    )  # fmt: skip
+    f.findings.append(
+        Finding(HALF_CENT_DOWN, "Orders.csv", order.line,
+                f"order {row['OrderId']}: DiscountAmount {_money(discount)} is "
+                f"{_money(sub)} x {rate}% = {sub * rate / 10000:.4f} rounded down; half up "
+                f"gives {_money(expected)}")
+    )  # fmt: skip
+    if f.repair:
+        _set_amounts(f, order, discount=expected, total=sub - expected)
+
+
+def _move_registrations_back(f: _Files, late: list[dict[str, Any]]) -> None:
+    """Each customer who ordered before registering registers on their first order's day."""
     first_order: dict[int, date] = {}
-    for row in f.rows(c.ORDERS):
-        customer, day = row.values["CustomerId"], row.values["OrderDate"]
-        if customer not in customers:
-            continue  # anonymous, or a dangling reference (reported)
+    for row in late:
+        customer, day = row["CustomerId"], row["OrderDate"]
         first_order[customer] = min(first_order.get(customer, day), day)
-        registered = customers[customer].values["RegistrationDate"]
-        if registered > day:
-            f.findings.append(
-                Finding(REGISTERED_AFTER_ORDER, "Orders.csv", row.line,
-                        f"order {row.values['OrderId']} of {day} is by customer {customer}, "
-                        f"registered on {registered} (Customers.csv line "
-                        f"{customers[customer].line})")
-            )  # fmt: skip
-    if not f.repair:
-        return
-    for customer, first in sorted(first_order.items()):
-        row = customers[customer]
-        registered = row.values["RegistrationDate"]
-        if registered > first:
-            row.values["RegistrationDate"] = first
-            f.changes.append(
-                Change("Customers.csv", row.line, f"CustomerId={customer}", "RegistrationDate",
-                       str(registered), str(first), REGISTERED_AFTER_ORDER)
-            )  # fmt: skip
-
-
-def _amounts(f: _Files) -> None:
-    """DiscountAmount = round half up(SubTotal x rate), TotalAmount = SubTotal - DiscountAmount,
-    DiscountApplied = rate > 0 (in cents; a rate in hundredths). A discount half a cent below
-    is repairable; any other difference is not."""
     customers = f.ids(c.CUSTOMERS)
-    for row in f.rows(c.ORDERS):
-        v = row.values
-        customer = v["CustomerId"]
-        if customer is not None and customer not in customers:
-            continue  # a dangling reference, reported
-        rate = 0 if customer is None else customers[customer].values["LevelOfDiscount"]
-        sub, discount, total = v["SubTotal"], v["DiscountAmount"], v["TotalAmount"]
-        exact = sub * rate  # in 1/100 of a cent
-        expected = (exact + 50) // 100
-        applied_ok = v["DiscountApplied"] == (rate > 0)
-        half_cent_down = exact % 100 == 50 and discount == expected - 1
-        if half_cent_down and total in (sub - discount, sub - expected) and applied_ok:
-            f.findings.append(
-                Finding(HALF_CENT_DOWN, "Orders.csv", row.line,
-                        f"order {v['OrderId']}: DiscountAmount {_money(discount)} is "
-                        f"{_money(sub)} x {rate}% = {exact / 10000:.4f} rounded down; half up "
-                        f"gives {_money(expected)}")
-            )  # fmt: skip
-            if f.repair:
-                _set_amounts(f, row, discount=expected, total=sub - expected)
-        elif discount != expected or total != sub - discount or not applied_ok:
-            f.findings.append(
-                Finding("amounts_reconcile", "Orders.csv", row.line,
-                        f"order {v['OrderId']}: SubTotal {_money(sub)}, rate {rate}%, "
-                        f"DiscountAmount {_money(discount)} (expected {_money(expected)}), "
-                        f"TotalAmount {_money(total)}, DiscountApplied {v['DiscountApplied']}")
-            )  # fmt: skip
+    for customer, first in sorted(first_order.items()):
+        registration = customers[customer]
+        registered = registration.values["RegistrationDate"]
+        registration.values["RegistrationDate"] = first
+        f.changes.append(
+            Change("Customers.csv", registration.line, f"CustomerId={customer}", "RegistrationDate",
+                   str(registered), str(first), REGISTERED_AFTER_ORDER)
+        )  # fmt: skip
 
 
 def _set_amounts(f: _Files, row: Row, *, discount: int, total: int) -> None:
@@ -418,36 +498,6 @@ def _set_amounts(f: _Files, row: Row, *, discount: int, total: int) -> None:
                        HALF_CENT_DOWN)
             )  # fmt: skip
             row.values[column] = new
-
-
-def _lines_add_up(f: _Files) -> None:
-    """Each order's lines add up to its SubTotal; each line takes its order's date (the
-    OrderDate column this project adds)."""
-    orders, products = f.ids(c.ORDERS), f.ids(c.PRODUCTS)
-    line_sum: Counter[int] = Counter()
-    for row in f.rows(c.ORDER_DETAILS):
-        order, product = orders.get(row.values["OrderId"]), products.get(row.values["ProductId"])
-        if order is not None:
-            row.values["OrderDate"] = order.values["OrderDate"]
-        if product is not None:
-            line_sum[row.values["OrderId"]] += row.values["Quantity"] * product.values["Price"]
-    lines, known_products = f.tables[c.ORDER_DETAILS.table], f.tables[c.PRODUCTS.table]
-    if any("OrderId" not in row.values for row in lines.refused) or known_products.refused:
-        return  # a refused line or product could be anywhere: those rows are reported
-    # An order with a refused line cannot add up; the line is reported, not the order.
-    incomplete = {row.values["OrderId"] for row in lines.refused}
-    for row in f.rows(c.ORDERS):
-        v = row.values
-        if v["OrderId"] not in incomplete and line_sum[v["OrderId"]] != v["SubTotal"]:
-            f.findings.append(
-                Finding("lines_add_up_to_subtotal", "Orders.csv", row.line,
-                        f"order {v['OrderId']}: SubTotal {_money(v['SubTotal'])}, its lines in "
-                        f"OrderDetails.csv add up to {_money(line_sum[v['OrderId']])}")
-            )  # fmt: skip
-
-
-def _dangling(file: str, row: Row, reference: str, target: str) -> Finding:
-    return Finding("dangling_reference", file, row.line, f"{reference} is not in {target}")
 
 
 def _money(cents: int) -> str:
@@ -474,7 +524,7 @@ def daily_files(plan: ImportPlan) -> dict[date, dict[c.TableContract, bytes]]:
     for contract in c.DAILY_TABLES:
         grouped: dict[date, list[Row]] = defaultdict(list)
         for row in plan.tables[contract.table].rows:
-            grouped[row.values[contract.date_column]].append(row)
+            grouped[row.values[contract.day_column]].append(row)
         per_day[contract] = grouped
     return {
         day: {
@@ -496,7 +546,7 @@ def rows_per_day(plan: ImportPlan) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for contract in c.DAILY_TABLES:
         tally = Counter(
-            str(r.values[contract.date_column]) for r in plan.tables[contract.table].rows
+            str(r.values[contract.day_column]) for r in plan.tables[contract.table].rows
         )
         counts[contract.table] = dict(sorted(tally.items()))
     return counts
