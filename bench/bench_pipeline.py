@@ -43,6 +43,7 @@ os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 import dagster as dg  # noqa: E402
 
 from coffee_assets.core import contract as c  # noqa: E402
+from coffee_assets.core.dates import days_between  # noqa: E402
 from coffee_assets.core.generator import generate_day, reference_tables, to_csv_bytes  # noqa: E402
 from coffee_assets.core.reports import render_report  # noqa: E402
 from coffee_assets.definitions import build_definitions  # noqa: E402
@@ -51,7 +52,6 @@ from coffee_assets.defs.dbt.resources import dbt_executable  # noqa: E402
 from coffee_assets.defs.raw.checks import daily_rules  # noqa: E402
 from coffee_assets.defs.reports.data import Marts, load_report_data  # noqa: E402
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh  # noqa: E402
-from coffee_assets.platform.partitions import days_between  # noqa: E402
 from coffee_assets.platform.storage import LocalFolderBucket  # noqa: E402
 from coffee_assets.platform.warehouse import DuckDBWarehouse  # noqa: E402
 from coffee_assets.settings import DBT_PROJECT_DIR, Settings  # noqa: E402

@@ -10,5 +10,9 @@ import warnings
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
 # - partitioned asset checks (preview): a daily check records which day is bad.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
+# - code references (beta): the UI links each asset to its source file.
+warnings.filterwarnings("ignore", message=".*with_source_code_references")
+warnings.filterwarnings("ignore", message=".*link_code_references_to_git")
+warnings.filterwarnings("ignore", message=".*(AnchorBasedFilePathMapping|CodeReference)")
 # - dagster-dbt imports sqlglot's Rust tokenizer, which announces its own deprecation.
 warnings.filterwarnings("ignore", message="sqlglotrs is deprecated", category=DeprecationWarning)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
+from coffee_assets.core.project import PROJECT_ROOT
 from coffee_assets.settings import Settings, SettingsError, settings_in_use
 
 DEFS_FOLDER = Path(__file__).parent / "defs"
@@ -22,11 +24,39 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     with settings_in_use(settings):
         layers = dg.load_from_defs_folder(path_within_project=DEFS_FOLDER)
-    # Every job, UI materializations included, on both targets: in process. The steps run one
-    # after the other anyway (one DuckDB writer; on BigQuery each waits on its jobs), a process
-    # per step costs more than a day's work, and the run's process is the one whose life and
-    # locks the run books follow (defs/runs/books.py).
-    return dg.Definitions.merge(layers, dg.Definitions(executor=dg.in_process_executor))
+    return dg.Definitions(
+        assets=with_code_references(list(layers.assets or []), settings),
+        asset_checks=layers.asset_checks,
+        jobs=layers.jobs,
+        schedules=layers.schedules,
+        sensors=layers.sensors,
+        resources=layers.resources,
+        # Every job, UI materializations included, on both targets: in process. The steps run
+        # one after the other anyway (one DuckDB writer; on BigQuery each waits on its jobs), a
+        # process per step costs more than a day's work, and the run's process is the one whose
+        # life and locks the run books follow (defs/runs/books.py).
+        executor=dg.in_process_executor,
+        component_tree=layers.component_tree,
+    )
+
+
+def with_code_references(assets: list[Any], settings: Settings) -> list[Any]:
+    """Each asset links to the code that defines it (a dbt model: its SQL file): to the file
+    on this machine, or, with COFFEE_GIT_URL, to the file in the repository at
+    COFFEE_GIT_BRANCH (what a deployed UI should open)."""
+    linked = dg.with_source_code_references(assets)
+    if settings.git_url is None:
+        return list(linked)
+    return list(
+        dg.link_code_references_to_git(
+            linked,
+            git_url=settings.git_url,
+            git_branch=settings.git_branch,
+            file_path_mapping=dg.AnchorBasedFilePathMapping(
+                local_file_anchor=PROJECT_ROOT, file_anchor_path_in_repository=""
+            ),
+        )
+    )
 
 
 def _defs_from_environment() -> dg.Definitions:

@@ -19,16 +19,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-TARGETS = ("local", "gcp")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = PROJECT_ROOT / "coffee_dbt"
-TIMEZONE = "Europe/Kyiv"
+from coffee_assets.core.generator import GeneratorConfig, get_profile
+from coffee_assets.core.project import CSV_PREFIX, DBT_SCHEMA, PROJECT_ROOT, RAW_SCHEMA, TIMEZONE
 
-# Names of the warehouse schemas (BigQuery datasets on the gcp target).
-RAW_SCHEMA = "coffee_shop"
-DBT_SCHEMA = "dbt_models"
-# Prefix of the CSV files inside the bucket (a folder on the local target).
-CSV_PREFIX = "csv_sources/"
+TARGETS = ("local", "gcp")
 
 
 class SettingsError(ValueError):
@@ -215,6 +209,15 @@ def _check_url(name: str, value: str, what: str) -> None:
         raise SettingsError(f"{name}={value!r} is not {what} (http:// or https://, a host, a path)")
 
 
+def _git_url(value: str) -> str | None:
+    if not value:
+        return None
+    _check_url(
+        "COFFEE_GIT_URL", value, "a repository's web address, e.g. https://github.com/you/coffee"
+    )
+    return value.rstrip("/")
+
+
 @dataclass(frozen=True)
 class AlertSettings:
     """The alert channels the environment enables, each checked whole: a half-configured or
@@ -314,6 +317,9 @@ class Settings:
     gcp: GcpSettings | None = None
     # the alert channels the environment enables
     alerts: AlertSettings = AlertSettings()
+    # where the UI's code references point: the repository (COFFEE_GIT_URL) or local files
+    git_url: str | None = None
+    git_branch: str = "main"
 
     @property
     def bucket_dir(self) -> Path:
@@ -362,6 +368,8 @@ class Settings:
             ),
             gcp=GcpSettings.from_env(env) if target == "gcp" else None,
             alerts=AlertSettings.from_env(env),
+            git_url=_git_url(env.get("COFFEE_GIT_URL", "").strip()),
+            git_branch=env.get("COFFEE_GIT_BRANCH", "").strip() or "main",
         )
         _check_start(settings.start_date)
         settings.check_volume()
@@ -371,8 +379,6 @@ class Settings:
 
     def check_volume(self) -> None:
         """Fail now, naming the variables, rather than in the middle of a run."""
-        from coffee_assets.core.generator import GeneratorConfig, get_profile
-
         try:
             profile = get_profile(self.volume_profile, self.orders_per_day)
             GeneratorConfig(seed=self.seed, history_start=self.start_date, profile=profile)

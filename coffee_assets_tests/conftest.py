@@ -14,9 +14,10 @@ import duckdb
 import pytest
 
 from coffee_assets.core import contract as c
+from coffee_assets.core.project import CSV_PREFIX
 from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh
-from coffee_assets.settings import CSV_PREFIX, Settings
+from coffee_assets.settings import Settings
 
 from .alert_servers import start_alert_servers
 from .gcp_fixtures import gcp_emulators  # noqa: F401 (the emulators' fixture, for every module)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from coffee_assets.settings import PROJECT_ROOT
+from coffee_assets.core.project import PROJECT_ROOT
 
 from .processes import free_port
 

@@ -19,11 +19,12 @@ import psutil
 import pytest
 
 from coffee_assets.core import locks
+from coffee_assets.core.project import PROJECT_ROOT
 from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.runs.health import HEALTH_SENSOR
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh
 from coffee_assets.platform import dagster_internals as internals
-from coffee_assets.settings import PROJECT_ROOT, Settings
+from coffee_assets.settings import Settings
 
 from .conftest import LAST, START
 

@@ -16,11 +16,12 @@ from dagster_dbt import DbtProject
 
 from coffee_assets.core import contract as c
 from coffee_assets.core.importer.manifest import MANIFEST_KEY, ImportManifest
+from coffee_assets.core.project import DBT_PROJECT_DIR
 from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.dbt.project import prepare_if_dev_and_changed
 from coffee_assets.defs.schedules.jobs import partition_range_tags
 from coffee_assets.platform.target import DUCKDB_POOL
-from coffee_assets.settings import DBT_PROJECT_DIR, Settings, SettingsError
+from coffee_assets.settings import Settings, SettingsError
 
 
 @pytest.fixture(scope="module")
@@ -344,6 +345,29 @@ def test_instance_limits_the_duckdb_pool_to_one(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     with dg.DagsterInstance.get() as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+
+def test_every_asset_has_owners_and_links_to_its_code(defs, monkeypatch, tmp_path):
+    """Owners (a team) and code references (the Python or the dbt model's SQL file): to the local
+    file, or to the repository when COFFEE_GIT_URL says where it is."""
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    for name, spec in specs.items():
+        assert spec.owners, name
+        references = spec.metadata["dagster/code_references"].code_references
+        assert references and all(Path(r.file_path).is_file() for r in references), name
+    flat = specs["dbt_models/flat_order_details"]
+    assert flat.owners == ["team:analytics"]
+    files = [r.file_path for r in flat.metadata["dagster/code_references"].code_references]
+    assert files[0].endswith("coffee_dbt/models/marts/reporting/flat_order_details.sql")
+    linked = build_definitions(
+        Settings(data_dir=tmp_path, git_url="https://github.com/example/coffee")
+    )
+    spec = next(s for s in linked.resolve_all_asset_specs() if s.key == flat.key)
+    urls = [r.url for r in spec.metadata["dagster/code_references"].code_references]
+    assert urls[0] == (
+        "https://github.com/example/coffee/tree/main/"
+        "coffee_dbt/models/marts/reporting/flat_order_details.sql"
+    )
 
 
 def test_dbt_column_descriptions_and_types_reach_the_ui(defs):

@@ -1,6 +1,6 @@
 """A golden snapshot of what the code location defines: asset keys, groups, kinds, partitions,
-freshness, checks, jobs, schedules and sensors. A rename, a lost check or a changed partitioning
-shows up as a reviewed diff of snapshots/definitions.json.
+freshness, owners, checks, jobs, schedules and sensors. A rename, a lost check or a changed
+partitioning shows up as a reviewed diff of snapshots/definitions.json.
 
 After an intended change: COFFEE_UPDATE_SNAPSHOT=1 bash scripts/test.sh -k snapshot
 """
@@ -31,6 +31,7 @@ def describe(defs: dg.Definitions) -> dict:
             "partitions": type(node.partitions_def).__name__ if node.partitions_def else None,
             "freshness": type(node.freshness_policy).__name__ if node.freshness_policy else None,
             "deps": sorted(key.to_user_string() for key in node.parent_keys),
+            "owners": sorted(node.owners),
         }
     checks = {}
     for key in sorted(graph.asset_check_keys, key=lambda k: k.to_user_string()):

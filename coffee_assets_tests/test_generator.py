@@ -1,7 +1,7 @@
 """The pure data generator: contract types, determinism, SPEC distributions, money, CLI.
 
 Statistical checks use tolerances derived from the sample size (5 standard errors), and fixed
-seeds, so they are deterministic and a failure means a real deviation from SPEC.md.
+seeds, so they are deterministic and a failure means a real deviation from docs/spec.md.
 """
 
 from __future__ import annotations

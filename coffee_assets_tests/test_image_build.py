@@ -36,7 +36,7 @@ def test_the_dockerfile_runs_the_build_script_as_a_user_without_privileges_and_n
     assert not instructions("ENTRYPOINT")  # the chart passes whole commands as arguments
     assert '"dagster", "api", "grpc", "-m", "coffee_assets.definitions"' in instructions("CMD")[0]
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert {".venv", "data", ".git", "coffee_dbt/target"} <= set(ignored)
+    assert {".venv", "data", ".git", "coffee_dbt/target", ".env"} <= set(ignored)
 
 
 def test_the_build_script_in_a_fresh_copy_makes_a_code_server_for_the_gcp_target(tmp_path):

@@ -26,6 +26,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
 from coffee_assets.core import contract as c
+from coffee_assets.core.project import CSV_PREFIX
 from coffee_assets.defs.dbt.project import dbt_project
 from coffee_assets.defs.schedules.jobs import (
     DAILY_REFRESH,
@@ -33,7 +34,7 @@ from coffee_assets.defs.schedules.jobs import (
     RANGE_START_TAG,
     SCHEDULE,
 )
-from coffee_assets.settings import CSV_PREFIX, yesterday
+from coffee_assets.settings import yesterday
 
 from .alert_servers import RecordingHttpServer
 from .gcp_fixtures import Emulators

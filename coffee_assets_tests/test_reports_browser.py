@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from coffee_assets.core.project import PROJECT_ROOT
 from coffee_assets.defs.reports.assets import latest_key
-from coffee_assets.settings import PROJECT_ROOT
 from coffee_assets_tests.conftest import LAST, START
 from coffee_assets_tests.test_reports import MartData
 

@@ -10,8 +10,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install-uv.sh
 export UV_PYTHON_DOWNLOADS=never
 
-echo "Installing the locked runtime packages into .venv (uv sync --extra k8s) ..."
-.tools/uv/bin/uv sync --frozen --extra k8s --python "${PYTHON:-python3}" --quiet
+echo "Installing the locked runtime packages into .venv (uv sync --extra k8s --no-dev) ..."
+.tools/uv/bin/uv sync --frozen --extra k8s --no-dev --python "${PYTHON:-python3}" --quiet
 export PATH="$PWD/.venv/bin:$PATH" VIRTUAL_ENV="$PWD/.venv"
 
 placeholders=(

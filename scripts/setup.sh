@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Create .venv with exactly the locked package set (uv.lock), the project included (editable).
-# Sourced by the other scripts; a no-op after the first time, until pyproject.toml or uv.lock
-# change. uv itself comes from PyPI into .tools/uv (pinned); no Python is downloaded: the
-# machine's python3 (3.11 or newer, or $PYTHON) is used.
+# The project's environment, for the other scripts (each runs `source scripts/setup.sh` first):
+# .venv with exactly the locked package set (uv.lock: the project, editable, and the dev group of
+# test and lint tools), the emulators, the dbt manifest, .env. Each step is a no-op when done.
+# uv itself comes from PyPI into .tools/uv (pinned); no Python is downloaded: the machine's
+# python3 (3.11 or newer, or $PYTHON) is used.
+#
+# For a shell of your own, don't source this file (it turns on `set -euo pipefail`):
+#   source .venv/bin/activate      # dg, dagster, dbt, coffee-* on PATH; .env sets DAGSTER_HOME
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,12 +15,15 @@ bash scripts/install-uv.sh
 UV=.tools/uv/bin/uv
 export UV_PYTHON_DOWNLOADS=never
 
-stamp=.venv/.coffee-installed
-want="$(cat pyproject.toml uv.lock | sha256sum | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "Installing the project and its locked dependencies into .venv (uv sync) ..."
-    "$UV" sync --frozen --extra dev --python "$PYTHON" --quiet
-    echo "$want" > "$stamp"
+# uv sync is a no-op (tens of ms) when .venv matches uv.lock, and repairs it when it does not
+# (a `uv sync --no-dev` by hand, a changed lock).
+[ -x .venv/bin/python ] || echo "Installing the project and its locked dependencies into .venv (uv sync) ..."
+"$UV" sync --frozen --python "$PYTHON" --quiet
+# .env (not committed): what `dg dev`, `dg launch` and `dg check defs` in this folder read. A
+# value the shell exports wins (the ${NAME:-default} form), so the scripts and tests keep theirs.
+if [ ! -f .env ]; then
+    sed "s|@PROJECT_ROOT@|$PWD|" .env.example > .env
+    echo "Wrote .env from .env.example (DAGSTER_HOME=$PWD/dagster_home unless you export another)"
 fi
 # The GCS and BigQuery emulators the gcp-target tests start (own venvs in .emulators/, pinned;
 # returns at once when they are in place).

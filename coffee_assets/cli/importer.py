@@ -35,7 +35,8 @@ from coffee_assets.core.importer.core import (
     rows_per_day,
 )
 from coffee_assets.core.importer.manifest import MANIFEST_KEY, ImportManifest
-from coffee_assets.settings import CSV_PREFIX, Settings, SettingsError, yesterday
+from coffee_assets.core.project import CSV_PREFIX
+from coffee_assets.settings import Settings, SettingsError, yesterday
 
 
 def read_source(source: str) -> dict[str, bytes]:
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    if plan.first_day is None:
+    if plan.first_day is None or plan.last_day is None:
         print("coffee-import: the files hold no customers and no orders", file=sys.stderr)
         return 1
     summary = (
@@ -158,6 +159,8 @@ def write(plan: ImportPlan, source: str, settings: Settings, *, quiet: bool) -> 
     """The daily and reference files, then the manifest (last: an interrupted import leaves
     none, and running it again writes the same files)."""
     from coffee_assets.platform.target import shared_resources
+
+    assert plan.first_day is not None and plan.last_day is not None  # main() checked
 
     destination = shared_resources(settings)["storage"]
     with dg.build_resources({"storage": destination}) as resources:

@@ -11,8 +11,8 @@ import csv
 from dataclasses import dataclass
 from decimal import Decimal
 
+from coffee_assets.core.project import CSV_PREFIX
 from coffee_assets.core.vocabulary import ORDER_TYPES, PRODUCT_CATEGORIES
-from coffee_assets.settings import CSV_PREFIX
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,17 @@ class Column:
         """Why a typed value (numbers as Decimal, int or float) breaks a rule beyond the type,
         in the words of `value_rules`; None when it breaks none."""
         for kind, words in self.value_rules():
-            if kind == "minimum" and Decimal(str(value)) < self.minimum:
+            if (
+                kind == "minimum"
+                and self.minimum is not None
+                and Decimal(str(value)) < self.minimum
+            ):
                 return words
-            if kind == "maximum" and Decimal(str(value)) > self.maximum:
+            if (
+                kind == "maximum"
+                and self.maximum is not None
+                and Decimal(str(value)) > self.maximum
+            ):
                 return words
             if kind == "accepted" and value not in self.accepted:
                 return words
@@ -131,6 +139,13 @@ class TableContract:
     @property
     def partitioned(self) -> bool:
         return self.date_column is not None
+
+    @property
+    def day_column(self) -> str:
+        """The date column of a daily-partitioned table."""
+        if self.date_column is None:
+            raise ValueError(f"{self.table} is not daily-partitioned")
+        return self.date_column
 
     @property
     def column_names(self) -> list[str]:

@@ -56,7 +56,7 @@ def die_with_parent() -> None:
 def parent_is_gone() -> bool:
     """True when the process that started us has died already (we were re-parented)."""
     expected = os.environ.get(PARENT_PID_ENV)
-    return bool(expected) and os.getppid() != int(expected)
+    return expected is not None and expected != "" and os.getppid() != int(expected)
 
 
 def duckdb_path(args: list[str]) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from coffee_assets.settings import DBT_PROJECT_DIR
+from coffee_assets.core.project import DBT_PROJECT_DIR
 
 
 @cache

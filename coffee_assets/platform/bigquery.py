@@ -32,8 +32,10 @@ from dagster_gcp import BigQueryResource
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
+from google.cloud.bigquery import Client as BigQueryClient
 
 from coffee_assets.core import contract as c
+from coffee_assets.core.project import DBT_SCHEMA, RAW_SCHEMA
 from coffee_assets.core.sql import date_literal
 from coffee_assets.platform.gcs import CoffeeGCSResource, split_uri
 from coffee_assets.platform.retry import TRANSIENT_RETRY
@@ -42,8 +44,9 @@ from coffee_assets.platform.warehouse import (
     RawLoadError,
     TableSummary,
     Warehouse,
+    scope_text,
+    where_text,
 )
-from coffee_assets.settings import DBT_SCHEMA, RAW_SCHEMA
 
 STAGING_TTL = timedelta(days=1)
 MAX_LOAD_ERRORS_SHOWN = 3
@@ -92,7 +95,7 @@ def run_with_retry(action: Callable[[], T]) -> T:
 
 def _first_lines(message: str, lines: int = 3) -> str:
     """A job error's message without the emulator's (DuckDB's) list of reader options."""
-    kept = []
+    kept: list[str] = []
     for line in message.splitlines():
         if not line.strip():
             if kept:
@@ -122,17 +125,6 @@ def load_error_summary(
         shown = [_first_lines(getattr(exc, "message", None) or str(exc))]
     more = len(shown) - MAX_LOAD_ERRORS_SHOWN
     return " || ".join(shown[:MAX_LOAD_ERRORS_SHOWN]) + (f" (+{more} more)" if more > 0 else "")
-
-
-def _where(uri: str, day: date | None) -> str:
-    return f"file {uri} (partition {day})" if day else f"file {uri}"
-
-
-def _scope(files: Mapping[str, date | None]) -> str:
-    days = sorted(d for d in files.values() if d is not None)
-    if not days:
-        return "reference file"
-    return f"partition {days[0]}" if days[0] == days[-1] else f"partition {days[0]}...{days[-1]}"
 
 
 def _files_label(uris: Sequence[str]) -> str:
@@ -219,9 +211,9 @@ class BigQueryWarehouse(Warehouse):
             self._ensure_raw_table(client, table)
             try:
                 selects = []
-                for table_id, ((header, _), uris) in zip(staging, groups.items(), strict=True):
-                    self._stage(client, table, table_id, list(header), uris, files)
-                    selects.append(staged_select(table, table_id, list(header), files[uris[0]]))
+                for table_id, ((shared, _), uris) in zip(staging, groups.items(), strict=True):
+                    self._stage(client, table, table_id, list(shared), uris, files)
+                    selects.append(staged_select(table, table_id, list(shared), files[uris[0]]))
                 staged = " union all ".join(selects)
                 self._validate(client, table, staged, files)
                 loaded = self._scalar(client, f"select count(*) from ({staged})")
@@ -234,7 +226,7 @@ class BigQueryWarehouse(Warehouse):
             where = ""
             if table.partitioned:
                 first, last = date_literal(days[0]), date_literal(days[-1])
-                where = f"where {bq(table.date_column)} between {first} and {last} "
+                where = f"where {bq(table.day_column)} between {first} and {last} "
             preview = run_with_retry(
                 lambda: client.query(
                     f"select * from {bq(name)} {where}order by {bq(table.key)} limit 5",
@@ -257,20 +249,20 @@ class BigQueryWarehouse(Warehouse):
             head = blob.download_as_bytes(start=0, end=c.HEADER_BYTES - 1, retry=TRANSIENT_RETRY)
         except gexc.NotFound:
             raise RawLoadError(
-                f"{table.table}: {_where(uri, day)}: the file does not exist"
+                f"{table.table}: {where_text(uri, day)}: the file does not exist"
             ) from None
         except gexc.RequestRangeNotSatisfiable:  # GCS's answer to a range of an empty object
             head = b""
         try:
             header = c.parse_header(head)
         except c.HeaderError as exc:
-            raise RawLoadError(f"{table.table}: {_where(uri, day)}: {exc}") from None
+            raise RawLoadError(f"{table.table}: {where_text(uri, day)}: {exc}") from None
         problem = table.header_problem(header)
         if problem:
-            raise RawLoadError(f"{table.table}: {_where(uri, day)}: {problem}")
+            raise RawLoadError(f"{table.table}: {where_text(uri, day)}: {problem}")
         return header
 
-    def _ensure_raw_table(self, client: bigquery.Client, table: c.TableContract) -> None:
+    def _ensure_raw_table(self, client: BigQueryClient, table: c.TableContract) -> None:
         dataset = bigquery.Dataset(f"{self.project}.{self.raw_dataset}")
         dataset.location = self.bigquery.location
         client.create_dataset(dataset, exists_ok=True, retry=TRANSIENT_RETRY)
@@ -284,7 +276,7 @@ class BigQueryWarehouse(Warehouse):
 
     def _stage(
         self,
-        client: bigquery.Client,
+        client: BigQueryClient,
         table: c.TableContract,
         table_id: str,
         header: list[str],
@@ -318,7 +310,7 @@ class BigQueryWarehouse(Warehouse):
         try:
             run_with_retry(load)
         except gexc.GoogleAPICallError as exc:
-            scope = _scope({u: files[u] for u in uris})
+            scope = scope_text({u: files[u] for u in uris})
             raise RawLoadError(
                 f"{table.table}: {_files_label(uris)} ({scope}): the BigQuery load job "
                 f"rejected the CSV: {load_error_summary(job[0] if job else None, exc, uris)}"
@@ -326,7 +318,7 @@ class BigQueryWarehouse(Warehouse):
 
     def _validate(
         self,
-        client: bigquery.Client,
+        client: BigQueryClient,
         table: c.TableContract,
         staged: str,
         files: Mapping[str, date | None],
@@ -361,10 +353,10 @@ class BigQueryWarehouse(Warehouse):
                 )  # fmt: skip
         days = sorted(d for d in files.values() if d is not None)
         if table.partitioned:
-            ident = bq(table.date_column)
+            ident = bq(table.day_column)
             checks.append(
                 (
-                    table.date_column,
+                    table.day_column,
                     f"{ident} not in ({', '.join(date_literal(d) for d in days)})",
                     "lies outside the file's partition"
                     if len(days) == 1
@@ -372,13 +364,16 @@ class BigQueryWarehouse(Warehouse):
                 )
             )
         uris = list(files)
-        scope = _scope(files)
+        scope = scope_text(files)
         for column, predicate, problem in checks + business:
+            sql = (
+                f"select {shown_text(table, column)}, {bq(table.key)} from ({staged}) "
+                f"where {predicate} order by {bq(table.key)} limit 1"
+            )
             rows = run_with_retry(
-                lambda predicate=predicate, column=column: list(
+                lambda sql=sql: list(  # type: ignore[misc]
                     client.query(
-                        f"select {shown_text(table, column)}, {bq(table.key)} from ({staged}) "
-                        f"where {predicate} order by {bq(table.key)} limit 1",
+                        sql,
                         job_retry=None,
                     ).result()
                 )
@@ -391,11 +386,11 @@ class BigQueryWarehouse(Warehouse):
                     f"row with {table.key}={key}: {shown} {problem}"
                 )
 
-    def _swap(self, client: bigquery.Client, table: c.TableContract, staged: str, days: list[date]):
+    def _swap(self, client: BigQueryClient, table: c.TableContract, staged: str, days: list[date]):
         """Replace the days (or the whole reference table) with the staged rows: one MERGE."""
         names = [bq(col.name) for col in table.columns]
         if table.partitioned:
-            in_window = f"T.{bq(table.date_column)} in ({', '.join(date_literal(d) for d in days)})"
+            in_window = f"T.{bq(table.day_column)} in ({', '.join(date_literal(d) for d in days)})"
             delete = f"when not matched by source and {in_window} then delete"
         else:
             delete = "when not matched by source then delete"
@@ -408,7 +403,7 @@ class BigQueryWarehouse(Warehouse):
         run_with_retry(lambda: client.query(sql, job_retry=None).result())
 
     @staticmethod
-    def _scalar(client: bigquery.Client, sql: str) -> Any:
+    def _scalar(client: BigQueryClient, sql: str) -> Any:
         rows = run_with_retry(lambda: list(client.query(sql, job_retry=None).result()))
         return rows[0][0]
 
@@ -452,6 +447,7 @@ def staged_select(
     for col in table.columns:
         ident = bq(col.name)
         if col.name not in header:  # from_partition_if_missing (header_problem checked)
+            assert day is not None  # only a daily table's column is ever filled in
             exprs.append(f"{date_literal(day)} as {ident}")
         elif col.type == c.RATE:
             text = f"trim({ident})"
@@ -476,14 +472,17 @@ def shown_text(table: c.TableContract, column: str) -> str:
 
 
 def _param(value: Any) -> bigquery.ScalarQueryParameter:
-    kinds = [
-        (bool, "BOOL"),
-        (int, "INT64"),
-        (float, "FLOAT64"),
-        (datetime, "TIMESTAMP"),
-        (date, "DATE"),
-    ]
-    for kind, name in kinds:
-        if isinstance(value, kind):
-            return bigquery.ScalarQueryParameter(None, name, value)
-    return bigquery.ScalarQueryParameter(None, "STRING", value)
+    # bool before int (a bool is an int), datetime before date (a datetime is a date).
+    if isinstance(value, bool):
+        kind = "BOOL"
+    elif isinstance(value, int):
+        kind = "INT64"
+    elif isinstance(value, float):
+        kind = "FLOAT64"
+    elif isinstance(value, datetime):
+        kind = "TIMESTAMP"
+    elif isinstance(value, date):
+        kind = "DATE"
+    else:
+        kind = "STRING"
+    return bigquery.ScalarQueryParameter(None, kind, value)

@@ -65,7 +65,7 @@ def report_partitions_planned(
     for partition in sorted(partitions):
         event = DagsterEvent.build_asset_materialization_planned_event(
             run.job_name,
-            None,
+            None,  # type: ignore[arg-type]  # no step: recorded from outside the run
             AssetMaterializationPlannedData(asset_key, partition=partition),
         )
         instance.report_dagster_event(event, run.run_id, logging.DEBUG)

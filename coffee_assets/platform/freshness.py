@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from coffee_assets.settings import TIMEZONE
+from coffee_assets.core.project import TIMEZONE
 
 DEADLINE_CRON = "0 9 * * *"  # 09:00 Kyiv, 4.5 hours after the daily_refresh schedule
 

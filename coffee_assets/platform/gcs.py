@@ -14,9 +14,9 @@ from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
+from coffee_assets.core.project import CSV_PREFIX
 from coffee_assets.platform.retry import TRANSIENT_RETRY
 from coffee_assets.platform.storage import Bucket
-from coffee_assets.settings import CSV_PREFIX
 
 CONTENT_TYPES = {
     ".csv": "text/csv",

@@ -23,7 +23,9 @@ def column_schema(table: c.TableContract) -> dg.TableSchema:
     )
 
 
-def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> dg.MetadataValue:
+def markdown_table(
+    columns: Sequence[str], rows: Sequence[Sequence[object]]
+) -> dg.MarkdownMetadataValue:
     def cell(value: object) -> str:
         return "" if value is None else str(value).replace("|", "\\|")
 

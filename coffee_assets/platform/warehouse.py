@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 
 from coffee_assets.core import contract as c
-from coffee_assets.settings import RAW_SCHEMA
+from coffee_assets.core.project import RAW_SCHEMA
 
 
 class RawLoadError(Exception):
@@ -138,7 +139,7 @@ class DuckDBWarehouse(Warehouse):
     def summary(self, relation: str, limit: int = 5) -> TableSummary:
         name = self.table_ref(relation)
         with self.connect() as con:
-            rows = con.execute(f"select count(*) from {name}").fetchone()[0]
+            rows = _one(con, f"select count(*) from {name}")
             preview = con.execute(f"select * from {name} limit {int(limit)}")
             columns = [d[0] for d in preview.description]
             return TableSummary(relation, rows, columns, preview.fetchall())
@@ -161,7 +162,7 @@ class DuckDBWarehouse(Warehouse):
                 con.execute(f"create table if not exists {name} ({self._ddl(table)})")
                 if table.partitioned:
                     con.execute(
-                        f"delete from {name} where {q(table.date_column)} "
+                        f"delete from {name} where {q(table.day_column)} "
                         f"in (select unnest(?::DATE[]))",
                         [days],
                     )
@@ -178,11 +179,11 @@ class DuckDBWarehouse(Warehouse):
                 except duckdb.Error:
                     pass  # the transaction is already gone; the original error matters
                 raise
-            loaded = con.execute("select count(*) from _stage").fetchone()[0]
-            total = con.execute(f"select count(*) from {name}").fetchone()[0]
+            loaded = _one(con, "select count(*) from _stage")
+            total = _one(con, f"select count(*) from {name}")
             preview = con.execute(
                 f"select * from {name} "
-                + (f"where {q(table.date_column)} between ? and ? " if table.partitioned else "")
+                + (f"where {q(table.day_column)} between ? and ? " if table.partitioned else "")
                 + f"order by {q(table.key)} limit 5",
                 [days[0], days[-1]] if table.partitioned else [],
             )
@@ -215,20 +216,22 @@ class DuckDBWarehouse(Warehouse):
         for index, uri in enumerate(files):
             day = files[uri]
             if not Path(uri).is_file():
-                raise RawLoadError(f"{table.table}: {_where(uri, day)}: the file does not exist")
+                raise RawLoadError(
+                    f"{table.table}: {where_text(uri, day)}: the file does not exist"
+                )
             try:
                 header = read_header(uri)
             except c.HeaderError as exc:
-                raise RawLoadError(f"{table.table}: {_where(uri, day)}: {exc}") from None
+                raise RawLoadError(f"{table.table}: {where_text(uri, day)}: {exc}") from None
             problem = table.header_problem(header)
             if problem:
-                raise RawLoadError(f"{table.table}: {_where(uri, day)}: {problem}")
+                raise RawLoadError(f"{table.table}: {where_text(uri, day)}: {problem}")
             groups.setdefault(tuple(header), []).append((index, uri))
-        for header, members in groups.items():
+        for shared, members in groups.items():
             # Columns by position, named by us (c0, c1, ...): the names in a file's header are
             # data, matched against the contract in Python, and never reach the SQL text.
-            reader_columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
-            selected = ", ".join(_staged_text(col, header) for col in table.columns)
+            reader_columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(shared))) + "}"
+            selected = ", ".join(_staged_text(col, list(shared)) for col in table.columns)
             paths = [uri for _, uri in members]
             try:
                 con.execute(
@@ -269,10 +272,10 @@ class DuckDBWarehouse(Warehouse):
                 violated = col.rule_violated(kind, typed, ident)
                 business.append((col.name, f"{ident} is not null and {violated}", words))
         if table.partitioned:
-            ident = q(table.date_column)
+            ident = q(table.day_column)
             checks.append(
                 (
-                    table.date_column,
+                    table.day_column,
                     f"try_cast({ident} as DATE) is distinct from f.day",
                     "lies outside the file's partition",
                 )
@@ -287,9 +290,16 @@ class DuckDBWarehouse(Warehouse):
                 uri, day, row, value = hit
                 shown = "empty" if value is None else f"value {value!r}"
                 raise RawLoadError(
-                    f"{table.table}: {_where(uri, day)}: column {column}, row {row} "
+                    f"{table.table}: {where_text(uri, day)}: column {column}, row {row} "
                     f"(line {row + 1}): {shown} {problem}"
                 )
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The one value a query returns."""
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def _staged_text(col: c.Column, header: list[str]) -> str:
@@ -315,7 +325,8 @@ def _spelled(col: c.Column) -> str:
     )
 
 
-def _where(uri: str, day: date | None) -> str:
+def where_text(uri: str, day: date | None) -> str:
+    """A file as load errors name it: its URI and, for a daily file, its partition."""
     return f"file {uri} (partition {day})" if day else f"file {uri}"
 
 
@@ -331,7 +342,9 @@ def _csv_error(exc: duckdb.Error, files: Mapping[str, date | None]) -> str:
     found_file = _CSV_ERROR_FILE.search(text)
     found_line = _CSV_ERROR_LINE.search(text)
     uri = found_file.group(1) if found_file else None
-    where = _where(uri, files.get(uri)) if uri else f"{len(files)} file(s) ({_scope(files)})"
+    where = (
+        where_text(uri, files.get(uri)) if uri else f"{len(files)} file(s) ({scope_text(files)})"
+    )
     if found_line and "Invalid unicode" in text:
         return f"{where}: line {found_line.group(1)}: not UTF-8 text; save the file as UTF-8"
     summary = [line for line in lines[:3] if not line.startswith("file =")]
@@ -339,7 +352,8 @@ def _csv_error(exc: duckdb.Error, files: Mapping[str, date | None]) -> str:
     return f"{where}: {at}could not parse the CSV: {' | '.join(summary)}"
 
 
-def _scope(files: Mapping[str, date | None]) -> str:
+def scope_text(files: Mapping[str, date | None]) -> str:
+    """The partitions a set of files covers, as load errors name them."""
     days = sorted(d for d in files.values() if d is not None)
     if not days:
         return "reference file"

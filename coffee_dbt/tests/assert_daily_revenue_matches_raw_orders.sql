@@ -3,7 +3,9 @@
 
 with raw_orders as (
 
-    select order_date, sum(total_amount) as revenue
+    select
+        order_date,
+        sum(total_amount) as revenue
     from {{ ref('stg_orders') }}
     where {{ window_filter('order_date') }}
     group by order_date
@@ -12,7 +14,9 @@ with raw_orders as (
 
 fact as (
 
-    select order_date, sum(total_amount) as revenue
+    select
+        order_date,
+        sum(total_amount) as revenue
     from {{ ref('fact_order_details') }}
     where {{ window_filter('order_date') }}
     group by order_date
@@ -21,7 +25,9 @@ fact as (
 
 flat as (
 
-    select order_date, sum(total_amount) as revenue
+    select
+        order_date,
+        sum(total_amount) as revenue
     from {{ ref('flat_order_details') }}
     where {{ window_filter('order_date') }}
     group by order_date
@@ -38,7 +44,8 @@ full outer join fact
     on raw_orders.order_date = fact.order_date
 full outer join flat
     on coalesce(raw_orders.order_date, fact.order_date) = flat.order_date
-where raw_orders.revenue is null
+where
+    raw_orders.revenue is null
     or fact.revenue is null
     or flat.revenue is null
     or raw_orders.revenue != fact.revenue

@@ -40,7 +40,8 @@ select
 from orders
 left join line_totals
     on orders.order_key = line_totals.order_key
-where line_totals.order_key is null
+where
+    line_totals.order_key is null
     or line_totals.sub_total != orders.sub_total
     or line_totals.discount_amount != orders.discount_amount
     or line_totals.total_amount != orders.total_amount

@@ -1,4 +1,4 @@
-"""Fixed reference data (SPEC.md "Reference data"): the 15 products and the 5 Kyiv stores."""
+"""Fixed reference data (docs/spec.md "The business"): the 15 products and the 5 Kyiv stores."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Protocol
 
-from coffee_assets.settings import CSV_PREFIX
+from coffee_assets.core.project import CSV_PREFIX
 
 MANIFEST_KEY = CSV_PREFIX + "_imported.json"
 

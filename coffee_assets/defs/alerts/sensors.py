@@ -16,11 +16,11 @@ from typing import Any
 import dagster as dg
 
 from coffee_assets.core.alert import CHECK_FAILED, FRESHNESS_MISSED, RUN_FAILED, Alert
+from coffee_assets.core.project import TIMEZONE
 from coffee_assets.defs.alerts.channels import AlertChannels
 from coffee_assets.platform import dagster_internals as internals
 from coffee_assets.platform.freshness import DEADLINE_CRON
 from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
-from coffee_assets.settings import TIMEZONE
 
 CHECK_ALERT_SENSOR = "asset_check_alerts"
 RUN_FAILURE_SENSOR = "run_failure_alerts"
@@ -135,6 +135,7 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
         seen = set(state["seen"]) if state else set()
         stale: dict[str, float] = dict((state or {}).get("stale", {}))
         since = now - (HORIZON_SECONDS if state else FIRST_TICK_SECONDS)
+        assert context.repository_def is not None  # a sensor of a code location
         graph = context.repository_def.asset_graph
         failures = failed_checks(context.instance, graph.asset_check_keys, since)
         sent = 0
@@ -175,9 +176,9 @@ def build_run_failure_alert_sensor() -> dg.SensorDefinition:
         run = context.dagster_run
         steps = context.get_step_failure_events()
         errors = {
-            step.step_key: step.event_specific_data.error
+            str(step.step_key): step.step_failure_data.error
             for step in steps
-            if step.event_specific_data is not None and step.event_specific_data.error
+            if step.step_failure_data.error is not None
         }
         if errors and all(e.cls_name == BLOCKING_CHECK_ERROR for e in errors.values()):
             context.log.info(

@@ -109,8 +109,9 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
                     }
                 )
             yield event
-        if not invocation.is_successful():
-            raise invocation.get_error()
+        error = invocation.get_error()
+        if error is not None:
+            raise error
         # Each invocation gets its own target folder (compiled SQL, logs); keep failed ones only.
         shutil.rmtree(invocation.target_path, ignore_errors=True)
 

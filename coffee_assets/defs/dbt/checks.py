@@ -10,13 +10,15 @@ from datetime import date
 import dagster as dg
 
 from coffee_assets.core import contract as c
-from coffee_assets.core.sql import as_date, date_literal
+from coffee_assets.core.dates import as_date
+from coffee_assets.core.project import RAW_SCHEMA
+from coffee_assets.core.sql import date_literal
 from coffee_assets.defs.dbt.assets import mart_key
 from coffee_assets.defs.runs.books import RunBooks
 from coffee_assets.platform.checks import ERROR, Verdict, check_metadata, emit, offenders
 from coffee_assets.platform.target import target_of
 from coffee_assets.platform.warehouse import Warehouse
-from coffee_assets.settings import RAW_SCHEMA, Settings
+from coffee_assets.settings import Settings
 
 
 def build_customer_metrics_check(settings: Settings) -> dg.AssetChecksDefinition:

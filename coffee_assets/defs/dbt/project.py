@@ -16,7 +16,8 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from coffee_assets.settings import DBT_PROJECT_DIR, SettingsError
+from coffee_assets.core.project import DBT_PROJECT_DIR
+from coffee_assets.settings import SettingsError
 
 
 def dbt_project(target: str) -> DbtProject:

@@ -11,9 +11,10 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 
 from coffee_assets.core.dbt_process import PARENT_PID_ENV, real_dbt
+from coffee_assets.core.project import DBT_PROJECT_DIR
 from coffee_assets.platform.dagster_internals import WithoutInProcessDbtAdapter
 from coffee_assets.platform.target import target_of
-from coffee_assets.settings import DBT_PROJECT_DIR, Settings
+from coffee_assets.settings import Settings
 
 
 def dbt_executable() -> str:

@@ -10,8 +10,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from coffee_assets.core.project import DBT_SCHEMA
 from coffee_assets.platform.freshness import DAILY_BY_NINE
-from coffee_assets.settings import DBT_SCHEMA
 
 # The marts people read in the morning: yesterday must be in them by 09:00 (freshness.py).
 FRESH_MODELS = frozenset({"flat_order_details", "flat_customer_metrics"})

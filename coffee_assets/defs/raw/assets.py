@@ -8,6 +8,7 @@ platform/warehouse.py), so a bad file fails the run and leaves the table as it w
 import dagster as dg
 
 from coffee_assets.core import contract as c
+from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.defs.runs.books import RunBooks
 from coffee_assets.defs.sources.assets import csv_asset_key
 from coffee_assets.platform.freshness import DAILY_BY_NINE
@@ -15,7 +16,6 @@ from coffee_assets.platform.metadata import column_schema, days_label, markdown_
 from coffee_assets.platform.partitions import run_days
 from coffee_assets.platform.storage import Bucket
 from coffee_assets.platform.warehouse import RawLoadError, Warehouse
-from coffee_assets.settings import RAW_SCHEMA
 
 GROUP = "raw"
 OWNERS = ["team:data-platform"]
@@ -57,21 +57,17 @@ def build_raw_table_asset(
         warehouse: Warehouse,
         run_books: RunBooks,
     ):
-        if table.partitioned:
-            days = run_days(context)
-            files = {day: storage.uri(c.bucket_key(table, day.isoformat())) for day in days}
-            scope = days_label(days[0], days[-1])
-        else:
-            files = {None: storage.uri(c.bucket_key(table))}
-            scope = "whole table"
+        days = run_days(context) if table.partitioned else []
+        files = {day: storage.uri(c.bucket_key(table, day.isoformat())) for day in days}
+        scope = days_label(days[0], days[-1]) if days else "whole table"
         context.log.info(
-            f"Loading {len(files)} file(s) into {warehouse.qualified(table)} ({scope})"
+            f"Loading {len(files) or 1} file(s) into {warehouse.qualified(table)} ({scope})"
         )
         try:
             if table.partitioned:
                 result = warehouse.load_days(table, files)
             else:
-                result = warehouse.load_reference(table, files[None])
+                result = warehouse.load_reference(table, storage.uri(c.bucket_key(table)))
         except RawLoadError as exc:
             raise dg.Failure(
                 description=str(exc),

@@ -89,6 +89,17 @@ def _uri_value(uri: str) -> dg.MetadataValue:
 
 def _kpi_metadata(kpis: Headline) -> dict[str, Any]:
     spark = sparkline(kpis.daily_revenue_cents)
+    figures = markdown_table(
+        ["revenue", "orders", "average order value", "active customers"],
+        [
+            (
+                f"€{kpis.revenue:,.2f}",
+                f"{kpis.orders:,}",
+                "n/a" if kpis.aov is None else f"€{kpis.aov:,.2f}",
+                f"{kpis.active_customers:,}",
+            )
+        ],
+    ).value
     return {
         "period": f"{kpis.first}...{kpis.last}",
         "revenue": dg.MetadataValue.float(kpis.revenue),
@@ -100,18 +111,7 @@ def _kpi_metadata(kpis: Headline) -> dict[str, Any]:
             f"**Daily revenue, {kpis.first} to {kpis.last}**\n\n"
             f"`{spark}`\n\n"
             f"min €{min(kpis.daily_revenue_cents) / 100:,.2f} · "
-            f"max €{max(kpis.daily_revenue_cents) / 100:,.2f}\n\n"
-            + markdown_table(
-                ["revenue", "orders", "average order value", "active customers"],
-                [
-                    (
-                        f"€{kpis.revenue:,.2f}",
-                        f"{kpis.orders:,}",
-                        "n/a" if kpis.aov is None else f"€{kpis.aov:,.2f}",
-                        f"{kpis.active_customers:,}",
-                    )
-                ],
-            ).md_str
+            f"max €{max(kpis.daily_revenue_cents) / 100:,.2f}\n\n" + figures
         ),
     }
 

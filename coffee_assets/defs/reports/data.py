@@ -23,7 +23,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from coffee_assets.core.sql import as_date, date_literal
+from coffee_assets.core.dates import as_date
+from coffee_assets.core.sql import date_literal
 from coffee_assets.core.vocabulary import PRODUCT_CATEGORIES, PRODUCT_MIX_TYPES, RFM_SEGMENTS
 from coffee_assets.platform.warehouse import Warehouse
 

@@ -201,14 +201,16 @@ class RunBooks(dg.ConfigurableResource):
             # hand its result back: the run's books are closed.
             return
         record_worker(instance, run.run_id)
+        log = context.log or logging.getLogger(__name__)
         if self.warehouse:
-            self._take_warehouse(f"run {run.run_id} ({run.job_name})", context.log)
-            recover_dead_runs(instance, context.log)
+            self._take_warehouse(f"run {run.run_id} ({run.job_name})", log)
+            recover_dead_runs(instance, log)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         try:
             if context.dagster_run is not None and context.instance is not None:
-                mark_if_failing(context.instance, context.dagster_run.run_id, context.log)
+                log = context.log or logging.getLogger(__name__)
+                mark_if_failing(context.instance, context.dagster_run.run_id, log)
         finally:
             while self._held:
                 self._held.pop().release()

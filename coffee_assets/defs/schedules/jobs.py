@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 
 from coffee_assets.core.importer.manifest import read_manifest
+from coffee_assets.core.project import TIMEZONE
 from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
 from coffee_assets.platform.storage import Bucket
-from coffee_assets.settings import TIMEZONE
 
 DAILY_REFRESH = "daily_refresh"
 SCHEDULE = f"{DAILY_REFRESH}_schedule"
@@ -113,8 +113,8 @@ def execute_daily_refresh(
 ) -> dg.ExecuteInProcessResult:
     """Run daily_refresh for first...last (inclusive) as one run in this process.
 
-    For notebooks, tests and benchmarks. On the command line, `dagster job execute -j
-    daily_refresh --tags` with these two tags does the same (see scripts/run-local.sh).
+    For notebooks, tests and benchmarks. On the command line, `dg launch --job daily_refresh
+    --partition-range FIRST...LAST` does the same (see scripts/run-local.sh).
     """
     return defs.resolve_job_def(DAILY_REFRESH).execute_in_process(
         instance=instance, tags=partition_range_tags(first, last), raise_on_error=raise_on_error

@@ -40,7 +40,7 @@ customer_orders as (
         -- the original's window: order_date >= as_of - 180 days, 181 days with both ends
         cast(sum(
             case
-                when {{ dbt.datediff('order_totals.order_date', 'as_of.as_of_date', 'day') }} <= 180
+                when {{ dbt.datediff('order_totals.order_date', 'as_of.as_of_date', 'day') }} <= 180  -- noqa: LT05
                     then 1
                 else 0
             end
@@ -90,9 +90,9 @@ rfm_scores as (
     -- earlier registrants lower among equals.
     select
         *,
-        ntile(5) over (order by days_since_last_order desc, customer_key) as r_score,
-        ntile(5) over (order by orders_all_time, customer_key) as f_score,
-        ntile(5) over (order by ltv, customer_key) as m_score
+        ntile(5) over (order by days_since_last_order desc, customer_key asc) as r_score,
+        ntile(5) over (order by orders_all_time asc, customer_key asc) as f_score,
+        ntile(5) over (order by ltv asc, customer_key asc) as m_score
     from customer_metrics
 
 ),

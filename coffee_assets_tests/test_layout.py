@@ -1,0 +1,123 @@
+"""The house's floors: no import runs up them, and `dg scaffold defs` drops files that load.
+
+Floors, lowest first: core/ (pure: no Dagster); settings.py (the environment, checked with
+what core knows); platform/ (what every layer shares); the layers of defs/ in the lineage's
+order; then the code location (definitions.py) and the command-line tools (cli/). A module may
+import its own floor (or layer) and those below.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "coffee_assets"
+LAYERS = ["runs", "sources", "raw", "dbt", "reports", "schedules", "alerts"]
+FLOORS = ["core", "settings", "platform", *(f"defs.{layer}" for layer in LAYERS), "top"]
+DAGSTER = ("dagster", "dagster_dbt", "dagster_gcp", "dagster_slack", "dagster_k8s")
+
+
+def floor_of(module: str) -> int:
+    """The floor of a coffee_assets module (dotted, without the package name)."""
+    parts = module.split(".")
+    if parts[0] == "defs" and len(parts) > 1:
+        return FLOORS.index(f"defs.{parts[1]}")
+    if parts[0] in ("settings", "core", "platform"):
+        return FLOORS.index(parts[0])
+    if parts[0] in ("definitions", "cli", "defs"):
+        return FLOORS.index("top") if parts[0] != "defs" else FLOORS.index("defs.runs")
+    raise AssertionError(f"coffee_assets.{module}: on no floor; add it to FLOORS")
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts:
+            found[".".join(parts)] = path
+    return found
+
+
+def imports(path: Path) -> list[str]:
+    """Every module a file imports, at the top or inside a function."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def test_no_import_runs_up_the_floors():
+    known = modules()
+    upward = []
+    for module, path in known.items():
+        if module == "__init__" or not module:
+            continue
+        own = floor_of(module)
+        for name in imports(path):
+            if not name.startswith("coffee_assets."):
+                continue
+            target = name.removeprefix("coffee_assets.")
+            while target not in known and "." in target:
+                target = target.rsplit(".", 1)[0]  # `from x import name`: the module is x
+            if target in known and floor_of(target) > own:
+                upward.append(f"coffee_assets.{module} imports coffee_assets.{target}")
+    assert upward == []
+
+
+def test_the_ground_floor_imports_no_dagster():
+    wired = [
+        f"{module}: {name}"
+        for module, path in modules().items()
+        if module.startswith("core")
+        for name in imports(path)
+        if name.split(".")[0] in DAGSTER
+    ]
+    assert wired == []
+
+
+def test_every_module_is_on_a_floor():
+    for module in modules():
+        floor_of(module)
+
+
+@pytest.mark.slow
+def test_a_file_dg_scaffolds_into_defs_loads_with_the_layers(tmp_path):
+    """`dg scaffold defs dagster.asset <path>` as its docs say, then `dg list defs`: the new
+    asset is listed beside the lineage's. (Scaffolded into a folder of its own, removed after.)"""
+    root = PACKAGE.parent
+    folder = PACKAGE / "defs" / f"scaffold_probe_{os.getpid()}"
+    dg = str(Path(sys.executable).with_name("dg"))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("COFFEE_")},
+        "COFFEE_DATA_DIR": str(tmp_path / "data"),
+        "DAGSTER_HOME": str(tmp_path),
+    }
+    shutil.copy(root / "dagster_home" / "dagster.yaml", tmp_path)
+    try:
+        subprocess.run(
+            [dg, "scaffold", "defs", "dagster.asset", f"{folder.name}/probe_asset.py"],
+            cwd=root, env=env, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        assert (folder / "probe_asset.py").is_file()
+        listed = subprocess.run(
+            [dg, "list", "defs", "--json"],
+            cwd=root, env=env, check=True, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assets = {asset["asset_key"] for asset in json.loads(listed.stdout)["assets"]}
+    assert "probe_asset" in assets
+    assert {"csv_sources/orders", "coffee_shop/orders", "dbt_models/flat_order_details"} <= assets
