@@ -65,6 +65,8 @@ MODELS = [
     "stg_orders",
     "stg_products",
     "stg_stores",
+    "stg_product_prices",
+    "stg_business_events",
     "dim_customer",
     "dim_date",
     "dim_order",

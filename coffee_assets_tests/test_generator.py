@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import io
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -198,10 +199,12 @@ def test_different_seed_gives_different_rows():
 
 
 def test_history_start_changes_only_the_customer_pool():
-    """Days after the start keep their order draws; only who the customers are depends on it."""
+    """Without events (planned from the history's start), days after the start keep their order
+    draws; only who the customers are depends on it."""
     day = date(2025, 3, 1)
-    a = generate_day(GeneratorConfig(history_start=date(2025, 1, 1)), day)
-    b = generate_day(GeneratorConfig(history_start=date(2025, 2, 1)), day)
+    quiet = replace(get_profile("realistic"), events=False)
+    a = generate_day(GeneratorConfig(history_start=date(2025, 1, 1), profile=quiet), day)
+    b = generate_day(GeneratorConfig(history_start=date(2025, 2, 1), profile=quiet), day)
     assert a.order_details == b.order_details
     assert a.orders.column("OrderType") == b.orders.column("OrderType")
     assert a.customers == b.customers  # day's registrations: its own stream
@@ -327,7 +330,7 @@ def test_customer_discount_levels_are_uniform(sample_customers):
 
 
 def test_realistic_volume_is_poisson_with_weekday_pattern():
-    profile = get_profile("realistic")
+    profile = replace(get_profile("realistic"), events=False)  # events: test_events.py
     config = GeneratorConfig(seed=21, history_start=START, profile=profile)
     data = list(generate_range(config, START, START + timedelta(days=7 * 26 - 1)))
     counts = np.array([d.orders.num_rows for d in data])
@@ -485,7 +488,7 @@ def test_csv_quotes_only_files_that_need_it():
     stores = to_csv_bytes(reference_tables()["stores"]).decode().splitlines()
     assert stores[0] == ",".join(contract.STORES.column_names)
     assert '"1 Shevchenko St, Kyiv"' in stores[1]
-    assert stores[1].endswith(",50.4501,30.5234")
+    assert stores[1].endswith(",50.4501,30.5234,")  # open before the history: no OpeningDate
     products = to_csv_bytes(reference_tables()["products"]).decode().splitlines()
     assert '"' not in "".join(products)
     assert "14,Ham & Cheese Sandwich,Savory,4" in products
@@ -502,9 +505,11 @@ def test_write_day_and_reference_use_the_hive_layout_atomically(tmp_path):
     paths = write_day(tmp_path, data) + write_reference(tmp_path)
     relative = sorted(p.relative_to(tmp_path).as_posix() for p in paths)
     assert relative == [
+        "business_events/Events.csv",
         "customers/date=2025-01-01/Customers.csv",
         "order_details/date=2025-01-01/OrderDetails.csv",
         "orders/date=2025-01-01/Orders.csv",
+        "product_prices/ProductPrices.csv",
         "products/Products.csv",
         "stores/Stores.csv",
     ]
@@ -565,7 +570,7 @@ def test_cli_writes_the_hive_layout(tmp_path, capsys, monkeypatch):
     )
     assert status == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    expected = ["products/Products.csv", "stores/Stores.csv"] + [
+    expected = [t.object_key() for t in contract.REFERENCE_TABLES] + [
         t.object_key(f"2025-01-0{i}") for t in contract.DAILY_TABLES for i in (1, 2, 3)
     ]
     assert files == sorted(expected)

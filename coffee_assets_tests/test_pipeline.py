@@ -136,7 +136,11 @@ def test_dbt_models_record_their_column_lineage(pipeline):
     parents = {
         dep.asset_key for dep in fact["dagster/column_lineage"].value.deps_by_column["price"]
     }
-    assert parents == {dg.AssetKey(["dbt_models", "stg_products"])}
+    # the day's price (a promotion, a price change), else the menu's
+    assert parents == {
+        dg.AssetKey(["dbt_models", "stg_products"]),
+        dg.AssetKey(["dbt_models", "stg_product_prices"]),
+    }
     assert "order_date" in {col.name for col in fact["dagster/column_schema"].schema.columns}
 
 

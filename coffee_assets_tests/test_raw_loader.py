@@ -223,7 +223,7 @@ def test_missing_file_is_named(tmp_path, warehouse, loaded):
 def test_float_columns_reject_nan(tmp_path, warehouse):
     path = tmp_path / "Stores.csv"
     path.write_text(
-        ",".join(c.STORES.column_names)
+        ",".join(c.STORES.required_in_file)
         + "\n1,Brazil Coffee,Shevchenkivskyi,Kyiv,1 Main St,nan,30.5\n"
     )
     with pytest.raises(

@@ -41,7 +41,7 @@ from coffee_assets.settings import Settings, SettingsError, yesterday
 
 def read_source(source: str) -> dict[str, bytes]:
     """The five files' bytes from a folder or a gs://bucket/prefix/ (missing ones left out)."""
-    names = [t.file_name for t in c.ALL_TABLES]
+    names = [t.file_name for t in c.ALL_TABLES]  # the original's five, and this project's own
     if source.startswith("gs://"):
         from coffee_assets.platform.gcs import CoffeeGCSResource, split_uri
 

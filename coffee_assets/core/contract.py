@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from coffee_assets.core.project import CSV_PREFIX
-from coffee_assets.core.vocabulary import ORDER_TYPES, PRODUCT_CATEGORIES
+from coffee_assets.core.vocabulary import EVENT_TYPES, ORDER_TYPES, PRODUCT_CATEGORIES
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,10 @@ class Column:
     type: ColumnType
     nullable: bool = False
     # A column this project added to the original's files: a file without it is valid, and
-    # the value comes from the file's partition (its day).
+    # the value comes from the file's partition (its day)...
     from_partition_if_missing: bool = False
+    # ... or is empty (NULL): e.g. a store's OpeningDate, unknown for the original's stores.
+    empty_if_missing: bool = False
     # What the business allows beyond the type: a POS export can hold values its types allow
     # but no sale has (a negative amount or quantity, an order type nobody knows). The loaders
     # and the importer enforce these with the same words (`value_rules`, `value_problem`).
@@ -157,7 +159,9 @@ class TableContract:
     @property
     def required_in_file(self) -> list[str]:
         """The columns every file must have (the original's)."""
-        return [c.name for c in self.columns if not c.from_partition_if_missing]
+        return [
+            c.name for c in self.columns if not (c.from_partition_if_missing or c.empty_if_missing)
+        ]
 
     def header_problem(self, header: list[str]) -> str | None:
         """Why a CSV header breaks the contract (missing or renamed columns), or None.
@@ -263,6 +267,45 @@ STORES = TableContract(
         Column("Address", STRING),
         Column("Latitude", FLOAT, minimum=Decimal(-90), maximum=Decimal(90)),
         Column("Longitude", FLOAT, minimum=Decimal(-180), maximum=Decimal(180)),
+        # Added by this project: the day a store opened (empty: before the history began). The
+        # original's Stores.csv does not have it.
+        Column("OpeningDate", DATE, nullable=True, empty_if_missing=True),
+    ),
+)
+
+# A product's price over time: from ValidFrom to ValidTo (both included; empty: still valid).
+# An order line costs the price valid on its order's day; a product without a row here costs
+# Products.csv's Price (the original's files have no price history).
+PRODUCT_PRICES = TableContract(
+    table="product_prices",
+    file_name="ProductPrices.csv",
+    key="PriceId",
+    columns=(
+        Column("PriceId", INT),
+        Column("ProductId", INT),
+        Column("Price", MONEY, minimum=ZERO),
+        Column("ValidFrom", DATE),
+        Column("ValidTo", DATE, nullable=True),
+    ),
+)
+
+# The chain's calendar: what it knows of its own year (openings, promotions, price changes,
+# public holidays), for the checks to tell a known event from an incident, and the reports to
+# show what explains a curve. StoreId, ProductId and ProductCategory say what an event touches
+# (all empty: the whole chain).
+BUSINESS_EVENTS = TableContract(
+    table="business_events",
+    file_name="Events.csv",
+    key="EventId",
+    columns=(
+        Column("EventId", INT),
+        Column("EventType", STRING, accepted=tuple(EVENT_TYPES)),
+        Column("Name", STRING),
+        Column("StartDate", DATE),
+        Column("EndDate", DATE),
+        Column("StoreId", INT, nullable=True),
+        Column("ProductId", INT, nullable=True),
+        Column("ProductCategory", STRING, nullable=True, accepted=tuple(PRODUCT_CATEGORIES)),
     ),
 )
 
@@ -306,5 +349,7 @@ def parse_header(head: bytes) -> list[str]:
 
 
 DAILY_TABLES: tuple[TableContract, ...] = (CUSTOMERS, ORDERS, ORDER_DETAILS)
-REFERENCE_TABLES: tuple[TableContract, ...] = (PRODUCTS, STORES)
+REFERENCE_TABLES: tuple[TableContract, ...] = (PRODUCTS, STORES, PRODUCT_PRICES, BUSINESS_EVENTS)
+# The original showcase's five files; the other reference files are this project's additions.
+ORIGINAL_TABLES: tuple[TableContract, ...] = DAILY_TABLES + (PRODUCTS, STORES)
 ALL_TABLES: tuple[TableContract, ...] = DAILY_TABLES + REFERENCE_TABLES

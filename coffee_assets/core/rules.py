@@ -118,8 +118,9 @@ def _lines_dated_like_their_order(t: Tables, first: date, last: date) -> str:
 
 
 def _lines_add_up(t: Tables, first: date, last: date) -> str:
-    """SubTotal = sum(Price x Quantity) of the order's lines, in integer cents; per day of the
-    orders (whose lines must be loaded: the check is on the order lines)."""
+    """SubTotal = sum(Price x Quantity) of the order's lines, in integer cents, each line at the
+    price valid on its day (ProductPrices, else Products' Price); per day of the orders (whose
+    lines must be loaded: the check is on the order lines)."""
     return f"""
         SELECT day, OrderId, SubTotal, lines_sum, lines
         FROM (
@@ -127,10 +128,14 @@ def _lines_add_up(t: Tables, first: date, last: date) -> str:
                    COALESCE(ls.cents, 0) AS lines_sum, COALESCE(ls.lines, 0) AS lines
             FROM {t["orders"]} AS o
             LEFT JOIN (
-                SELECT l.OrderId AS OrderId, SUM({cents("l.Quantity * p.Price")}) AS cents,
+                SELECT l.OrderId AS OrderId,
+                       SUM({cents("l.Quantity * COALESCE(pp.Price, p.Price)")}) AS cents,
                        COUNT(*) AS lines
                 FROM {t["order_details"]} AS l JOIN {t["products"]} AS p
                      ON p.ProductId = l.ProductId
+                LEFT JOIN {t["product_prices"]} AS pp
+                     ON pp.ProductId = l.ProductId AND l.OrderDate >= pp.ValidFrom
+                    AND (pp.ValidTo IS NULL OR l.OrderDate <= pp.ValidTo)
                 GROUP BY l.OrderId
             ) AS ls ON ls.OrderId = o.OrderId
             WHERE {between("o.OrderDate", first, last)}
@@ -214,14 +219,14 @@ ORDER_RULES: tuple[Rule, ...] = (
     Rule(
         LINES_ADD_UP,
         c.ORDER_DETAILS,
-        "to the cent, each order's SubTotal = sum(Quantity x Price) of its lines (an order "
-        "without lines has 0)",
+        "to the cent, each order's SubTotal = sum(Quantity x Price) of its lines, at the price "
+        "valid on the day (an order without lines has 0)",
         "order(s) whose lines do not add up to the SubTotal",
         "order {OrderId}: SubTotal {SubTotal}, its {lines} line(s) in OrderDetails.csv add up "
         "to {lines_sum}",
         _lines_add_up,
         ("OrderId", "SubTotal", "lines_sum", "lines"),
-        reads=(c.ORDERS, c.PRODUCTS),
+        reads=(c.ORDERS, c.PRODUCTS, c.PRODUCT_PRICES),
         money=("SubTotal", "lines_sum"),
         subject=c.ORDERS,
     ),

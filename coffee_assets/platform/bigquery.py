@@ -446,7 +446,9 @@ def staged_select(
     exprs = []
     for col in table.columns:
         ident = bq(col.name)
-        if col.name not in header:  # from_partition_if_missing (header_problem checked)
+        if col.name not in header and col.empty_if_missing:
+            exprs.append(f"cast(null as {col.type.bigquery}) as {ident}")
+        elif col.name not in header:  # from_partition_if_missing (header_problem checked)
             assert day is not None  # only a daily table's column is ever filled in
             exprs.append(f"{date_literal(day)} as {ident}")
         elif col.type == c.RATE:

@@ -303,10 +303,10 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
 
 
 def _staged_text(col: c.Column, header: list[str]) -> str:
-    """The text a staged column holds: the file's value by position, or the file's day for a
-    column the file does not have (allowed only for `from_partition_if_missing` columns)."""
+    """The text a staged column holds: the file's value by position; for a column the file
+    does not have, its day (`from_partition_if_missing`) or nothing (`empty_if_missing`)."""
     if col.name not in header:
-        return "cast(f.day as varchar)"
+        return "cast(NULL as varchar)" if col.empty_if_missing else "cast(f.day as varchar)"
     return f"src.c{header.index(col.name)}"
 
 

@@ -6,8 +6,8 @@ write_day(Path("data/csv_sources"), data)
 """
 
 from coffee_assets.core.generator.core import DayData, GeneratorConfig, generate_day, generate_range
+from coffee_assets.core.generator.events import reference_tables
 from coffee_assets.core.generator.profiles import PROFILES, Season, VolumeProfile, get_profile
-from coffee_assets.core.generator.reference import reference_tables
 from coffee_assets.core.generator.writer import (
     RangeSummary,
     to_csv_bytes,

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from coffee_assets.core import contract
 from coffee_assets.core.dates import as_date, days_between
-from coffee_assets.core.generator import ids
+from coffee_assets.core.generator import events, ids
 from coffee_assets.core.generator.profiles import REALISTIC, VolumeProfile
 from coffee_assets.core.generator.reference import PRICE_CENTS, STORE_IDS, STORE_SHARES
 from coffee_assets.core.generator.schema import arrow_schema
@@ -209,29 +209,59 @@ def generate_day(config: GeneratorConfig, day: date) -> DayData:
     pool = int(cumulative[k])  # customers registered on or before `day`
     new_customers = pool - (int(cumulative[k - 1]) if k else 0)
 
+    plan = (
+        events.plan_day(config.seed, config.history_start, day) if config.profile.events else None
+    )
     rng = rng_for(config.seed, day, STREAM_ORDERS)
-    n = int(rng.poisson(config.profile.mean_for(day)))
-    order_ids = ids.sequential_ids(day, n, ids.ORDER_FACTOR)
+    mean = config.profile.mean_for(day)
+    if plan is not None:  # a holiday's volume; an opening store adds its own
+        mean *= plan.volume * float(plan.store_volume.sum())
+    n = int(rng.poisson(mean))
 
     # Per-order draws, as small uniform integers mapped through lookup tables.
     type_idx = rng.integers(0, 2, n, dtype=np.int8)
-    store = STORE_LUT[rng.integers(0, len(STORE_LUT), n, dtype=np.int16)]
+    if plan is None or plan.plain:
+        store = STORE_LUT[rng.integers(0, len(STORE_LUT), n, dtype=np.int16)]
+    else:
+        weights = plan.store_volume / plan.store_volume.sum()
+        store = plan.store_ids[rng.choice(len(plan.store_ids), n, p=weights)]
     registered = (rng.random(n) < REGISTERED_SHARE) & (pool > 0)
     items = ITEMS_LUT[rng.integers(0, len(ITEMS_LUT), n, dtype=np.int16)]
     customer_idx = rng.integers(0, max(pool, 1), int(registered.sum()), dtype=np.int64)
 
     # Per-line draws.
     n_lines = int(items.sum())
-    line_ids = ids.sequential_ids(day, n_lines, ids.LINE_FACTOR)
-    product = rng.integers(1, N_PRODUCTS + 1, n_lines, dtype=np.int64)
+    if plan is None or plan.product_weights is None:
+        product = rng.integers(1, N_PRODUCTS + 1, n_lines, dtype=np.int64)
+    else:  # a promotion: the promoted products sell more often
+        weights = plan.product_weights / plan.product_weights.sum()
+        product = rng.choice(len(weights), n_lines, p=weights).astype(np.int64)
     quantity = QUANTITY_LUT[rng.integers(0, len(QUANTITY_LUT), n_lines, dtype=np.int16)]
+
+    if plan is not None and plan.kept:
+        # A POS outage: the store's orders that were never recorded (all, or a share).
+        recorded = np.ones(n, dtype=bool)
+        for store_id, kept in plan.kept.items():
+            at = store == store_id
+            recorded[at] = rng.random(int(at.sum())) < kept
+        lines_recorded = np.repeat(recorded, items)
+        n, n_lines = int(recorded.sum()), int(lines_recorded.sum())
+        customer_idx = customer_idx[recorded[registered]]
+        type_idx, store, registered, items = (
+            type_idx[recorded],
+            store[recorded],
+            registered[recorded],
+            items[recorded],
+        )
+        product, quantity = product[lines_recorded], quantity[lines_recorded]
+    order_ids = ids.sequential_ids(day, n, ids.ORDER_FACTOR)
+    line_ids = ids.sequential_ids(day, n_lines, ids.LINE_FACTOR)
     line_order_ids = np.repeat(order_ids, items)
 
-    # Money in integer cents.
+    # Money in integer cents, at the day's prices.
+    prices = PRICE_CENTS if plan is None else plan.price_cents
     starts = np.cumsum(items) - items
-    sub_cents = (
-        np.add.reduceat(PRICE_CENTS[product] * quantity, starts) if n else np.zeros(0, np.int64)
-    )
+    sub_cents = np.add.reduceat(prices[product] * quantity, starts) if n else np.zeros(0, np.int64)
     customer_ids = np.zeros(n, dtype=np.int64)
     customer_ids[registered] = _customer_ids_at(config, cumulative, customer_idx)
     pct = np.zeros(n, dtype=np.int64)
@@ -275,3 +305,10 @@ def generate_range(config: GeneratorConfig, start: date, end: date) -> Iterator[
         raise ValueError(f"end {end} is before start {start}")
     for day in days_between(start, end):
         yield generate_day(config, day)
+
+
+def reference_tables_for(config: GeneratorConfig, until: date | None = None) -> dict[str, pa.Table]:
+    """The reference files of the config's history, as known on `until` (events.py)."""
+    return events.reference_tables(
+        config.seed, config.history_start, until, with_events=config.profile.events
+    )

@@ -52,6 +52,9 @@ class VolumeProfile:
     seasons: tuple[Season, ...] = ()
     initial_customers: int = 500
     registrations_per_day: float = 0.0
+    # A year's business events (events.py): a store opening, outages, promotions, price
+    # changes, public holidays.
+    events: bool = False
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -156,7 +159,11 @@ REALISTIC = VolumeProfile(
     weekday_multipliers=(1.0, 1.0, 1.0, 1.0, 1.1, 1.35, 1.25),
     initial_customers=500,
     registrations_per_day=8.0,
-    description="400 orders on weekdays, more on Friday and the weekend (440/day on average).",
+    events=True,
+    description=(
+        "400 orders on weekdays, more on Friday and the weekend (440/day on average), and a "
+        "year's business events."
+    ),
 )
 
 PROFILES: dict[str, VolumeProfile] = {p.name: p for p in (ORIGINAL, REALISTIC)}

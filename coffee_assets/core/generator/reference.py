@@ -1,6 +1,10 @@
-"""Fixed reference data (docs/spec.md "The business"): the 15 products and the 5 Kyiv stores."""
+"""Reference data (docs/spec.md "The business"): the 15 products, the 5 Kyiv stores and the one
+that opens during the history, and the Arrow tables of the reference files (events.py says
+when the sixth store opens, and the prices and calendar events of a history)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import numpy as np
 import pyarrow as pa
@@ -37,6 +41,12 @@ STORES: tuple[tuple[int, str, str, str, float, float, float], ...] = (
     (5, "Indonesia Coffee", "Darnytskyi", "15 Darnytsia Rd, Kyiv", 50.4580, 30.5980, 0.10),
 )
 
+# The store that opens during the history (events.py: when), in the same form, without a share:
+# it adds its own volume to the chain's.
+NEW_STORE: tuple[int, str, str, str, float, float] = (
+    6, "Japan Coffee", "Holosiivskyi", "7 Holosiivskyi Ave, Kyiv", 50.3893, 30.5031,
+)  # fmt: skip
+
 PRODUCT_IDS = np.array([p[0] for p in PRODUCTS], dtype=np.int64)
 STORE_IDS = np.array([s[0] for s in STORES], dtype=np.int64)
 STORE_SHARES = np.array([s[6] for s in STORES], dtype=np.float64)
@@ -59,22 +69,38 @@ def products_table() -> pa.Table:
     )
 
 
-def stores_table() -> pa.Table:
-    """Stores.csv as an Arrow table (contract.STORES)."""
+def stores_table(new_store_opens: date | None = None) -> pa.Table:
+    """Stores.csv as an Arrow table (contract.STORES): the five stores (open before the history
+    began), and the sixth with its opening day when it opens during the history."""
+    rows: list[tuple[int, str, str, str, float, float, date | None]] = [
+        (*s[:6], None) for s in STORES
+    ]
+    if new_store_opens is not None:
+        rows.append((*NEW_STORE, new_store_opens))
     return pa.Table.from_arrays(
         [
-            pa.array(STORE_IDS),
-            pa.array([s[1] for s in STORES]),
-            pa.array([s[2] for s in STORES]),
-            pa.array([CITY] * len(STORES)),
-            pa.array([s[3] for s in STORES]),
-            pa.array([s[4] for s in STORES]),
-            pa.array([s[5] for s in STORES]),
+            pa.array([r[0] for r in rows], pa.int64()),
+            pa.array([r[1] for r in rows]),
+            pa.array([r[2] for r in rows]),
+            pa.array([CITY] * len(rows)),
+            pa.array([r[3] for r in rows]),
+            pa.array([r[4] for r in rows]),
+            pa.array([r[5] for r in rows]),
+            pa.array([r[6] for r in rows], pa.date32()),
         ],
         schema=arrow_schema(contract.STORES),
     )
 
 
-def reference_tables() -> dict[str, pa.Table]:
-    """Reference tables keyed by raw table name: {"products": ..., "stores": ...}."""
-    return {contract.PRODUCTS.table: products_table(), contract.STORES.table: stores_table()}
+def product_prices_table(prices: list[tuple[int, int, date, date | None]]) -> pa.Table:
+    """ProductPrices.csv from (ProductId, cents, valid from, valid to or None), PriceIds 1..n."""
+    return pa.Table.from_arrays(
+        [
+            pa.array(range(1, len(prices) + 1), pa.int64()),
+            pa.array([p[0] for p in prices], pa.int64()),
+            pa.array([p[1] / 100 for p in prices], pa.float64()),
+            pa.array([p[2] for p in prices], pa.date32()),
+            pa.array([p[3] for p in prices], pa.date32()),
+        ],
+        schema=arrow_schema(contract.PRODUCT_PRICES),
+    )

@@ -18,8 +18,12 @@ import pyarrow.csv as pacsv
 from coffee_assets.core import contract
 from coffee_assets.core.dates import as_date
 from coffee_assets.core.files import atomic_write
-from coffee_assets.core.generator.core import DayData, GeneratorConfig, generate_range
-from coffee_assets.core.generator.reference import reference_tables
+from coffee_assets.core.generator.core import (
+    DayData,
+    GeneratorConfig,
+    generate_range,
+    reference_tables_for,
+)
 
 # pyarrow's "needed" style quotes every string value of a file, so files whose strings need no
 # quoting (all daily files) are written with "none"; a file with a comma, quote or newline in a
@@ -67,9 +71,12 @@ def write_day(out_dir: Path, data: DayData) -> list[Path]:
     return [write_table(path, table) for path, table in day_paths(out_dir, data)]
 
 
-def write_reference(out_dir: Path) -> list[Path]:
-    """Write products/Products.csv and stores/Stores.csv under `out_dir`."""
-    tables = reference_tables()
+def write_reference(
+    out_dir: Path, config: GeneratorConfig | None = None, until: date | None = None
+) -> list[Path]:
+    """Write the reference files (products, stores, prices, the calendar: events.py) under
+    `out_dir`, as known on `until`."""
+    tables = reference_tables_for(config or GeneratorConfig(), until)
     return [
         write_table(Path(out_dir) / c.object_key(), tables[c.table])
         for c in contract.REFERENCE_TABLES
@@ -110,7 +117,7 @@ def write_range(
     out_dir = Path(out_dir)
     began = time.perf_counter()
     if reference:
-        write_reference(out_dir)
+        write_reference(out_dir, config, end)
     days = customers = orders = lines = 0
 
     def count(data: DayData) -> None:

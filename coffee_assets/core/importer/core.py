@@ -347,10 +347,14 @@ class _Files:
 def plan_import(files: Mapping[str, bytes], *, repair: bool = False) -> ImportPlan:
     """Check the five files (by file name: Customers.csv, ...) and, with `repair`, repair what
     the module docstring lists. The plan's `blocking` findings say whether it may be written."""
-    missing = [t.file_name for t in c.ALL_TABLES if t.file_name not in files]
+    missing = [t.file_name for t in c.ORIGINAL_TABLES if t.file_name not in files]
     if missing:
         raise ImportProblem(f"missing file(s): {', '.join(missing)}")
     findings: list[Finding] = []
+    # This project's own reference files (prices over time, the calendar) are optional: the
+    # original has none, and without them every product costs its Products.csv price.
+    header_only = {t.file_name: (",".join(t.column_names) + "\n").encode() for t in c.ALL_TABLES}
+    files = {**header_only, **files}
     tables = {t.table: read_table(t, files[t.file_name], findings) for t in c.ALL_TABLES}
     by_id = {name: _unique(table, findings) for name, table in tables.items()}
     parsed = _Files(tables, by_id, repair, findings)
@@ -438,6 +442,7 @@ def _follows_refused(f: _Files, rule: r.Rule, row: dict[str, Any]) -> bool:
         lines = f.tables[c.ORDER_DETAILS.table]
         return (
             bool(f.tables[c.PRODUCTS.table].refused)
+            or bool(f.tables[c.PRODUCT_PRICES.table].refused)
             or any("OrderId" not in line.values for line in lines.refused)
             or row["OrderId"] in {line.values["OrderId"] for line in lines.refused}
         )

@@ -5,22 +5,26 @@ one multi-asset with one asset per file; reference files (products, stores) are 
 """
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 
 from coffee_assets.core import contract as c
-from coffee_assets.core.generator import generate_day, reference_tables, to_csv_bytes
+from coffee_assets.core.generator import generate_day, to_csv_bytes
+from coffee_assets.core.generator.core import reference_tables_for
 from coffee_assets.core.importer.manifest import ImportManifest, read_manifest
 from coffee_assets.defs.sources.resources import CoffeeGenerator
 from coffee_assets.platform.metadata import days_label
 from coffee_assets.platform.partitions import run_days
 from coffee_assets.platform.storage import Bucket
+from coffee_assets.settings import yesterday
 
 GROUP = "csv_sources"
 # Who answers for the files: the team that runs ingestion (Dagster's asset owners).
 OWNERS = ["team:data-platform"]
 LOG_EVERY_DAYS = 30
+# How far ahead the chain's calendar and price list reach: what it has planned.
+PLANNING = timedelta(days=90)
 
 
 def csv_asset_key(table: c.TableContract) -> dg.AssetKey:
@@ -113,10 +117,14 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
         # run the whole job, which it allows only when every asset has it.
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
-    def reference_csv_files(context: dg.AssetExecutionContext, storage: Bucket):
-        """Write the fixed products and stores files (or keep the imported ones)."""
+    def reference_csv_files(
+        context: dg.AssetExecutionContext, generator: CoffeeGenerator, storage: Bucket
+    ):
+        """Write the reference files as the chain knows them today: products, stores, prices
+        with their valid dates, the calendar of the past and the next 90 days (or keep the
+        imported ones)."""
         manifest = read_manifest(storage)
-        tables = reference_tables()
+        tables = reference_tables_for(generator.config(), yesterday() + PLANNING)
         for table in c.REFERENCE_TABLES:
             if csv_asset_key(table) not in context.selected_asset_keys:
                 continue
@@ -126,7 +134,7 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
                     asset_key=csv_asset_key(table),
                     metadata={
                         "dagster/uri": storage.uri(c.bucket_key(table)),
-                        "dagster/row_count": manifest.reference_rows[table.table],
+                        "dagster/row_count": manifest.reference_rows.get(table.table, 0),
                         "source": manifest.label,
                     },
                 )

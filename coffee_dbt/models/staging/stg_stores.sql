@@ -5,5 +5,6 @@ select
     City as city,
     Address as address,
     Latitude as latitude,
-    Longitude as longitude
+    Longitude as longitude,
+    OpeningDate as opening_date
 from {{ source('coffee_shop', 'stores') }}

@@ -6,5 +6,6 @@ select
     city,
     address,
     latitude,
-    longitude
+    longitude,
+    opening_date
 from {{ ref('stg_stores') }}

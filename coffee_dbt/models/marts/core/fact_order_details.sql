@@ -36,6 +36,12 @@ products as (
 
 ),
 
+prices as (
+
+    select * from {{ ref('stg_product_prices') }}
+
+),
+
 customers as (
 
     select * from {{ ref('stg_customers') }}
@@ -52,15 +58,22 @@ order_lines as (
         order_details.product_id,
         orders.order_date,
         order_details.quantity,
-        products.price,
+        -- the price on the order's day (a promotion, a price change), else the menu's
+        coalesce(prices.price, products.price) as price,
         coalesce(customers.discount_rate, 0) as discount_rate,
-        {{ money_to_cents('products.price') }} * order_details.quantity as line_sub_total_cents,
+        {{ money_to_cents('coalesce(prices.price, products.price)') }}
+        * order_details.quantity as line_sub_total_cents,
         {{ money_to_cents('orders.discount_amount') }} as order_discount_cents
     from order_details
     inner join orders
         on order_details.order_id = orders.order_id
     left join products
         on order_details.product_id = products.product_id
+    left join prices
+        on
+            order_details.product_id = prices.product_id
+            and orders.order_date >= prices.valid_from
+            and (prices.valid_to is null or orders.order_date <= prices.valid_to)
     left join customers
         on orders.customer_id = customers.customer_id
 
