@@ -19,7 +19,7 @@ from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh
 from coffee_assets.settings import Settings
 
-from .alert_servers import start_alert_servers
+from .alert_servers import AlertServers, start_alert_servers
 from .gcp_fixtures import gcp_emulators  # noqa: F401 (the emulators' fixture, for every module)
 
 # As the scripts run Dagster (README, "Instance settings"): one planned-materialization event per
@@ -29,6 +29,7 @@ os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 START = date(2025, 1, 1)
+DAGSTER_URL = "http://dagster.example:3000"  # the alerts' run links (the `alerting` fixture)
 ODD_FOLDER = 'it\'s a "shop" folder, $HOME & all'
 DAYS = 3
 LAST = START + timedelta(days=DAYS - 1)
@@ -95,3 +96,23 @@ def servers():
     started = start_alert_servers()
     yield started
     started.stop()
+
+
+@pytest.fixture
+def alerting(servers, monkeypatch) -> AlertServers:
+    """Every channel enabled through its public environment variables."""
+    servers.clear()
+    env = {
+        "COFFEE_ALERT_WEBHOOK_URL": servers.webhook.url + "hooks/coffee",
+        "COFFEE_SMTP_HOST": "127.0.0.1",
+        "COFFEE_SMTP_PORT": str(servers.smtp.port),
+        "COFFEE_SMTP_TLS": "none",
+        "COFFEE_ALERT_EMAIL_FROM": "dagster@coffee.example",
+        "COFFEE_ALERT_EMAIL_TO": "data-team@coffee.example, oncall@coffee.example",
+        "COFFEE_SLACK_TOKEN": "xoxb-test-token",
+        "COFFEE_SLACK_CHANNEL": "#coffee-alerts",
+        "COFFEE_DAGSTER_URL": DAGSTER_URL,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return servers

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "coffee_assets"
-LAYERS = ["runs", "sources", "raw", "dbt", "reports", "schedules", "alerts"]
+LAYERS = ["runs", "sources", "raw", "business", "dbt", "reports", "schedules", "alerts"]
 FLOORS = ["core", "settings", "platform", *(f"defs.{layer}" for layer in LAYERS), "top"]
 DAGSTER = ("dagster", "dagster_dbt", "dagster_gcp", "dagster_slack", "dagster_k8s")
 

@@ -3,6 +3,7 @@
 runs/       the run books every warehouse step names, and the run_health sensor
 sources/    the CSV files in the bucket (generated, or kept after coffee-import)
 raw/        the raw tables loaded from them, and their checks
+business/   each store's day judged by its own history (the anomaly checks)
 dbt/        the dbt project's models, their tests as checks, the marts' checks
 reports/    the sales and customer reports
 schedules/  daily_refresh and its morning schedule

@@ -21,6 +21,9 @@ from coffee_assets.core.dates import as_date
 from coffee_assets.core.sql import date_literal
 from coffee_assets.platform.metadata import markdown_table
 
+# A failed evaluation's metadata naming the incidents it fails on ("store 3 since 2025-03-01"):
+# the alert sensor announces each incident once, however many days it fails.
+INCIDENTS = "incidents"
 SAMPLE_ROWS = 5  # offending rows shown in a check's metadata (the count is always exact)
 
 ERROR = dg.AssetCheckSeverity.ERROR

@@ -1,10 +1,11 @@
 """The alert sensors: failed asset checks (ERROR and WARN), missed freshness, failed runs.
 
 Each is announced once, also across daemon restarts: the check sensor keeps in its cursor (stored
-by Dagster) the ids of the failed check executions it has announced and, per asset, the moment
-its freshness last turned stale; Dagster's run failure sensor keeps its own cursor of processed
-run failures. A run that failed only because blocking checks failed is not announced again as a
-run failure: its checks were.
+by Dagster) the ids of the failed check executions it has announced, the incidents it has
+announced (a store down three days fails three daily evaluations: one incident) and, per asset,
+the moment its freshness last turned stale; Dagster's run failure sensor keeps its own cursor of
+processed run failures. A run that failed only because blocking checks failed is not announced
+again as a run failure: its checks were.
 """
 
 import json
@@ -19,6 +20,7 @@ from coffee_assets.core.alert import CHECK_FAILED, FRESHNESS_MISSED, RUN_FAILED,
 from coffee_assets.core.project import TIMEZONE
 from coffee_assets.defs.alerts.channels import AlertChannels
 from coffee_assets.platform import dagster_internals as internals
+from coffee_assets.platform.checks import INCIDENTS
 from coffee_assets.platform.freshness import DEADLINE_CRON
 from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
 
@@ -105,6 +107,13 @@ def freshness_alert(
     )
 
 
+def incident_names(evaluation: dg.AssetCheckEvaluation) -> list[str]:
+    """The incidents a failed evaluation names in its `incidents` metadata, if it does."""
+    value = evaluation.metadata.get(INCIDENTS)
+    text = str(getattr(value, "value", value) or "")
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def failed_checks(
     instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey], since: float
 ) -> list[internals.CheckFailure]:
@@ -134,6 +143,9 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
         state = json.loads(context.cursor) if context.cursor else None
         seen = set(state["seen"]) if state else set()
         stale: dict[str, float] = dict((state or {}).get("stale", {}))
+        # An incident that lasts several days fails a check once a day: announced once, by its
+        # name (the evaluation's `incidents`: "store 3 since 2025-03-01").
+        incidents: dict[str, float] = dict((state or {}).get("incidents", {}))
         since = now - (HORIZON_SECONDS if state else FIRST_TICK_SECONDS)
         assert context.repository_def is not None  # a sensor of a code location
         graph = context.repository_def.asset_graph
@@ -142,8 +154,14 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
         for failure in failures:
             if failure.id in seen:
                 continue
-            alerts.deliver(check_alert(failure, context.instance, alerts), context.log)
             seen.add(failure.id)
+            named = incident_names(failure.evaluation)
+            check = failure.evaluation.check_name
+            if named and all(f"{check}: {name}" in incidents for name in named):
+                context.log.info(f"{check} ({failure.partition}): incident(s) announced already")
+                continue
+            incidents |= {f"{check}: {name}": failure.timestamp for name in named}
+            alerts.deliver(check_alert(failure, context.instance, alerts), context.log)
             sent += 1
         # Freshness: once per turn to stale (Dagster's daemon evaluates the policies).
         with_policy = [node.key for node in graph.asset_nodes if node.freshness_policy]
@@ -159,7 +177,8 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
             sent += 1
         # Only ids still inside the horizon can come back: the cursor stays small.
         keep = sorted({f.id for f in failures} & seen)
-        context.update_cursor(json.dumps({"seen": keep, "stale": stale}))
+        recent = {name: at for name, at in incidents.items() if at > now - HORIZON_SECONDS}
+        context.update_cursor(json.dumps({"seen": keep, "stale": stale, "incidents": recent}))
         return dg.SkipReason(f"{sent} new alert(s) announced")
 
     return asset_check_alerts

@@ -8,12 +8,11 @@ values, what a sale can be and each file's dates; these rules span rows, days an
   over the whole table; a duplicate or a stray date is a property of the table, not of a day.
 - `daily_rules` (orders, order lines): one verdict per day of the run, covering every rule a
   single day can break on its own (core/rules.py, which coffee-import runs too); the day's
-  metadata names each failed rule with its offending rows. Its severity is ERROR when an ERROR
-  rule fails (blocking what is downstream), WARN when only an implausible but consistent volume
-  does.
+  metadata names each failed rule with its offending rows. All ERROR, blocking what is
+  downstream. (Whether a day's volume is plausible is the business layer's question, judged by
+  each store's own history: defs/business.)
 """
 
-import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -21,8 +20,6 @@ from typing import Any
 import dagster as dg
 
 from coffee_assets.core import contract as c
-from coffee_assets.core.dates import as_date, days_between
-from coffee_assets.core.generator import VolumeProfile, get_profile
 from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.core.rules import Rule, Tables, duplicated_keys, rules_of
 from coffee_assets.core.sql import between
@@ -158,61 +155,15 @@ def rule_findings(
     }
 
 
-VOLUME = "orders_per_day_plausible"
-
-
-def plausible_range(mean: float) -> tuple[int, int]:
-    """Counts a Poisson(mean) day falls outside with negligible probability (6 sigma)."""
-    spread = 6 * math.sqrt(mean) + 3
-    return max(0, math.floor(mean - spread)), math.ceil(mean + spread)
-
-
-def volume_findings(
-    profile: VolumeProfile, warehouse: Warehouse, first: date, last: date
-) -> dict[date, DayFinding]:
-    """The day's order count against the volume profile. An empty day where the profile makes
-    one impossible (a header-only or lost delivery) is an ERROR; a count outside 6 standard
-    deviations but not zero (a truncated or doubled delivery, or a real odd day) is a WARN."""
-    rows = warehouse.query(
-        f"SELECT OrderDate, COUNT(*) FROM {raw_tables(warehouse)['orders']} "
-        f"WHERE {between('OrderDate', first, last)} GROUP BY OrderDate"
-    )
-    counts = {as_date(day): int(n) for day, n in rows}
-    found = {}
-    for day in days_between(first, last):
-        count, mean = counts.get(day, 0), profile.mean_for(day)
-        low, high = plausible_range(mean)
-        if low <= count <= high:
-            continue
-        empty = count == 0
-        found[day] = DayFinding(
-            f"{count} orders, outside the plausible {low}..{high} for a mean of {mean:.1f}"
-            + (" (an empty delivery?)" if empty else ""),
-            {"orders": count, "plausible_min": low, "plausible_max": high},
-            ERROR if empty else WARN,
-        )
-    return found
-
-
 def build_daily_rules_check(
     table: c.TableContract,
-    settings: Settings,
     partitions_def: dg.PartitionsDefinition,
     *,
     pool: str | None,
 ) -> dg.AssetChecksDefinition:
     rules = rules_of(table)
-    profile = get_profile(settings.volume_profile, settings.orders_per_day)
-    volume = table == c.ORDERS
     asserts = [f"{rule.name}: {rule.asserts}" for rule in rules]
-    if volume:
-        asserts.insert(
-            0,
-            f"{VOLUME}: the day has a number of orders the volume profile ({profile.name}) "
-            "makes plausible (within 6 standard deviations; an empty day is an error, another "
-            "odd count a warning)",
-        )
-    names = [VOLUME] * volume + [rule.name for rule in rules]
+    names = [rule.name for rule in rules]
     reads = sorted(
         {t.table: t for rule in rules for t in rule.reads}.values(), key=lambda t: t.table
     )
@@ -237,8 +188,6 @@ def build_daily_rules_check(
         days = run_days(context)
         first, last = days[0], days[-1]
         findings = {rule.name: rule_findings(rule, warehouse, first, last) for rule in rules}
-        if volume:
-            findings = {VOLUME: volume_findings(profile, warehouse, first, last), **findings}
         verdicts: dict[str | None, Verdict] = {}
         for day in days:
             failed = {name: found[day] for name, found in findings.items() if day in found}
@@ -273,7 +222,7 @@ def build_raw_checks(
             for t in c.DAILY_TABLES
         ),
         *(
-            build_daily_rules_check(t, settings, partitions_def, pool=pool)
+            build_daily_rules_check(t, partitions_def, pool=pool)
             for t in (c.ORDERS, c.ORDER_DETAILS)
         ),
     ]

@@ -1,0 +1,1 @@
+"""The business: is each store's day a normal business day? (core/anomalies.py)"""

@@ -1,0 +1,190 @@
+"""`store_days_as_usual`: each store's day judged by the store's own history (core/anomalies.py).
+
+A check of the raw orders, one result per day, run after the raw tables load and before dbt. It
+reads the store-day counts and revenue of the run's days and the nine weeks before (a bounded
+window, whatever the history's length), the stores' opening days and the chain's calendar.
+
+- WARN, not blocking: a store-day outside its band (an unexplained drop or rise), or a store
+  that should have been busy with no order at all (a POS down all day). The data may well be
+  right: the marts and reports go on, and the alert names the store, day, metric, actual,
+  expected and band.
+- ERROR, blocking: no store of the chain recorded anything while they were expected busy (an
+  empty or lost delivery): that cannot be a business day.
+- A day the calendar explains (a holiday, a promotion, an opening's first weeks) is judged and
+  reported, never failed; a store with too little history is judged leniently and says so.
+
+Each evaluation carries every store's actual, expected, low and high (orders and revenue) as
+numbers the UI plots per partition, and the incidents it fails on: an outage that lasts several
+days is one incident (from its first day), announced once by the alert sensor.
+"""
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+import dagster as dg
+
+from coffee_assets.core import anomalies as a
+from coffee_assets.core import contract as c
+from coffee_assets.core.dates import as_date, days_between
+from coffee_assets.core.project import RAW_SCHEMA
+from coffee_assets.core.sql import between, cents, date_literal
+from coffee_assets.defs.raw.assets import raw_asset_key
+from coffee_assets.defs.runs.books import RunBooks
+from coffee_assets.platform.checks import ERROR, INCIDENTS, WARN, Verdict, check_metadata, emit
+from coffee_assets.platform.metadata import markdown_table
+from coffee_assets.platform.partitions import run_days
+from coffee_assets.platform.warehouse import Warehouse
+
+CHECK = "store_days_as_usual"
+# What the judgement of a day reads before it: its eight same weekdays and the revenue days.
+LOOKBACK = timedelta(weeks=a.WEEKS) + timedelta(days=7)
+
+
+def _table(warehouse: Warehouse, table: c.TableContract) -> str:
+    return warehouse.table_ref(f"{RAW_SCHEMA}.{table.table}")
+
+
+def store_day_history(
+    warehouse: Warehouse, first: date, last: date
+) -> dict[int, dict[date, a.StoreDay]]:
+    """{store: {day: orders and revenue}} of first...last, from the raw orders."""
+    rows = warehouse.query(
+        f"SELECT StoreId, OrderDate, COUNT(*), SUM({cents('TotalAmount')}) "
+        f"FROM {_table(warehouse, c.ORDERS)} WHERE {between('OrderDate', first, last)} "
+        f"GROUP BY StoreId, OrderDate"
+    )
+    history: dict[int, dict[date, a.StoreDay]] = defaultdict(dict)
+    for store, day, orders, revenue in rows:
+        history[int(store)][as_date(day)] = a.StoreDay(int(orders), int(revenue or 0))
+    return history
+
+
+def stores(warehouse: Warehouse) -> dict[int, tuple[str, date | None]]:
+    """{store: (name, opening day or None)}."""
+    rows = warehouse.query(
+        f"SELECT StoreId, StoreName, OpeningDate FROM {_table(warehouse, c.STORES)}"
+    )
+    return {int(s): (str(n), as_date(o) if o is not None else None) for s, n, o in rows}
+
+
+def calendar(
+    warehouse: Warehouse, first: date, last: date
+) -> dict[tuple[int | None, date], list[tuple[str, str]]]:
+    """The chain's known events by (store, or None for every store) and day, first...last."""
+    rows = warehouse.query(
+        f"SELECT EventType, Name, StartDate, EndDate, StoreId "
+        f"FROM {_table(warehouse, c.BUSINESS_EVENTS)} "
+        f"WHERE StartDate <= {date_literal(last)} AND EndDate >= {date_literal(first)}"
+    )
+    known: dict[tuple[int | None, date], list[tuple[str, str]]] = defaultdict(list)
+    for kind, name, start, end, store in rows:
+        for day in days_between(max(as_date(start), first), min(as_date(end), last)):
+            known[(int(store) if store is not None else None, day)].append((kind, name))
+    return known
+
+
+def incident_starts(verdicts: list[a.DayVerdict]) -> dict[tuple[int, date], date]:
+    """For each failed (store, day): the first day of the run of consecutive failed days it
+    belongs to, which names the incident."""
+    starts: dict[tuple[int, date], date] = {}
+    for verdict in verdicts:
+        for store in {j.store_id for j in verdict.failed}:
+            before = starts.get((store, verdict.day - timedelta(days=1)))
+            starts[(store, verdict.day)] = before or verdict.day
+    return starts
+
+
+def _metadata(verdict: a.DayVerdict, names: dict[int, str]) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"partition": verdict.day.isoformat()}
+    for j in verdict.judgements:
+        label = f"{names.get(j.store_id, j.store_id)} {j.metric}"
+        scale = 100 if j.metric == "revenue" else 1
+        for name, value in (("", j.actual), (" expected", j.expected), (" low", j.low),
+                            (" high", j.high)):  # fmt: skip
+            if value is not None:
+                metadata[f"{label}{name}"] = dg.MetadataValue.float(round(value / scale, 2))
+    rows = [
+        (
+            names.get(j.store_id, j.store_id),
+            j.metric,
+            j.text(names.get(j.store_id, str(j.store_id))),
+        )
+        for j in verdict.judgements
+        if j.verdict != "ok" or j.lenient or j.known
+    ]
+    if rows:
+        metadata["notes"] = markdown_table(["store", "metric", "judgement"], rows)
+    return metadata
+
+
+def build_store_day_check(
+    partitions_def: dg.PartitionsDefinition, *, pool: str | None
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=raw_asset_key(c.ORDERS),
+        name=CHECK,
+        description=(
+            "Each store's day judged by the store's own history: orders and revenue against "
+            f"the median of the same weekday in the {a.WEEKS} weeks before, within a robust "
+            "band. WARN for an unusual store-day or a store without orders that should have "
+            "had them (a POS down); ERROR, blocking, for a day no store recorded anything on (a "
+            "lost delivery). The chain's calendar explains what it holds (holidays, "
+            "promotions, openings); a store with little history is judged leniently."
+        ),
+        blocking=True,
+        partitions_def=partitions_def,
+        additional_deps=[raw_asset_key(c.STORES), raw_asset_key(c.BUSINESS_EVENTS)],
+        pool=pool,
+        metadata=check_metadata(ERROR, layer="business"),
+    )
+    def _store_days_as_usual(
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse, run_books: RunBooks
+    ):
+        days = run_days(context)
+        first, last = days[0], days[-1]
+        # A week before the run too: an incident that began before the run keeps its name.
+        judged = days_between(first - timedelta(days=7), last)
+        history = store_day_history(warehouse, judged[0] - LOOKBACK, last)
+        known_stores = stores(warehouse)
+        names = {store: name for store, (name, _) in known_stores.items()}
+        names[a.CHAIN] = "The whole chain"
+        for store in known_stores:
+            history.setdefault(store, {})
+        verdicts = a.judge(
+            history,
+            judged,
+            opened={store: opened for store, (_, opened) in known_stores.items()},
+            known=calendar(warehouse, judged[0] - LOOKBACK, last),
+        )
+        starts = incident_starts(verdicts)
+        results: dict[str | None, Verdict] = {}
+        for verdict in verdicts:
+            if verdict.day < first:
+                continue
+            failed = verdict.failed
+            metadata = _metadata(verdict, names)
+            if verdict.chain_empty:
+                description = (
+                    f"no store recorded an order on {verdict.day} (an empty or lost delivery?)"
+                )
+                results[verdict.day.isoformat()] = Verdict(False, description, metadata, ERROR)
+                continue
+            if not failed:
+                results[verdict.day.isoformat()] = Verdict(
+                    True, f"every store's day as usual on {verdict.day}", metadata
+                )
+                continue
+            incidents = sorted(
+                {
+                    f"{'chain' if j.store_id == a.CHAIN else f'store {j.store_id}'} since "
+                    f"{starts[(j.store_id, verdict.day)]}"
+                    for j in failed
+                }
+            )
+            metadata[INCIDENTS] = ", ".join(incidents)
+            description = "; ".join(j.text(names.get(j.store_id, str(j.store_id))) for j in failed)
+            results[verdict.day.isoformat()] = Verdict(False, description, metadata, WARN)
+        yield from emit(context, results)
+
+    return _store_days_as_usual

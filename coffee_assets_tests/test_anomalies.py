@@ -1,0 +1,183 @@
+"""Each store's day judged by its own history (core/anomalies.py), on generated histories with
+the realistic profile's events and on the original showcase's files: incidents fail, known
+events and young stores do not."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date, timedelta
+
+from coffee_assets.core import anomalies as a
+from coffee_assets.core.dates import days_between
+from coffee_assets.core.generator import GeneratorConfig, generate_day
+from coffee_assets.core.generator import events as ev
+
+from .original_showcase import original_files
+
+START = date(2025, 1, 1)
+SEED = 42
+
+
+def history_of(config: GeneratorConfig, days: list[date]) -> dict[int, dict[date, a.StoreDay]]:
+    history: dict[int, dict[date, a.StoreDay]] = defaultdict(dict)
+    for day in days:
+        totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        orders = generate_day(config, day).orders
+        for store, total in zip(orders.column("StoreId").to_pylist(),
+                                orders.column("TotalAmount").to_pylist()):  # fmt: skip
+            totals[store][0] += 1
+            totals[store][1] += round(total * 100)
+        for store, (n, cents) in totals.items():
+            history[store][day] = a.StoreDay(n, cents)
+    return history
+
+
+def calendar(until: date) -> dict[tuple[int | None, date], list[tuple[str, str]]]:
+    known: dict[tuple[int | None, date], list[tuple[str, str]]] = defaultdict(list)
+    for event in ev.known_events(SEED, START, until):
+        for day in days_between(event.start, min(event.end, until)):
+            known[(event.store_id, day)].append((event.type, event.name))
+    return known
+
+
+def judge_generated(last: date) -> list[a.DayVerdict]:
+    days = days_between(START, last)
+    config = GeneratorConfig(seed=SEED, history_start=START)
+    opened = {ev.NEW_STORE_ID: ev.opening_day(SEED, START)}
+    return a.judge(history_of(config, days), days, opened=opened, known=calendar(last))
+
+
+VERDICTS = judge_generated(START + timedelta(days=239))  # eight months: an opening, outages
+
+
+def failures_on(day: date) -> list[a.Judgement]:
+    return next(v for v in VERDICTS if v.day == day).failed
+
+
+def test_a_store_down_all_day_fails_naming_the_store_and_the_day():
+    outage = next(e for e in ev.outage_days(SEED, START, START, VERDICTS[-1].day) if e.volume == 0)
+    [failed] = failures_on(outage.start)  # one incident: said once, by the orders
+    assert (failed.store_id, failed.metric, failed.verdict) == (outage.store_id, "orders",
+                                                                "no_orders")  # fmt: skip
+    text = failed.text("Vietnam Coffee")
+    assert text.startswith(f"Vietnam Coffee, {outage.start}, orders: 0, expected ")
+    assert "(band " in text and text.endswith(": no orders recorded")
+
+
+def test_half_a_day_down_fails_as_unusual():
+    outage = next(e for e in ev.outage_days(SEED, START, START, VERDICTS[-1].day) if e.volume > 0)
+    failed = failures_on(outage.start)
+    assert {(j.store_id, j.metric, j.verdict) for j in failed} >= {
+        (outage.store_id, "orders", "unusual")
+    }
+    [orders] = [j for j in failed if j.metric == "orders"]
+    assert orders.low is not None and orders.actual < orders.low
+
+
+def test_the_generated_history_fails_only_on_its_outages():
+    outages = {(e.store_id, e.start) for e in ev.outage_days(SEED, START, START, VERDICTS[-1].day)}
+    failed = {(j.store_id, v.day) for v in VERDICTS[a.WEEKS * 7 :] for j in v.failed}
+    # Promotions that double a product's sales, holidays, a price change, an opening: none fails.
+    assert failed - outages == set()
+    assert not [v.day for v in VERDICTS if v.chain_empty]
+
+
+def test_a_promotion_day_is_judged_and_explained_not_failed():
+    promotions = [
+        e for e in ev.known_events(SEED, START, VERDICTS[-1].day) if e.type == "promotion"
+    ]
+    days = {d for e in promotions for d in days_between(e.start, e.end)}
+    outages = {e.start for e in ev.outage_days(SEED, START, START, VERDICTS[-1].day)}
+    promoted = [v for v in VERDICTS if v.day in days and v.day not in outages]
+    assert promoted and not [j for v in promoted for j in v.failed]
+    assert any(j.known for v in promoted for j in v.judgements) or all(
+        not j.failed for v in promoted for j in v.judgements
+    )
+
+
+def test_a_new_stores_first_weeks_are_judged_leniently_and_never_fail():
+    opening = ev.opening_day(SEED, START)
+    first_weeks = [v for v in VERDICTS if opening <= v.day < opening + timedelta(weeks=8)]
+    judged = [j for v in first_weeks for j in v.judgements if j.store_id == ev.NEW_STORE_ID]
+    assert judged and not [j for j in judged if j.failed]
+    assert any(j.lenient for j in judged)
+    assert "judged leniently" in next(j for j in judged if j.lenient and j.expected).text("Japan")
+    before = [v for v in VERDICTS if v.day < opening]
+    assert not [j for v in before for j in v.judgements if j.store_id == ev.NEW_STORE_ID]
+
+
+def test_the_originals_history_does_not_alert_on_its_normal_days():
+    """The original showcase's 10 orders a day (3 in its low season), its stores with one or
+    two orders a day: days without an order are normal there, and nothing fails."""
+    first, last = date(2022, 1, 1), date(2022, 9, 30)  # the low season: 2022-02-25..05-31
+    files = original_files(first, last)
+    history: dict[int, dict[date, a.StoreDay]] = defaultdict(dict)
+    for order in csv.DictReader(io.StringIO(files["Orders.csv"].decode())):
+        store, day = int(order["StoreId"]), date.fromisoformat(order["OrderDate"])
+        figures = history[store].get(day, a.StoreDay(0, 0))
+        history[store][day] = a.StoreDay(
+            figures.orders + 1, figures.revenue_cents + round(float(order["TotalAmount"]) * 100)
+        )
+    verdicts = a.judge(history, days_between(first, last))
+    assert [(j.store_id, v.day, j.metric) for v in verdicts for j in v.failed] == []
+    assert not [v.day for v in verdicts if v.chain_empty]
+
+
+def test_a_day_no_store_recorded_anything_cannot_be_a_business_day():
+    days = days_between(date(2025, 3, 1), date(2025, 4, 30))
+    history = {store: {d: a.StoreDay(60, 60 * 700) for d in days[:-1]} for store in (1, 2)}
+    [verdict] = a.judge(history, days[-1:])
+    assert verdict.chain_empty
+    assert {(j.store_id, j.verdict) for j in verdict.failed} == {(1, "no_orders"), (2, "no_orders")}
+
+
+def steady_history(
+    days: list[date], stores: tuple[int, ...], orders: int = 120
+) -> dict[int, dict[date, a.StoreDay]]:
+    """Stores with the same, Poisson-like day every day (alternating +-5 orders)."""
+    return {
+        store: {
+            d: a.StoreDay(orders + (5 if i % 2 else -5), (orders + (5 if i % 2 else -5)) * 800)
+            for i, d in enumerate(days)
+        }
+        for store in stores
+    }
+
+
+def test_a_store_down_on_a_holiday_fails_where_the_other_stores_show_the_holidays_level():
+    """A holiday explains a quiet day only as far as the whole chain is quiet: on a holiday at
+    85 % of the usual, a store at 35 % is an incident, the others are not."""
+    days = days_between(date(2025, 3, 1), date(2025, 5, 10))
+    holiday = days[-1]
+    history = steady_history(days, (1, 2, 3, 4, 5))
+    for store in (1, 2, 3, 4):
+        history[store][holiday] = a.StoreDay(102, 102 * 800)  # the holiday: 85 %
+    history[5][holiday] = a.StoreDay(42, 42 * 800)  # and store 5's till down most of the day
+    known = {(None, holiday): [("public_holiday", "Labour Day")]}
+    [verdict] = a.judge(history, [holiday], known=known)
+    assert {(j.store_id, j.metric, j.verdict) for j in verdict.failed} == {
+        (5, "orders", "unusual"),
+        (5, "revenue", "unusual"),
+    }
+    [failed] = [j for j in verdict.failed if j.metric == "orders"]
+    assert failed.expected is not None and 95 <= failed.expected <= 110  # 85 % of ~120
+    assert failed.text("Kenya Coffee").endswith(
+        "[the chain at 85% of its usual on public_holiday: Labour Day]"
+    )
+    explained = [j for j in verdict.judgements if j.store_id != 5 and j.known]
+    assert not explained or all(not j.failed for j in explained)
+
+
+def test_a_season_turning_inside_the_weeks_does_not_hide_a_day_that_lost_most_of_its_orders():
+    """Eight weeks sliding from 160 to 90 orders a day widen the deviation of the same weekdays;
+    the orders band is capped at +-50 % of the expected day, so 10 % of a day still fails."""
+    days = days_between(date(2025, 6, 1), date(2025, 7, 27))
+    series = {d: a.StoreDay(160 - i, (160 - i) * 800) for i, d in enumerate(days)}
+    day = days[-1] + timedelta(days=1)
+    series[day] = a.StoreDay(12, 12 * 800)
+    [verdict] = a.judge({1: series, 2: dict(series)}, [day])
+    [failed] = [j for j in verdict.failed if j.store_id == 1 and j.metric == "orders"]
+    assert failed.verdict == "unusual" and failed.low is not None
+    assert failed.expected is not None and failed.low >= failed.expected * 0.5 - 1
