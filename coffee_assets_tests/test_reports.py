@@ -4,6 +4,11 @@ The reports' SQL groups the marts by slice (day, store, order type); here every 
 flat_order_details and every row of flat_customer_metrics is read as it is and aggregated in
 plain Python (`MartData`), then compared with what the HTML files embed, with the headline KPIs
 in the asset metadata, and (test_reports_browser.py) with every figure the page shows.
+
+The events and incidents the sales report marks: the pipeline's three days hold one known event
+(New Year's Day) and are too short to judge a store-day (eight weeks of history first), so a
+synthetic warehouse (`synthetic_warehouse`: ten weeks, a store opening, a store-wide outage, two
+holidays, promotions and a price change) holds what they do not.
 """
 
 from __future__ import annotations
@@ -19,11 +24,20 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pyarrow as pa
 import pytest
 
+from coffee_assets.core import anomalies
+from coffee_assets.core.dates import days_between
 from coffee_assets.core.reports import KINDS, headline, render_report, sparkline
 from coffee_assets.defs.reports.assets import as_of_key, build_report_assets, latest_key
-from coffee_assets.defs.reports.data import Marts, ReportDataError, load_report_data
+from coffee_assets.defs.reports.data import (
+    Grid,
+    Marts,
+    ReportDataError,
+    load_report_data,
+    store_day_incidents,
+)
 from coffee_assets.defs.runs.books import RunBooks
 from coffee_assets.platform.storage import LocalFolderBucket
 from coffee_assets.platform.warehouse import DuckDBWarehouse
@@ -31,7 +45,12 @@ from coffee_assets.settings import Settings
 from coffee_assets_tests.conftest import LAST, START
 
 REPORT_NAMES = ("sales_report", "customer_report")
-MARTS = Marts("dbt_models.flat_order_details", "dbt_models.flat_customer_metrics")
+MARTS = Marts(
+    "dbt_models.flat_order_details",
+    "dbt_models.flat_customer_metrics",
+    "dbt_models.stg_business_events",
+    "dbt_models.dim_store",
+)
 SEGMENTS = ["Champions", "Loyal", "Big Spenders", "New Customers", "At Risk", "Churned", "Other"]
 AGE_BUCKETS = [(30, "0-30 d"), (90, "31-90 d"), (180, "91-180 d"), (365, "181-365 d")]
 RECENCY_BUCKETS = [(7, "0-7 d"), (30, "8-30 d"), (90, "31-90 d"), (180, "91-180 d")]
@@ -74,8 +93,26 @@ class Line:
     discount: int
 
 
+@dataclass(frozen=True)
+class KnownEvent:
+    type: str
+    name: str
+    start: date
+    end: date
+    store: str | None  # None: the whole chain
+
+
+@dataclass(frozen=True)
+class Incident:
+    day: date
+    store: str | None  # None: the whole chain
+    text: str
+
+
 class MartData:
-    """The marts as plain rows, and every figure of the reports computed from them in Python."""
+    """The marts as plain rows, and every figure of the reports computed from them in Python.
+    `pipeline`: anything with `sql(query) -> rows` over the warehouse (the pipeline's, or a
+    `WarehouseFile`)."""
 
     def __init__(self, pipeline, as_of: date = LAST):
         self.as_of = as_of
@@ -118,6 +155,63 @@ class MartData:
             )
         ]
         self.first_day = min(line.day for line in self.lines)
+        names = dict(
+            pipeline.sql("select distinct store_id, store_name from dbt_models.flat_order_details")
+        )
+        # The calendar's events of the report's days (a store without orders has none).
+        self.calendar = [
+            KnownEvent(kind, name, start, end, None if store is None else names[store])
+            for kind, name, start, end, store in pipeline.sql(
+                "select event_type, event_name, start_date, end_date, store_id "
+                "from dbt_models.stg_business_events "
+                f"where end_date >= date '{self.first_day}' and start_date <= date '{as_of}' "
+                "order by start_date, end_date, event_type, event_name, event_id"
+            )
+            if store is None or store in names
+        ]
+        self.incidents = self._incidents(pipeline, names)
+
+    def _incidents(self, pipeline, names: dict[int, str]) -> list[Incident]:
+        """The store-day judge (core/anomalies.py) on each store's daily orders and revenue
+        counted from the order lines, from the ninth week on, with the calendar's events and the
+        stores' opening days: the failed judgements, one entry per store and day."""
+        history: dict[int, dict[date, anomalies.StoreDay]] = defaultdict(dict)
+        orders: dict[tuple[int, date], set[str]] = defaultdict(set)
+        revenue: dict[tuple[int, date], int] = defaultdict(int)
+        ids = {name: store_id for store_id, name in names.items()}
+        for line in self.lines:
+            orders[(ids[line.store], line.day)].add(line.order_key)
+            revenue[(ids[line.store], line.day)] += line.total
+        for (store_id, day), keys in orders.items():
+            history[store_id][day] = anomalies.StoreDay(len(keys), revenue[(store_id, day)])
+        known: dict[tuple[int | None, date], list[tuple[str, str]]] = defaultdict(list)
+        for event in self.calendar:
+            for day in days_between(event.start, event.end):
+                known[(None if event.store is None else ids[event.store], day)].append(
+                    (event.type, event.name)
+                )
+        opened = dict(pipeline.sql("select store_id, opening_date from dbt_models.dim_store"))
+        verdicts = anomalies.judge(
+            {store_id: history[store_id] for store_id in names},
+            days_between(self.first_day + timedelta(weeks=8), self.as_of),
+            opened={store_id: opened.get(store_id) for store_id in names},
+            known=known,
+        )
+        incidents = []
+        for verdict in verdicts:
+            # A store of the report, or the judge's whole chain (None: before the stores).
+            for store_id in sorted(
+                {j.store_id if j.store_id in names else None for j in verdict.failed},
+                key=lambda s: -1 if s is None else s,
+            ):
+                texts = [
+                    j.text(names.get(j.store_id, "The whole chain"))
+                    for j in verdict.failed
+                    if (j.store_id if j.store_id in names else None) == store_id
+                ]
+                store = None if store_id is None else names[store_id]
+                incidents.append(Incident(verdict.day, store, "; ".join(texts)))
+        return incidents
 
     def select(
         self, first: date, last: date, store: str | None = None, order_type: str | None = None
@@ -193,6 +287,26 @@ class MartData:
                 "share": [ratio(n, sum(mix_counts)) for n in mix_counts],
                 "multi_category_share": ratio(multi, sum(mix_counts)),
             },
+            # What the daily charts mark: events and incidents of the days, of the selected
+            # store and the whole chain; an order type does not choose them.
+            "calendar": [
+                {
+                    "type": e.type,
+                    "name": e.name,
+                    "start": e.start.isoformat(),
+                    "end": e.end.isoformat(),
+                    "store": e.store,
+                }
+                for e in self.calendar
+                if e.start <= last
+                and e.end >= first
+                and (store is None or e.store in (None, store))
+            ],
+            "incidents": [
+                {"day": x.day.isoformat(), "store": x.store, "text": x.text}
+                for x in self.incidents
+                if first <= x.day <= last and (store is None or x.store in (None, store))
+            ],
         }
 
     # ------------------------------------------------------------------------ customer report
@@ -537,3 +651,230 @@ def test_one_report_alone(pipeline, tmp_path):
         "reports/customer_report.html",
         f"reports/customer_report/as_of={LAST}.html",
     ]
+
+
+# ------------------------------------------------------------------- events and incidents
+def test_calendar_holds_the_known_events_of_the_pipelines_days(pipeline, reports):
+    """The pipeline's three days (seed 11) hold one known event: New Year's Day, a public
+    holiday of the whole chain on the first day (the first promotion starts in February, the
+    first outage is later still). Too short a history to judge a store-day: no incident."""
+    data = embedded_data(reports["sales_report"])
+    assert data["calendar"] == [
+        {"start": 0, "end": 0, "type": "public_holiday", "name": "New Year's Day", "store": -1}
+    ]
+    # The same as the calendar the warehouse holds for those days.
+    assert pipeline.sql(
+        "select event_type, event_name, start_date, end_date, store_id "
+        f"from dbt_models.stg_business_events where start_date <= date '{LAST}' "
+        f"and end_date >= date '{START}'"
+    ) == [("public_holiday", "New Year's Day", START, START, None)]
+    assert data["incidents"] == []
+
+
+def sales_slices(grid: Grid, figures: dict[tuple[int, date], tuple[int, int]]) -> dict:
+    """Per-slice orders and revenue as the report data holds them, from (store, day) ->
+    (orders, revenue in cents): each store-day split over the order types (two thirds to the
+    first), so the incidents must add the order types back up."""
+    n = grid.n_slices
+    sales = {"orders": [0] * n, "revenue": [0] * n}
+    for (store_id, day), (orders, revenue) in figures.items():
+        first = grid.slice(day, store_id, grid.order_types[0])
+        second = grid.slice(day, store_id, grid.order_types[1])
+        sales["orders"][first], sales["orders"][second] = orders - orders // 3, orders // 3
+        sales["revenue"][first], sales["revenue"][second] = revenue - revenue // 3, revenue // 3
+    return sales
+
+
+def test_a_store_down_all_day_is_one_incident_of_that_store_and_day():
+    """Ten weeks of two steady stores; the second's tills are down all day on a Wednesday of
+    the tenth week; a holiday doubles both stores' orders on the Friday, which the calendar
+    explains; a third store opens in the sixth week and grows (judged leniently at first: growth is
+    no incident) and is not judged before it opened."""
+    first = date(2025, 1, 6)
+    grid = Grid(first, 70, [1, 2, 3], ["In-store", "Takeaway"])
+    down = date(2025, 3, 12)
+    holiday = date(2025, 3, 14)
+    opening = date(2025, 2, 10)
+    figures = {}
+    for day in days_between(first, first + timedelta(days=69)):
+        for store_id, base in ((1, 60), (2, 45), (3, 10)):
+            if store_id == 3 and day < opening:
+                continue
+            orders = base + day.toordinal() % 5
+            if store_id == 3:
+                orders += (day - opening).days  # ramping up
+            if day == holiday:
+                orders *= 2
+            if (store_id, day) != (2, down):
+                figures[(store_id, day)] = (orders, orders * 420)
+    known = {(None, holiday): [("public_holiday", "Spring Day")]}
+    incidents = store_day_incidents(
+        grid,
+        sales_slices(grid, figures),
+        ["Brazil Coffee", "Ethiopia Coffee", "Kenya Coffee"],
+        {1: None, 2: None, 3: opening},
+        known,
+    )
+    assert incidents == [
+        {
+            "day": (down - first).days,
+            "store": 1,
+            "text": "Ethiopia Coffee, 2025-03-12, orders: 0, expected 46 (band 26..67): "
+            "no orders recorded",
+        }
+    ]
+    # Without the calendar, the holiday is an incident of each store.
+    unexplained = store_day_incidents(
+        grid,
+        sales_slices(grid, figures),
+        ["Brazil Coffee", "Ethiopia Coffee", "Kenya Coffee"],
+        {1: None, 2: None, 3: opening},
+        {},
+    )
+    assert [(x["day"], x["store"]) for x in unexplained] == [
+        ((down - first).days, 1),
+        ((holiday - first).days, 0),
+        ((holiday - first).days, 1),
+        ((holiday - first).days, 2),
+    ]
+    # Eight weeks of history or less: nothing to judge yet.
+    short = Grid(first, 56, [1, 2, 3], ["In-store", "Takeaway"])
+    assert store_day_incidents(short, sales_slices(short, {}), ["a", "b", "c"], {}, {}) == []
+
+
+@dataclass(frozen=True)
+class WarehouseFile:
+    """A DuckDB file queried as the pipeline fixture is (`MartData` reads through `sql`)."""
+
+    path: Path
+
+    def sql(self, query: str) -> list[tuple]:
+        with duckdb.connect(str(self.path)) as con:
+            return con.sql(query).fetchall()
+
+
+SYNTHETIC_FIRST = date(2025, 1, 1)
+SYNTHETIC_LAST = date(2025, 3, 12)
+SYNTHETIC_STORES = {1: "Brazil Coffee", 2: "Ethiopia Coffee", 3: "Kenya Coffee"}
+SYNTHETIC_OPENING = date(2025, 2, 10)  # Kenya Coffee's first day
+SYNTHETIC_OUTAGE = (1, date(2025, 3, 4))  # Brazil Coffee's tills down all day
+WOMENS_DAY = date(2025, 3, 8)
+SYNTHETIC_CALENDAR = [
+    # event_id, event_type, event_name, start_date, end_date, store_id, product_id, category
+    (1, "public_holiday", "New Year's Day", date(2025, 1, 1), date(2025, 1, 1), None, None, None),
+    (2, "store_opening", "Kenya Coffee opens", SYNTHETIC_OPENING, date(2025, 3, 9), 3, None,
+     None),
+    (3, "promotion", "Every pastry at 20% off", date(2025, 2, 17), date(2025, 2, 21), None, None,
+     "Pastry"),
+    (4, "price_change", "Espresso up 10%", date(2025, 2, 24), date(2025, 2, 24), None, 1, None),
+    (5, "public_holiday", "International Women's Day", WOMENS_DAY, WOMENS_DAY, None, None, None),
+    # Runs past the report's day: the report knows its real end.
+    (6, "promotion", "Latte at 20% off", date(2025, 3, 10), date(2025, 3, 16), None, 2, None),
+]  # fmt: skip
+
+
+def synthetic_orders(store_id: int, day: date) -> int:
+    """A store-day's orders: steady, but for the calendar's holidays, the opening and the
+    outage."""
+    if (store_id == 3 and day < SYNTHETIC_OPENING) or (store_id, day) == SYNTHETIC_OUTAGE:
+        return 0
+    orders = {1: 40, 2: 32, 3: 20}[store_id] + (day.toordinal() * 5 + store_id) % 4
+    if day == date(2025, 1, 1):
+        return round(orders * 0.55)
+    if day == WOMENS_DAY:
+        return round(orders * 1.75)
+    return orders
+
+
+def synthetic_warehouse(path: Path) -> WarehouseFile:
+    """The relations the reports read, as dbt would build them, for SYNTHETIC_FIRST...LAST:
+    one order line per order (totals 3.50 to 5.75), a third of the orders Takeaway, one
+    registered customer ordering at Brazil Coffee every day."""
+    columns: dict[str, list] = defaultdict(list)
+    for day in days_between(SYNTHETIC_FIRST, SYNTHETIC_LAST):
+        for store_id, name in SYNTHETIC_STORES.items():
+            for i in range(synthetic_orders(store_id, day)):
+                total = Decimal("3.50") + Decimal("0.75") * (i % 4)
+                registered = store_id == 1 and i == 0
+                for column, value in (
+                    ("order_key", f"{store_id}-{day}-{i}"), ("order_date", day),
+                    ("store_id", store_id), ("store_name", name),
+                    ("order_type", "Takeaway" if i % 3 == 2 else "In-store"),
+                    ("customer_id", 1 if registered else None),
+                    ("is_registered_customer", registered), ("product_category", "Beverage"),
+                    ("product_mix_type", "Beverage Only"), ("quantity", 1),
+                    ("total_amount", total), ("sub_total", total),
+                    ("discount_amount", Decimal("0.00")),
+                ):  # fmt: skip
+                    columns[column].append(value)
+    lines = pa.table(columns)  # noqa: F841 (read by DuckDB by its name)
+    events = pa.table(  # noqa: F841
+        dict(
+            zip(
+                ["event_id", "event_type", "event_name", "start_date", "end_date", "store_id",
+                 "product_id", "product_category"],
+                map(list, zip(*SYNTHETIC_CALENDAR)),
+            )
+        )
+    )  # fmt: skip
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema dbt_models")
+        con.execute("create table dbt_models.flat_order_details as select * from lines")
+        con.execute("create table dbt_models.stg_business_events as select * from events")
+        con.execute(
+            "create table dbt_models.dim_store as select * from (values "
+            f"(1, 'Brazil Coffee', null), (2, 'Ethiopia Coffee', null), "
+            f"(3, 'Kenya Coffee', date '{SYNTHETIC_OPENING}')) "
+            "as t(store_id, store_name, opening_date)"
+        )
+        con.execute(
+            "create table dbt_models.flat_customer_metrics as select 1 as customer_id, "
+            "'Loyal' as rfm_segment, 315.50 as ltv, 70 as customer_age_days, "
+            "0.05 as discount_rate, 70 as orders_all_time, 70 as orders_past_180_days, "
+            f"0 as days_since_last_order, date '{SYNTHETIC_LAST}' as as_of_date"
+        )
+    return WarehouseFile(path)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> tuple[WarehouseFile, dict]:
+    """The synthetic warehouse and the report data built from it."""
+    warehouse = synthetic_warehouse(tmp_path_factory.mktemp("synthetic") / "warehouse.duckdb")
+    return warehouse, load_report_data(DuckDBWarehouse(path=str(warehouse.path)), MARTS)
+
+
+def test_report_data_marks_the_outage_and_the_calendar_of_a_synthetic_history(synthetic):
+    """Built from the warehouse like the pipeline's reports: every calendar event of the days
+    (the last promotion with its real end, past the report's day), and one incident, the outage;
+    the opening weeks and Women's Day are explained by the calendar."""
+    warehouse, data = synthetic
+    day = lambda iso: (date.fromisoformat(iso) - SYNTHETIC_FIRST).days  # noqa: E731
+    assert data["stores"] == list(SYNTHETIC_STORES.values())
+    assert data["calendar"] == [
+        {"start": 0, "end": 0, "type": "public_holiday", "name": "New Year's Day", "store": -1},
+        {"start": day("2025-02-10"), "end": day("2025-03-09"), "type": "store_opening",
+         "name": "Kenya Coffee opens", "store": 2},
+        {"start": day("2025-02-17"), "end": day("2025-02-21"), "type": "promotion",
+         "name": "Every pastry at 20% off", "store": -1},
+        {"start": day("2025-02-24"), "end": day("2025-02-24"), "type": "price_change",
+         "name": "Espresso up 10%", "store": -1},
+        {"start": day("2025-03-08"), "end": day("2025-03-08"), "type": "public_holiday",
+         "name": "International Women's Day", "store": -1},
+        {"start": day("2025-03-10"), "end": day("2025-03-16"), "type": "promotion",
+         "name": "Latte at 20% off", "store": -1},
+    ]  # fmt: skip
+    [incident] = data["incidents"]
+    assert (incident["day"], incident["store"]) == (day("2025-03-04"), 0)
+    assert incident["text"] == (
+        "Brazil Coffee, 2025-03-04, orders: 0, expected 42 (band 23..61): no orders recorded"
+    )
+    # The Python recomputation from the order lines agrees.
+    marts = MartData(warehouse, as_of=SYNTHETIC_LAST)
+    assert marts.incidents == [Incident(SYNTHETIC_OUTAGE[1], "Brazil Coffee", incident["text"])]
+    figures = marts.sales_figures(SYNTHETIC_FIRST, SYNTHETIC_LAST, "Ethiopia Coffee")
+    # Another store: the chain's events, not Kenya Coffee's opening nor Brazil's outage.
+    assert [e["name"] for e in figures["calendar"]] == [
+        "New Year's Day", "Every pastry at 20% off", "Espresso up 10%",
+        "International Women's Day", "Latte at 20% off",
+    ]  # fmt: skip
+    assert figures["incidents"] == []

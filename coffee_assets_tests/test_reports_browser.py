@@ -6,6 +6,10 @@ request, every chart drawn, and every figure the page computes for several filte
 the same figure recomputed in Python from the marts (test_reports.MartData). Screenshots land in
 test-artifacts/reports/ (git-ignored).
 
+The events and incidents on the daily charts: the pipeline's New Year's Day, and, from a sales
+report built from test_reports' synthetic warehouse (ten weeks: a store's opening, an outage,
+holidays, promotions, a price change), how the store filter chooses them.
+
 chromium is not optional here: CI installs it (scripts/install-browser.sh), so a missing
 browser fails these tests instead of skipping them.
 """
@@ -21,9 +25,21 @@ from pathlib import Path
 import pytest
 
 from coffee_assets.core.project import PROJECT_ROOT
+from coffee_assets.core.reports import render_report
 from coffee_assets.defs.reports.assets import latest_key
+from coffee_assets.defs.reports.data import load_report_data
+from coffee_assets.platform.warehouse import DuckDBWarehouse
 from coffee_assets_tests.conftest import LAST, START
-from coffee_assets_tests.test_reports import MartData
+from coffee_assets_tests.test_reports import (
+    MARTS,
+    SYNTHETIC_FIRST,
+    SYNTHETIC_LAST,
+    SYNTHETIC_OPENING,
+    SYNTHETIC_OUTAGE,
+    MartData,
+    WarehouseFile,
+    synthetic_warehouse,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -116,6 +132,34 @@ class Report:
                     return d.length > 4 && d !== 'M0,0Z' && p.getBBox().width > 0;
                 }).length,
             }))"""
+        )
+
+    def event_marks(self, chart: str) -> dict:
+        """What a daily chart marks: its shapes (spans and dotted lines), the hover texts of its
+        event and incident markers, and the shapes drawn in its SVG."""
+        return self.page.evaluate(
+            """(id) => {
+                const div = document.getElementById(id);
+                const markers = (name) =>
+                    (div.data.find((t) => t.name === name) || {}).hovertext || [];
+                return {
+                    shapes: (div.layout.shapes || []).map((s) => ({
+                        type: s.type, x0: s.x0, x1: s.x1, dash: (s.line || {}).dash || null,
+                    })),
+                    events: markers("Events"),
+                    incidents: markers("Incidents"),
+                    drawn: div.querySelectorAll('g.shapelayer path').length,
+                };
+            }""",
+            chart,
+        )
+
+    def event_list(self) -> list[list[str]]:
+        """The rows of "Events in this period": type, dates, event, store."""
+        return self.page.evaluate(
+            """() => document.getElementById('events-table').hidden ? [] : Array.from(
+                document.querySelectorAll('#events-list tr'),
+                (row) => Array.from(row.cells, (cell) => cell.textContent))"""
         )
 
     def screenshot(self, name: str) -> None:
@@ -237,6 +281,142 @@ def test_store_filter_in_the_page_changes_the_revenue_kpi(pipeline, browser, mar
             "(text) => document.querySelector('#kpi-revenue').textContent === text",
             arg=money(everything["revenue"]),
         )
+        assert page.errors == []
+        assert page.requests == []
+    finally:
+        page.close()
+
+
+# ------------------------------------------------------------------- events and incidents
+def test_the_daily_charts_mark_new_years_day(pipeline, browser):
+    """The pipeline's first day is a public holiday of the whole chain: a dotted line on that
+    day on both daily charts, a marker whose hover names it, and a row in the list; every
+    store shows it."""
+    page = Report(browser, pipeline.settings.bucket_dir / latest_key("sales_report"))
+    try:
+        for chart in ("chart-daily-revenue", "chart-daily-orders"):
+            marks = page.event_marks(chart)
+            assert marks["shapes"] == [
+                {"type": "line", "x0": str(START), "x1": str(START), "dash": "dot"}
+            ], chart
+            assert marks["drawn"] == 1, chart
+            assert marks["events"] == [
+                f"<b>Public holiday</b>: New Year's Day<br>{START} · all stores"
+            ], chart
+            assert marks["incidents"] == []
+        holiday = [["Public holiday", str(START), "New Year's Day", "All stores"]]
+        assert page.event_list() == holiday
+        page.page.select_option("#filter-store", label=STORE)
+        page.page.wait_for_function(
+            "(store) => window.REPORT.figures().filter.store === store", arg=STORE
+        )
+        assert page.event_list() == holiday
+        assert len(page.event_marks("chart-daily-revenue")["shapes"]) == 1
+        # A period without it: no mark, and the list says there is nothing.
+        page.page.fill("#filter-from", str(LAST))
+        page.page.dispatch_event("#filter-from", "change")
+        page.page.wait_for_function(
+            "(day) => window.REPORT.figures().filter.from === day", arg=str(LAST)
+        )
+        assert page.event_marks("chart-daily-revenue")["shapes"] == []
+        assert page.event_list() == []
+        assert page.page.locator("#events-empty").is_visible()
+        assert page.errors == []
+        assert page.requests == []
+    finally:
+        page.close()
+
+
+@pytest.fixture(scope="module")
+def synthetic_sales(tmp_path_factory) -> tuple[WarehouseFile, Path]:
+    """The sales report of test_reports' synthetic warehouse, rendered as the asset renders it."""
+    folder = tmp_path_factory.mktemp("synthetic-report")
+    warehouse = synthetic_warehouse(folder / "warehouse.duckdb")
+    data = load_report_data(DuckDBWarehouse(path=str(warehouse.path)), MARTS)
+    path = folder / "sales_report.html"
+    path.write_bytes(render_report("sales", data))
+    return warehouse, path
+
+
+def test_the_store_filter_chooses_the_events_and_incidents_on_the_charts(browser, synthetic_sales):
+    """The last 30 days of the synthetic history: Kenya Coffee's opening weeks (a span from the
+    period's first day, it began before), a promotion (a span), a price change and Women's Day
+    (dotted lines), a promotion running past the report's day (a span to its last day) and
+    Brazil Coffee's outage (a marker). Another store hides the opening and the outage; the
+    chain's events stay."""
+    warehouse, path = synthetic_sales
+    marts = MartData(warehouse, as_of=SYNTHETIC_LAST)
+    page = Report(browser, path)
+    try:
+        first = SYNTHETIC_LAST - timedelta(days=29)
+        for filter_ in (
+            {},
+            {"store": "Brazil Coffee"},
+            {"store": "Ethiopia Coffee", "order_type": "Takeaway"},
+            {"store": "Kenya Coffee", "from": str(SYNTHETIC_FIRST), "to": str(SYNTHETIC_LAST)},
+        ):
+            figures = page.figures(filter_)
+            figures.pop("filter")
+            expected = marts.sales_figures(
+                date.fromisoformat(filter_.get("from", str(first))),
+                date.fromisoformat(filter_.get("to", str(SYNTHETIC_LAST))),
+                filter_.get("store"),
+                filter_.get("order_type"),
+            )
+            assert_same(figures, expected, f"synthetic sales {filter_ or 'default'}")
+
+        page.page.evaluate("window.REPORT.reset()")
+        marks = page.event_marks("chart-daily-revenue")
+        # A span covers its days' bars, from the first's left edge (12 hours before its
+        # midnight) to the last's right edge; the opening began before the period: from the
+        # period's first day.
+        assert SYNTHETIC_OPENING < first
+        opening_span = {
+            "type": "rect", "x0": f"{first - timedelta(days=1)} 12:00", "x1": "2025-03-09 12:00",
+            "dash": None,
+        }  # fmt: skip
+        assert marks["shapes"] == [
+            opening_span,
+            {"type": "rect", "x0": "2025-02-16 12:00", "x1": "2025-02-21 12:00", "dash": None},
+            {"type": "line", "x0": "2025-02-24", "x1": "2025-02-24", "dash": "dot"},
+            {"type": "line", "x0": "2025-03-08", "x1": "2025-03-08", "dash": "dot"},
+            {"type": "rect", "x0": "2025-03-09 12:00", "x1": "2025-03-12 12:00", "dash": None},
+        ]
+        assert marks["drawn"] == 5
+        [outage] = marks["incidents"]
+        assert "Brazil Coffee, 2025-03-04, orders: 0" in outage and "no orders recorded" in outage
+        assert page.event_list() == [
+            ["Store opening", "2025-02-10 to 2025-03-09", "Kenya Coffee opens", "Kenya Coffee"],
+            ["Promotion", "2025-02-17 to 2025-02-21", "Every pastry at 20% off", "All stores"],
+            ["Price change", "2025-02-24", "Espresso up 10%", "All stores"],
+            ["Incident", str(SYNTHETIC_OUTAGE[1]), marts.incidents[0].text, "Brazil Coffee"],
+            ["Public holiday", "2025-03-08", "International Women's Day", "All stores"],
+            ["Promotion", "2025-03-10 to 2025-03-16", "Latte at 20% off", "All stores"],
+        ]
+        page.screenshot("sales_report-events")
+
+        # The user picks another store in the drop-down: Kenya's opening and Brazil's outage go.
+        page.page.select_option("#filter-store", label="Ethiopia Coffee")
+        page.page.wait_for_function(
+            "() => window.REPORT.figures().filter.store === 'Ethiopia Coffee'"
+        )
+        for chart in ("chart-daily-revenue", "chart-daily-orders"):
+            marks = page.event_marks(chart)
+            assert opening_span not in marks["shapes"] and len(marks["shapes"]) == 4, chart
+            assert marks["drawn"] == 4 and marks["incidents"] == [], chart
+        assert [row[2] for row in page.event_list()] == [
+            "Every pastry at 20% off", "Espresso up 10%", "International Women's Day",
+            "Latte at 20% off",
+        ]  # fmt: skip
+        page.screenshot("sales_report-events-Ethiopia_Coffee")
+        page.page.select_option("#filter-store", label="Brazil Coffee")
+        page.page.wait_for_function(
+            "() => window.REPORT.figures().filter.store === 'Brazil Coffee'"
+        )
+        assert len(page.event_marks("chart-daily-revenue")["incidents"]) == 1
+        assert [row[0] for row in page.event_list()] == [
+            "Promotion", "Price change", "Incident", "Public holiday", "Promotion",
+        ]  # fmt: skip
         assert page.errors == []
         assert page.requests == []
     finally:

@@ -43,9 +43,10 @@ PREFIX = "reports/"
 REPORTS = {"sales_report": "sales", "customer_report": "customers"}
 DESCRIPTIONS = {
     "sales_report": (
-        "Sales report (HTML, self-contained, works offline): revenue and orders per day, per "
-        "store revenue, orders and average order value, category breakdown, product mix; "
-        "filterable by date range, store and order type."
+        "Sales report (HTML, self-contained, works offline): revenue and orders per day with "
+        "the chain's known events (openings, holidays, promotions, price changes) and the "
+        "store-day incidents marked, per store revenue, orders and average order value, "
+        "category breakdown, product mix; filterable by date range, store and order type."
     ),
     "customer_report": (
         "Customer report (HTML, self-contained, works offline): RFM segments, LTV and customer "
@@ -117,17 +118,18 @@ def _kpi_metadata(kpis: Headline) -> dict[str, Any]:
 
 
 def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    details, metrics = (
-        mart_key(settings, m) for m in ("flat_order_details", "flat_customer_metrics")
-    )
-    marts = Marts(".".join(details.path), ".".join(metrics.path))
+    # The marts, the chain's calendar and the stores' opening days (for the events and
+    # incidents the sales report marks on its charts).
+    models = ("flat_order_details", "flat_customer_metrics", "stg_business_events", "dim_store")
+    keys = [mart_key(settings, model) for model in models]
+    marts = Marts(*(".".join(key.path) for key in keys))
 
     @dg.multi_asset(
         name="reports",
         specs=[
             dg.AssetSpec(
                 name,
-                deps=[details, metrics],
+                deps=keys,
                 description=DESCRIPTIONS[name],
                 group_name=GROUP,
                 kinds={"html"},
@@ -157,7 +159,8 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         context.log.info(
             f"Reports as of {as_of}: {data['n_days']} days from {data['first_day']}, "
             f"{len(data['customers']['id'])} customers, {len(data['events']['slice'])} "
-            f"customer-days"
+            f"customer-days, {len(data['calendar'])} calendar events, "
+            f"{len(data['incidents'])} store-day incidents"
         )
         for key in context.selected_asset_keys:
             name = key.to_user_string()

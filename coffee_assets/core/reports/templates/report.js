@@ -78,7 +78,7 @@
       for (let s = 0; s < S; s++) if (state.store < 0 || s === state.store) stores.push(s);
       return {
         data, state, slices, include, days, stores, total, groupBy, activeCustomers,
-        dayOf: (i) => dayOf(i) - state.from, storeOf, typeOf,
+        dayOf: (i) => dayOf(i) - state.from, storeOf, typeOf, dayIso,
       };
     }
 
@@ -224,15 +224,18 @@
     window.Plotly.react(id, traces, merge(BASE_LAYOUT, layout), CONFIG);
   }
 
+  /* A day's midnight shifted by `hours`, as plotly reads dates ("2025-01-01 12:00"): a day's
+   * bar is centred on its midnight, so its edges are 12 hours either side. */
+  const shift = (iso, hours) => new Date(Date.parse(iso + "T00:00:00Z") + hours * 3600000)
+    .toISOString().slice(0, 16).replace("T", " ");
+
   /* A date x axis over the period: half a day of margin each side, a tick per day when short
    * (plotly would otherwise zoom a single day into hours). */
   function dateAxis(days) {
-    const shift = (iso, hours) => new Date(Date.parse(iso + "T00:00:00Z") + hours * 3600000)
-      .toISOString().slice(0, 16).replace("T", " ");
     const axis = { type: "date", range: [shift(days[0], -12), shift(days[days.length - 1], 12)] };
     if (days.length <= 14) Object.assign(axis, { dtick: DAY_MS, tickformat: "%b %-d" });
     return axis;
   }
 
-  window.ReportApp = { start, fmt, ratio, centsPer, setKpi, plot, dateAxis, COLORS };
+  window.ReportApp = { start, fmt, ratio, centsPer, setKpi, plot, dateAxis, shift, COLORS };
 })();
