@@ -38,6 +38,9 @@ GCP_ENV_DEFAULTS: dict[str, str | None] = {
     "COFFEE_BQ_RAW_DATASET": RAW_SCHEMA,
     "COFFEE_BQ_DBT_DATASET": DBT_SCHEMA,
     "COFFEE_BQ_METHOD": "oauth",
+    # BigQuery's on-demand price in US dollars per TiB billed (2026: 6.25 in the US and EU
+    # multi-regions): turns the bytes each query is billed into the cost the UI shows.
+    "COFFEE_BQ_USD_PER_TIB": "6.25",
 }
 BQ_METHODS = ("oauth", "service-account")
 # Emulator endpoints, the names Google's client libraries read (with the http:// scheme).
@@ -59,6 +62,7 @@ class GcpSettings:
     prefix: str = CSV_PREFIX  # COFFEE_GCS_PREFIX, with one trailing slash ("" for the root)
     storage_emulator_host: str | None = None  # STORAGE_EMULATOR_HOST, without a trailing slash
     bigquery_emulator_host: str | None = None  # BIGQUERY_EMULATOR_HOST, likewise
+    usd_per_tib: float = 6.25  # COFFEE_BQ_USD_PER_TIB: the on-demand price of a TiB billed
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GcpSettings:
@@ -112,6 +116,12 @@ class GcpSettings:
                 "COFFEE_BQ_METHOD=service-account needs GOOGLE_APPLICATION_CREDENTIALS "
                 "(the service account's key file)"
             )
+        price = _parse_number("COFFEE_BQ_USD_PER_TIB", values["COFFEE_BQ_USD_PER_TIB"], float)
+        if not 0 <= price < 1000:
+            raise SettingsError(
+                f"COFFEE_BQ_USD_PER_TIB={values['COFFEE_BQ_USD_PER_TIB']!r} is not a price per "
+                "TiB in US dollars (on demand: 6.25; 0 for a capacity reservation)"
+            )
         hosts = {}
         for name in EMULATOR_VARS:
             host = (env.get(name) or "").strip() or None
@@ -125,6 +135,7 @@ class GcpSettings:
             prefix=prefix,
             storage_emulator_host=hosts["STORAGE_EMULATOR_HOST"],
             bigquery_emulator_host=hosts["BIGQUERY_EMULATOR_HOST"],
+            usd_per_tib=price,
         )
 
 

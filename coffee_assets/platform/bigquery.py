@@ -17,7 +17,8 @@ A load is validate-then-swap, as on DuckDB (warehouse.py), built from what BigQu
    and the BigQuery emulator the tests use cannot do it.)
 
 Datasets and raw tables are created when missing; daily raw tables are partitioned by day on
-their date column. Staging tables expire after a day even if a crash skips their cleanup.
+their date column, and clustered (RAW_CLUSTERING). Staging tables expire after a day even if a
+crash skips their cleanup.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from dagster_gcp import BigQueryResource
 from google.api_core import exceptions as gexc
@@ -37,6 +38,7 @@ from google.cloud.bigquery import Client as BigQueryClient
 from coffee_assets.core import contract as c
 from coffee_assets.core.project import DBT_SCHEMA, RAW_SCHEMA
 from coffee_assets.core.sql import date_literal
+from coffee_assets.platform.costs import LOADED_BYTES, cost_metadata
 from coffee_assets.platform.gcs import CoffeeGCSResource, split_uri
 from coffee_assets.platform.retry import TRANSIENT_RETRY
 from coffee_assets.platform.warehouse import (
@@ -49,6 +51,11 @@ from coffee_assets.platform.warehouse import (
 )
 
 STAGING_TTL = timedelta(days=1)
+# Within each day's partition, the raw tables are clustered by what their readers filter on
+# beyond the day: a store (the orders: store-day questions, the dashboards' store filter) and
+# a product (the order lines). The pipeline's own queries prune by day already; clustering costs
+# nothing to write on-demand and an existing table takes it for its new data.
+RAW_CLUSTERING: dict[str, list[str]] = {"orders": ["StoreId"], "order_details": ["ProductId"]}
 MAX_LOAD_ERRORS_SHOWN = 3
 T = TypeVar("T")
 
@@ -138,6 +145,7 @@ class BigQueryWarehouse(Warehouse):
     gcs: CoffeeGCSResource  # reads the CSV headers before the load jobs
     raw_dataset: str = RAW_SCHEMA
     dbt_dataset: str = DBT_SCHEMA
+    usd_per_tib: float = 6.25  # COFFEE_BQ_USD_PER_TIB: what a load's queries cost (costs.py)
 
     # ------------------------------------------------------------------ names
     @property
@@ -207,7 +215,9 @@ class BigQueryWarehouse(Warehouse):
             f"{self.project}.{self.raw_dataset}._staging_{table.table}_{run_id}_{i}"
             for i in range(len(groups))
         ]
-        with self.bigquery.get_client() as client:
+        with self.bigquery.get_client() as bigquery_client:
+            recorder = JobRecorder(bigquery_client)
+            client = cast(BigQueryClient, recorder)
             self._ensure_raw_table(client, table)
             try:
                 selects = []
@@ -215,8 +225,7 @@ class BigQueryWarehouse(Warehouse):
                     self._stage(client, table, table_id, list(shared), uris, files)
                     selects.append(staged_select(table, table_id, list(shared), files[uris[0]]))
                 staged = " union all ".join(selects)
-                self._validate(client, table, staged, files)
-                loaded = self._scalar(client, f"select count(*) from ({staged})")
+                loaded = self._validate(client, table, staged, files)
                 self._swap(client, table, staged, days)
             finally:
                 for table_id in staging:
@@ -239,6 +248,10 @@ class BigQueryWarehouse(Warehouse):
                 total,
                 [field.name for field in preview.schema],
                 [tuple(row.values()) for row in preview],
+                {
+                    **cost_metadata(recorder.responses(), self.usd_per_tib),
+                    LOADED_BYTES: recorder.loaded_bytes(),
+                },
             )
 
     def _header(self, table: c.TableContract, uri: str, day: date | None) -> list[str]:
@@ -271,8 +284,12 @@ class BigQueryWarehouse(Warehouse):
             raw.time_partitioning = bigquery.TimePartitioning(
                 type_=bigquery.TimePartitioningType.DAY, field=table.date_column
             )
+        raw.clustering_fields = RAW_CLUSTERING.get(table.table)
         raw.description = f"Raw {table.table}, loaded by Dagster from {table.file_name}"
-        client.create_table(raw, exists_ok=True, retry=TRANSIENT_RETRY)
+        existing = client.create_table(raw, exists_ok=True, retry=TRANSIENT_RETRY)
+        if existing.clustering_fields != raw.clustering_fields:  # made before it was clustered
+            existing.clustering_fields = raw.clustering_fields
+            client.update_table(existing, ["clustering_fields"], retry=TRANSIENT_RETRY)
 
     def _stage(
         self,
@@ -322,8 +339,9 @@ class BigQueryWarehouse(Warehouse):
         table: c.TableContract,
         staged: str,
         files: Mapping[str, date | None],
-    ) -> None:
-        """What a load job lets through but the contract forbids. Raises on the first hit."""
+    ) -> int:
+        """What a load job lets through but the contract forbids. Raises on the first hit;
+        returns the number of staged rows."""
         checks: list[tuple[str, str, str]] = []  # (column, predicate, problem)
         business: list[tuple[str, str, str]] = []
         for col in table.columns:
@@ -365,7 +383,18 @@ class BigQueryWarehouse(Warehouse):
             )
         uris = list(files)
         scope = scope_text(files)
-        for column, predicate, problem in checks + business:
+        rules = checks + business
+        # One scan counts every rule's offenders (one job, one 10 MB minimum billed, seconds
+        # instead of one job a rule); only a rule that found some is asked for its first one.
+        rows, *counts = self._scalar_row(
+            client,
+            "select count(*), "
+            + ", ".join(f"countif({p})" for _, p, _ in rules)
+            + f" from ({staged})",
+        )
+        for (column, predicate, problem), found in zip(rules, counts, strict=True):
+            if not found:
+                continue
             sql = (
                 f"select {shown_text(table, column)}, {bq(table.key)} from ({staged}) "
                 f"where {predicate} order by {bq(table.key)} limit 1"
@@ -385,6 +414,7 @@ class BigQueryWarehouse(Warehouse):
                     f"{table.table}: {_files_label(uris)} ({scope}): column {column}, "
                     f"row with {table.key}={key}: {shown} {problem}"
                 )
+        return int(rows)
 
     def _swap(self, client: BigQueryClient, table: c.TableContract, staged: str, days: list[date]):
         """Replace the days (or the whole reference table) with the staged rows: one MERGE."""
@@ -404,8 +434,53 @@ class BigQueryWarehouse(Warehouse):
 
     @staticmethod
     def _scalar(client: BigQueryClient, sql: str) -> Any:
+        return BigQueryWarehouse._scalar_row(client, sql)[0]
+
+    @staticmethod
+    def _scalar_row(client: BigQueryClient, sql: str) -> tuple:
         rows = run_with_retry(lambda: list(client.query(sql, job_retry=None).result()))
-        return rows[0][0]
+        return tuple(rows[0].values())
+
+
+class JobRecorder:
+    """A BigQuery client that keeps every job it starts (the load's queries and load jobs), so a
+    load can say what it cost (platform/costs.py); everything else is the client's."""
+
+    def __init__(self, client: BigQueryClient):
+        self._client = client
+        self.jobs: list[bigquery.QueryJob | bigquery.LoadJob] = []
+
+    def query(self, *args: Any, **kwargs: Any) -> bigquery.QueryJob:
+        job = self._client.query(*args, **kwargs)
+        self.jobs.append(job)
+        return job
+
+    def load_table_from_uri(self, *args: Any, **kwargs: Any) -> bigquery.LoadJob:
+        job = self._client.load_table_from_uri(*args, **kwargs)
+        self.jobs.append(job)
+        return job
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def responses(self) -> list[dict[str, Any]]:
+        """Each query job as dbt-bigquery's adapter response describes one (load jobs are not
+        billed: their bytes are what they wrote, kept apart)."""
+        return [
+            {
+                "bytes_processed": job.total_bytes_processed,
+                "bytes_billed": job.total_bytes_billed,
+                "slot_ms": job.slot_millis,
+                "job_id": job.job_id,
+                "project_id": job.project,
+                "location": job.location,
+            }
+            for job in self.jobs
+            if isinstance(job, bigquery.QueryJob)
+        ]
+
+    def loaded_bytes(self) -> int:
+        return sum(job.output_bytes or 0 for job in self.jobs if isinstance(job, bigquery.LoadJob))
 
 
 def raw_schema(table: c.TableContract) -> list[bigquery.SchemaField]:

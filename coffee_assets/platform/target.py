@@ -102,5 +102,6 @@ def gcp_resources(gcp: GcpSettings) -> dict[str, Any]:
             gcs=gcs,
             raw_dataset=_env("COFFEE_BQ_RAW_DATASET"),
             dbt_dataset=_env("COFFEE_BQ_DBT_DATASET"),
+            usd_per_tib=gcp.usd_per_tib,
         ),
     }

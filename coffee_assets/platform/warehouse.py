@@ -45,6 +45,8 @@ class LoadResult:
     table_rows: int
     preview_columns: list[str] = field(default_factory=list)
     preview_rows: list[tuple] = field(default_factory=list)
+    # What the load cost where the warehouse bills for it (BigQuery: platform/costs.py).
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def q(identifier: str) -> str:
@@ -149,6 +151,9 @@ class DuckDBWarehouse(Warehouse):
         name = self.qualified(table)
         days = sorted(d for d in files.values() if d is not None)
         with self.connect() as con:
+            # The staging table's rowid order is the files' order (see _stage): DuckDB's default,
+            # stated here because the line numbers of error messages depend on it.
+            con.execute("set preserve_insertion_order = true")
             self._stage(con, table, files)
             self._validate(con, table)
             columns = ", ".join(q(col.name) for col in table.columns)
@@ -168,10 +173,8 @@ class DuckDBWarehouse(Warehouse):
                     )
                 else:
                     con.execute(f"delete from {name}")
-                con.execute(
-                    f"insert into {name} ({columns}) select {casts} from _stage "
-                    f"order by _file_index, _row"
-                )
+                # In file order without a sort: _stage holds its rows in that order.
+                con.execute(f"insert into {name} ({columns}) select {casts} from _stage")
                 con.execute("commit")
             except BaseException:
                 try:
@@ -203,16 +206,19 @@ class DuckDBWarehouse(Warehouse):
         table: c.TableContract,
         files: Mapping[str, date | None],
     ) -> None:
-        """Read every file as text into the temp table `_stage` (file index, row number)."""
+        """Read every file as text into the temp table `_stage`, in the files' order and each
+        file's rows in its order, so `rowid` order is file order; `_file_index` names each row's
+        file. A row's number in its file is counted only for a row an error names (_validate)."""
         text_columns = ", ".join(f"{q(col.name)} VARCHAR" for col in table.columns)
-        con.execute(f"create temp table _stage ({text_columns}, _file_index INTEGER, _row BIGINT)")
+        con.execute(f"create temp table _stage ({text_columns}, _file_index INTEGER)")
         con.execute("create temp table _files (_file_index INTEGER, uri VARCHAR, day DATE)")
         con.executemany(
             "insert into _files values (?, ?, ?)",
             [[i, uri, day] for i, (uri, day) in enumerate(files.items())],
         )
-        # Files that share a header are read by one read_csv call.
-        groups: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+        # Consecutive files that share a header are read by one read_csv call (a whole history,
+        # usually); the calls follow the files' order, so the rows land in it.
+        runs: list[tuple[list[str], int, list[str]]] = []  # (header, first file index, uris)
         for index, uri in enumerate(files):
             day = files[uri]
             if not Path(uri).is_file():
@@ -226,35 +232,42 @@ class DuckDBWarehouse(Warehouse):
             problem = table.header_problem(header)
             if problem:
                 raise RawLoadError(f"{table.table}: {where_text(uri, day)}: {problem}")
-            groups.setdefault(tuple(header), []).append((index, uri))
-        for shared, members in groups.items():
+            if runs and runs[-1][0] == header:
+                runs[-1][2].append(uri)
+            else:
+                runs.append((header, index, [uri]))
+        for header, first, uris in runs:
             # Columns by position, named by us (c0, c1, ...): the names in a file's header are
             # data, matched against the contract in Python, and never reach the SQL text.
-            reader_columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(shared))) + "}"
-            selected = ", ".join(_staged_text(col, list(shared)) for col in table.columns)
-            paths = [uri for _, uri in members]
+            reader_columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+            selected = ", ".join(_staged_text(col, header) for col in table.columns)
+            params: dict[str, list] = {"uris": uris}
+            if _FILE_DAY in selected:  # DuckDB refuses a parameter the query does not use
+                params["days"] = [files[uri] for uri in uris]
             try:
+                # No window, join or sort: DuckDB keeps the reader's order (insertion order)
+                # and `file_index` is the file's place in $uris.
                 con.execute(
                     f"""
                     insert into _stage
-                    select {selected}, f._file_index,
-                           row_number() over (partition by filename order by src.rowid_) as _row
-                    from (
-                        select *, row_number() over () as rowid_
-                        from read_csv(?, header = true, delim = ',', quote = '"', escape = '"',
-                                      auto_detect = false, columns = {reader_columns},
-                                      filename = true, strict_mode = true)
-                    ) src
-                    join _files f on f.uri = src.filename
+                    select {selected}, {first} + file_index
+                    from read_csv($uris, header = true, delim = ',', quote = '"', escape = '"',
+                                  auto_detect = false, columns = {reader_columns},
+                                  strict_mode = true)
                     """,
-                    [paths],
+                    params,
                 )
             except duckdb.Error as exc:
                 raise RawLoadError(f"{table.table}: {_csv_error(exc, files)}") from None
 
     def _validate(self, con: duckdb.DuckDBPyConnection, table: c.TableContract) -> None:
         """Raise on the first value that breaks the contract: empty, unparsable, outside the
-        partition, then what the business does not allow (contract.Column.value_rules)."""
+        partition, then what the business does not allow (contract.Column.value_rules).
+
+        One query per check, as a filter: DuckDB then skips a check its statistics rule out
+        (no NULLs) and stops evaluating a row's conditions at the first that decides it, which
+        a single scan computing every check (as aggregates' filters) does not; the scans
+        themselves are cheap next to the regular expressions."""
         checks = []
         business = []
         for col in table.columns:
@@ -265,7 +278,14 @@ class DuckDBWarehouse(Warehouse):
             typed = f"try_cast({text} as {col.type.duckdb})"
             unparsable = f"{typed} is null"
             if col.type.pattern:
-                unparsable += f" or not regexp_full_match(trim({text}), '{col.type.pattern}')"
+                # The text as written is tried first, and trimmed only if it fails: a value the
+                # pattern matches has no surrounding spaces (no pattern allows them), so it is
+                # its trimmed self; trimming every value cost a third of the validation.
+                pattern = col.type.pattern
+                unparsable += (
+                    f" or (not regexp_full_match({text}, '{pattern}')"
+                    f" and not regexp_full_match(trim({text}), '{pattern}'))"
+                )
             bad = f"{ident} is not null and ({unparsable})"
             checks.append((col.name, bad, f"is not {col.type.words}"))
             for kind, words in col.value_rules():
@@ -281,13 +301,18 @@ class DuckDBWarehouse(Warehouse):
                 )
             )
         for column, predicate, problem in checks + business:
+            # The lowest rowid is the first offending row in file order (_stage's order).
             hit = con.execute(
-                f"select f.uri, f.day, s._row, s.{q(column)} from _stage s "
-                f"join _files f using (_file_index) where {predicate} "
-                f"order by s._file_index, s._row limit 1"
+                f"select f.uri, f.day, s._file_index, s.rowid, s.{q(column)} from _stage s "
+                f"join _files f using (_file_index) where {predicate} order by s.rowid limit 1"
             ).fetchone()
             if hit:
-                uri, day, row, value = hit
+                uri, day, file_index, rowid, value = hit
+                row = _one(
+                    con,
+                    "select count(*) from _stage where _file_index = ? and rowid <= ?",
+                    [file_index, rowid],
+                )
                 shown = "empty" if value is None else f"value {value!r}"
                 raise RawLoadError(
                     f"{table.table}: {where_text(uri, day)}: column {column}, row {row} "
@@ -295,19 +320,24 @@ class DuckDBWarehouse(Warehouse):
                 )
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
     """The one value a query returns."""
-    row = con.execute(sql).fetchone()
+    row = con.execute(sql, params or []).fetchone()
     assert row is not None
     return row[0]
+
+
+# A staged row's file's day, as text: $days lists the days of the files a read_csv call reads,
+# in its order, and `file_index` is the row's file's place in that list.
+_FILE_DAY = "cast($days[cast(file_index as BIGINT) + 1] as varchar)"
 
 
 def _staged_text(col: c.Column, header: list[str]) -> str:
     """The text a staged column holds: the file's value by position; for a column the file
     does not have, its day (`from_partition_if_missing`) or nothing (`empty_if_missing`)."""
     if col.name not in header:
-        return "cast(NULL as varchar)" if col.empty_if_missing else "cast(f.day as varchar)"
-    return f"src.c{header.index(col.name)}"
+        return "cast(NULL as varchar)" if col.empty_if_missing else _FILE_DAY
+    return f"c{header.index(col.name)}"
 
 
 def _spelled(col: c.Column) -> str:

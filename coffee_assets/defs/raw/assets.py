@@ -86,6 +86,7 @@ def build_raw_table_asset(
                 "days": scope,
                 "dagster/column_schema": column_schema(table),
                 "preview": markdown_table(result.preview_columns, result.preview_rows),
+                **result.metadata,
             }
         )
 
