@@ -28,13 +28,27 @@ from google.cloud import bigquery, storage
 
 from coffee_assets.cli import importer as cli
 from coffee_assets.core import contract as c
+from coffee_assets.core.project import DBT_PROJECT_DIR
 from coffee_assets.definitions import build_definitions
+from coffee_assets.defs.dbt.assets import node_costs
 from coffee_assets.defs.dbt.project import dbt_project
+from coffee_assets.defs.dbt.resources import dbt_executable
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh
 from coffee_assets.platform.bigquery import (
+    RAW_CLUSTERING,
     BigQueryWarehouse,
     CoffeeBigQueryResource,
     load_error_summary,
+)
+from coffee_assets.platform.costs import (
+    BYTES_BILLED,
+    BYTES_PROCESSED,
+    COST_USD,
+    JOBS,
+    LOADED_BYTES,
+    SLOT_MS,
+    cost_metadata,
+    usd,
 )
 from coffee_assets.platform.gcs import CoffeeGCSResource, GCSBucket
 from coffee_assets.platform.retry import is_transient, transient_retry
@@ -75,7 +89,20 @@ MODELS = [
     "fact_order_details",
     "flat_customer_metrics",
     "flat_order_details",
+    "agg_store_days",
+    "agg_store_day_categories",
+    "agg_store_day_mixes",
+    "agg_customer_days",
 ]
+# The incremental models: partitioned by day, clustered within it (coffee_dbt's configs).
+CLUSTERED = {
+    "fact_order_details": ["store_key", "product_key"],
+    "flat_order_details": ["store_id", "product_category"],
+    "agg_store_days": ["store_id"],
+    "agg_store_day_categories": ["store_id"],
+    "agg_store_day_mixes": ["store_id"],
+    "agg_customer_days": ["customer_id"],
+}
 GCP_ENV = {
     "COFFEE_TARGET": "gcp",
     "COFFEE_GCS_BUCKET": BUCKET,
@@ -208,6 +235,47 @@ print(json.dumps({{k: getattr(cr, k) for k in ("method", "token", "api_endpoint"
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_cost_of_bigquery_jobs_from_their_adapter_responses(tmp_path):
+    """The arithmetic, on responses as dbt-bigquery records them in run_results.json (its own
+    BigQueryAdapterResponse, serialised as dbt does): bytes billed x the price per TiB, the
+    10 MB minimum a small query is billed included; a DuckDB response costs nothing."""
+    from dbt.adapters.bigquery.connections import BigQueryAdapterResponse
+
+    big = BigQueryAdapterResponse(
+        _message="MERGE (1.3m rows, 1.2 GiB processed)", code="MERGE", rows_affected=1_300_000,
+        bytes_processed=1_288_490_189, bytes_billed=1_289_748_480, location="EU",
+        project_id="my-project", job_id="job_big", slot_ms=45_210,
+    ).to_dict()  # fmt: skip
+    small = BigQueryAdapterResponse(
+        _message="SELECT (0 rows, 1.2 KiB processed)", code="SELECT", rows_affected=0,
+        bytes_processed=1_234, bytes_billed=10_485_760, location="EU", project_id="my-project",
+        job_id="job_small", slot_ms=12,
+    ).to_dict()  # fmt: skip
+    one = cost_metadata([big], 6.25)
+    assert one[BYTES_BILLED].value == 1_289_748_480
+    assert one[COST_USD].value == pytest.approx(0.007331, abs=1e-6)  # 1.2 GiB at 6.25 a TiB
+    assert one["bigquery/job"].value == (
+        "https://console.cloud.google.com/bigquery?project=my-project&j=bq:EU:job_big"
+        "&page=queryresults"
+    )
+    both = cost_metadata([big, small], 6.25)
+    assert both[JOBS].value == 2 and both[SLOT_MS].value == 45_222
+    assert both[BYTES_PROCESSED].value == 1_288_491_423
+    assert both[COST_USD].value == pytest.approx(0.007331 + 0.0000596, abs=1e-6)  # + 10 MB
+    assert cost_metadata([{"_message": "OK", "code": "OK", "rows_affected": -1}], 6.25) == {}
+
+    class Invocation:  # what the dbt step reads: run_results.json's results
+        def get_artifact(self, name):
+            assert name == "run_results.json"
+            return {"results": [
+                {"unique_id": "model.coffee_dbt.fact_order_details", "adapter_response": big},
+                {"unique_id": "test.coffee_dbt.unique_x", "adapter_response": small},
+            ]}  # fmt: skip
+
+    costs = node_costs(Invocation(), 6.25)
+    assert costs["test.coffee_dbt.unique_x"][BYTES_BILLED].value == 10_485_760
 
 
 @pytest.mark.slow  # three dbt processes
@@ -467,10 +535,61 @@ def test_marts_match_the_local_target_row_for_row(gcp_run, pipeline, model):
 
 
 @pytest.mark.slow
-def test_incremental_models_are_partitioned_by_day(gcp_run):
-    for model in ["fact_order_details", "flat_order_details"]:
+def test_incremental_models_are_partitioned_by_day_and_clustered_in_the_ddl(gcp_run, tmp_path):
+    """The tables the emulator holds are partitioned by day; the DDL dbt sends it (dbt's run
+    folder holds each statement as executed) also clusters them. The emulator accepts CLUSTER BY
+    but does not report it back, so the statement is what can be checked here: the models and
+    what they read are built for one day into a dataset of their own, where each table is new
+    (in the pipeline's dataset dbt would merge into the existing tables, with no DDL)."""
+    for model in CLUSTERED:
         table = gcp_run.bq.get_table(f"{gcp_run.emulators.project}.{DBT_DATASET}.{model}")
         assert table.time_partitioning.field == "order_date", model
+    vars_ = {"start_date": START.isoformat(), "min_date": str(LAST), "max_date": str(LAST)}
+    built = subprocess.run(
+        [dbt_executable(), "--no-use-colors", "run", "--target", "gcp", "--select",
+         *(f"+{model}" for model in CLUSTERED), "--vars", json.dumps(vars_)],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, "DBT_TARGET_PATH": str(tmp_path), "DBT_LOG_PATH": str(tmp_path),
+             "COFFEE_BQ_DBT_DATASET": "ddl_probe"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout[-3000:]
+    for model, columns in CLUSTERED.items():
+        [sent] = (tmp_path / "run").rglob(f"{model}.sql")
+        ddl = " ".join(sent.read_text().split()).lower()
+        assert "partition by order_date" in ddl, (model, ddl[:500])
+        assert f"cluster by {', '.join(columns)}" in ddl, (model, ddl[:500])
+
+
+@pytest.mark.slow
+def test_raw_tables_are_clustered_where_their_readers_filter(gcp_run):
+    for table in c.ALL_TABLES:
+        bq_table = gcp_run.bq.get_table(f"{gcp_run.emulators.project}.{RAW_DATASET}.{table.table}")
+        assert bq_table.clustering_fields == RAW_CLUSTERING.get(table.table), table.table
+
+
+@pytest.mark.slow
+def test_every_model_load_and_test_records_what_bigquery_billed(gcp_run):
+    """The plumbing, on the emulator (which bills 0 bytes): each dbt model's materialization
+    and each dbt test's check result carry its job's bytes processed and billed, slot time and
+    cost; each raw table's load its queries' and what its load jobs wrote."""
+    keys = (BYTES_PROCESSED, BYTES_BILLED, SLOT_MS, COST_USD, JOBS)
+    dbt_events = gcp_run.result.asset_materializations_for_node("coffee_dbt_models")
+    built = {m.asset_key.path[-1] for m in dbt_events if set(keys) <= set(m.metadata)}
+    assert built >= set(CLUSTERED) | {"flat_customer_metrics"}
+    for event in dbt_events:
+        if JOBS in event.metadata:
+            assert event.metadata[JOBS].value == 1
+            assert event.metadata[BYTES_BILLED].value >= 0
+            assert event.metadata[COST_USD].value == usd(event.metadata[BYTES_BILLED].value, 6.25)
+    tests = [e for e in gcp_run.result.get_asset_check_evaluations() if JOBS in e.metadata]
+    assert len({e.check_name for e in tests}) >= 30
+    for table in c.ALL_TABLES:
+        [load] = gcp_run.result.asset_materializations_for_node(f"coffee_shop__{table.table}")[:1]
+        assert set(keys) | {LOADED_BYTES} <= set(load.metadata), table.table
+        assert load.metadata[JOBS].value >= 3  # validate, swap, preview: one job each
 
 
 @pytest.mark.slow

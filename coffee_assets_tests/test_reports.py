@@ -1,9 +1,10 @@
 """The Sales and Customer reports: their data recomputed independently from the marts.
 
-The reports' SQL groups the marts by slice (day, store, order type); here every order line of
-flat_order_details and every row of flat_customer_metrics is read as it is and aggregated in
-plain Python (`MartData`), then compared with what the HTML files embed, with the headline KPIs
-in the asset metadata, and (test_reports_browser.py) with every figure the page shows.
+The reports read the marts' rollups (agg_store_days and the others: one row per slice, day x
+store x order type); here every order line of flat_order_details and every row of
+flat_customer_metrics is read as it is and aggregated in plain Python (`MartData`), then
+compared with what the HTML files embed, with the headline KPIs in the asset metadata, and
+(test_reports_browser.py) with every figure the page shows.
 
 The events and incidents the sales report marks: the pipeline's three days hold one known event
 (New Year's Day) and are too short to judge a store-day (eight weeks of history first), so a
@@ -45,12 +46,7 @@ from coffee_assets.settings import Settings
 from coffee_assets_tests.conftest import LAST, START
 
 REPORT_NAMES = ("sales_report", "customer_report")
-MARTS = Marts(
-    "dbt_models.flat_order_details",
-    "dbt_models.flat_customer_metrics",
-    "dbt_models.stg_business_events",
-    "dbt_models.dim_store",
-)
+MARTS = Marts(*(f"dbt_models.{model}" for model in Marts.MODELS))
 SEGMENTS = ["Champions", "Loyal", "Big Spenders", "New Customers", "At Risk", "Churned", "Other"]
 AGE_BUCKETS = [(30, "0-30 d"), (90, "31-90 d"), (180, "91-180 d"), (365, "181-365 d")]
 RECENCY_BUCKETS = [(7, "0-7 d"), (30, "8-30 d"), (90, "31-90 d"), (180, "91-180 d")]
@@ -786,6 +782,20 @@ def synthetic_orders(store_id: int, day: date) -> int:
     return orders
 
 
+ROLLUPS = [  # (table, grain beyond the slice, measures): coffee_dbt/models/marts/reporting/agg_*
+    ("agg_store_days", "", "count(distinct order_key) as orders, sum(total_amount) as revenue, "
+     "sum(sub_total) as sub_total, sum(discount_amount) as discount_amount, sum(quantity) as "
+     "items, count(distinct case when is_registered_customer then order_key end) as "
+     "registered_orders, sum(case when is_registered_customer then total_amount else 0 end) as "
+     "registered_revenue"),
+    ("agg_store_day_categories", "product_category, ",
+     "sum(quantity) as items, sum(total_amount) as revenue"),
+    ("agg_store_day_mixes", "product_mix_type, ", "count(distinct order_key) as orders"),
+    ("agg_customer_days", "customer_id, ",
+     "count(distinct order_key) as orders, sum(total_amount) as revenue"),
+]  # fmt: skip
+
+
 def synthetic_warehouse(path: Path) -> WarehouseFile:
     """The relations the reports read, as dbt would build them, for SYNTHETIC_FIRST...LAST:
     one order line per order (totals 3.50 to 5.75), a third of the orders Takeaway, one
@@ -820,6 +830,14 @@ def synthetic_warehouse(path: Path) -> WarehouseFile:
     with duckdb.connect(str(path)) as con:
         con.execute("create schema dbt_models")
         con.execute("create table dbt_models.flat_order_details as select * from lines")
+        # The rollups the reports read, from those lines as the agg_* models group them.
+        for table, grain, measures in ROLLUPS:
+            con.execute(
+                f"create table dbt_models.{table} as select order_date, store_id, order_type, "
+                f"{grain}{measures} from dbt_models.flat_order_details "
+                + ("where is_registered_customer " if "customer_id" in grain else "")
+                + "group by all"
+            )
         con.execute("create table dbt_models.stg_business_events as select * from events")
         con.execute(
             "create table dbt_models.dim_store as select * from (values "

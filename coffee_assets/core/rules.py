@@ -49,7 +49,9 @@ def _missing_references(
     table: c.TableContract, references: tuple[tuple[str, c.TableContract], ...]
 ) -> RuleSql:
     """Rows naming a row of another table that does not exist: one row per missing reference
-    (column, value, the table it is missing from)."""
+    (column, value, the table it is missing from). A left join on the key, not a DISTINCT of
+    the other table's keys: the window's rows probe it (only unmatched rows come out, so a
+    duplicated key there, the unique_key check's finding, repeats nothing)."""
 
     def sql(t: Tables, first: date, last: date) -> str:
         parts = []
@@ -60,10 +62,9 @@ def _missing_references(
                        '{column}' AS reference, s.{column} AS value,
                        '{target.table}' AS missing_from
                 FROM {t[table.table]} AS s
-                LEFT JOIN (SELECT DISTINCT {target.key} AS id FROM {t[target.table]}) AS x
-                       ON x.id = s.{column}
+                LEFT JOIN {t[target.table]} AS x ON x.{target.key} = s.{column}
                 WHERE {between(f"s.{table.date_column}", first, last)}
-                  AND s.{column} IS NOT NULL AND x.id IS NULL
+                  AND s.{column} IS NOT NULL AND x.{target.key} IS NULL
                 """
             )
         return " UNION ALL ".join(parts)
@@ -120,7 +121,10 @@ def _lines_dated_like_their_order(t: Tables, first: date, last: date) -> str:
 def _lines_add_up(t: Tables, first: date, last: date) -> str:
     """SubTotal = sum(Price x Quantity) of the order's lines, in integer cents, each line at the
     price valid on its day (ProductPrices, else Products' Price); per day of the orders (whose
-    lines must be loaded: the check is on the order lines)."""
+    lines must be loaded: the check is on the order lines). The lines are those of the days'
+    orders, whatever their own date (a misdated line is the dated_like_its_order rule's
+    finding, not a missing line here): found by OrderId, not by scanning every day's lines."""
+    window_orders = f"SELECT OrderId FROM {t['orders']} WHERE {between('OrderDate', first, last)}"
     return f"""
         SELECT day, OrderId, SubTotal, lines_sum, lines
         FROM (
@@ -131,7 +135,9 @@ def _lines_add_up(t: Tables, first: date, last: date) -> str:
                 SELECT l.OrderId AS OrderId,
                        SUM({cents("l.Quantity * COALESCE(pp.Price, p.Price)")}) AS cents,
                        COUNT(*) AS lines
-                FROM {t["order_details"]} AS l JOIN {t["products"]} AS p
+                FROM {t["order_details"]} AS l
+                JOIN ({window_orders}) AS w ON w.OrderId = l.OrderId
+                JOIN {t["products"]} AS p
                      ON p.ProductId = l.ProductId
                 LEFT JOIN {t["product_prices"]} AS pp
                      ON pp.ProductId = l.ProductId AND l.OrderDate >= pp.ValidFrom
@@ -238,14 +244,23 @@ def rules_of(table: c.TableContract) -> tuple[Rule, ...]:
     return tuple(rule for rule in ORDER_RULES if rule.table == table)
 
 
-def duplicated_keys(table: c.TableContract, ref: str) -> str:
+def duplicated_keys(
+    table: c.TableContract, ref: str, window: tuple[date, date] | None = None
+) -> str:
     """Key values found more than once, with how often and, for a daily table, on which days:
-    a duplicate is a property of the whole table (ids never repeat, also across days)."""
+    a duplicate is a property of the whole table (ids never repeat, also across days). With a
+    window (a daily table's run), only the keys of the window's rows, each counted over the
+    whole table: a day's run finds a new row repeating any older one without grouping the
+    history by key, and a pass without a window finds everything."""
     key = table.key
     if table.partitioned:
+        scope = ""
+        if window is not None:
+            day = between(table.day_column, *window)
+            scope = f"WHERE {key} IN (SELECT {key} FROM {ref} WHERE {day}) "
         return (
             f"SELECT {key}, COUNT(*) AS copies, MIN({table.date_column}) AS first_day, "
-            f"MAX({table.date_column}) AS last_day FROM {ref} "
+            f"MAX({table.date_column}) AS last_day FROM {ref} {scope}"
             f"GROUP BY {key} HAVING COUNT(*) > 1"
         )
     return f"SELECT {key}, COUNT(*) AS copies FROM {ref} GROUP BY {key} HAVING COUNT(*) > 1"

@@ -15,6 +15,7 @@ __all__ = [
     "partition_days",
     "range_problem",
     "run_days",
+    "run_window",
 ]
 
 # Dagster's run tags for a partition range executed as one run (what the UI's single-run
@@ -34,6 +35,17 @@ def partition_days(
     """First and last day (inclusive) of the partition range a run materializes."""
     key_range = context.partition_key_range
     return date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)
+
+
+def run_window(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+) -> tuple[date, date] | None:
+    """First and last day of the run's partitions (a range, or one partition), or None for a
+    run without any (a checks-only run: the weekly whole-table pass, a check run from the UI)."""
+    op = context.op_execution_context
+    if not (op.has_partition_key_range or op.has_partition_key):
+        return None
+    return partition_days(context)
 
 
 def run_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[date]:

@@ -1,5 +1,5 @@
 {#-
-    Incremental-by-date models (fact_order_details, flat_order_details).
+    Incremental-by-date models (fact_order_details, flat_order_details, the agg_* rollups).
 
     The model SQL filters its input with window_filter() when is_incremental(); the config below
     makes the write replace exactly the window's days in the target, so a re-run of a window is
@@ -13,15 +13,27 @@
     Without window vars the models are fully rebuilt from the sources (full_refresh), on both
     targets. The first build (no table yet) always takes everything in the sources.
 
+    meta.window_column tells the data tests of the model to read the run's window only
+    (macros/test_window.sql).
+
+    cluster_by: on BigQuery, the columns the table is clustered by within each day (the store
+    for the store-day tables: a store's days are read together), as dbt-bigquery takes it.
+
+    daily_partitions: false for a rollup Dagster materializes once per run (its run window
+    rebuilt) instead of once per day: the aggregates, whose per-day events would outnumber
+    their rows' worth (coffee_assets/defs/dbt/translator.py).
+
     Usage, first line of the model:  {{ config(**incremental_by_date_config('order_date')) }}
 -#}
 
-{% macro incremental_by_date_config(date_column) %}
-    {{ return(adapter.dispatch('incremental_by_date_config', 'coffee_dbt')(date_column)) }}
+{% macro incremental_by_date_config(date_column, cluster_by=none, daily_partitions=true) %}
+    {%- set config = adapter.dispatch('incremental_by_date_config', 'coffee_dbt')(date_column, cluster_by) -%}
+    {%- do config.update({'meta': {'window_column': date_column, 'daily_partitions': daily_partitions}}) -%}
+    {{ return(config) }}
 {% endmacro %}
 
 
-{% macro default__incremental_by_date_config(date_column) %}
+{% macro default__incremental_by_date_config(date_column, cluster_by) %}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'replace_window',
@@ -32,7 +44,7 @@
 {% endmacro %}
 
 
-{% macro bigquery__incremental_by_date_config(date_column) %}
+{% macro bigquery__incremental_by_date_config(date_column, cluster_by) %}
     {%- set partitions = [] -%}
     {%- for day in window_dates() -%}
         {%- do partitions.append(date_literal(day)) -%}
@@ -42,6 +54,7 @@
         'incremental_strategy': 'insert_overwrite',
         'partition_by': {'field': date_column, 'data_type': 'date', 'granularity': 'day'},
         'partitions': partitions if partitions else none,
+        'cluster_by': cluster_by,
         'full_refresh': true if window_bounds() is none else none,
         'on_schema_change': 'fail',
     }) }}

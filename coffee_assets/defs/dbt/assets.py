@@ -17,6 +17,7 @@ import json
 import shutil
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import (
@@ -29,11 +30,12 @@ from dagster_dbt import (
 from coffee_assets.defs.dbt.project import prepared_dbt_project
 from coffee_assets.defs.dbt.translator import CoffeeDbtTranslator
 from coffee_assets.defs.runs.books import RunBooks
+from coffee_assets.platform.costs import cost_metadata
 from coffee_assets.platform.metadata import markdown_table
-from coffee_assets.platform.partitions import daily_partitions, partition_days, run_days
-from coffee_assets.platform.target import target_of
+from coffee_assets.platform.partitions import daily_partitions, run_days, run_window
+from coffee_assets.platform.target import GCP, target_of
 from coffee_assets.platform.warehouse import Warehouse
-from coffee_assets.settings import Settings
+from coffee_assets.settings import GcpSettings, Settings
 
 
 def dbt_vars(window: tuple[date, date] | None, history_start: date) -> dict[str, str]:
@@ -54,6 +56,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
     come from it: `mart_key`)."""
     target = target_of(settings)
     project = prepared_dbt_project(target.dbt_target)
+    usd_per_tib = (settings.gcp or GcpSettings.from_env()).usd_per_tib if target is GCP else 0.0
     partitions_def = daily_partitions(settings.start_date)
 
     @dbt_assets(
@@ -85,7 +88,8 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         warehouse: Warehouse,
         run_books: RunBooks,
     ):
-        window = partition_days(context) if context.has_partition_key_range else None
+        # A run of one partition (the UI, `dg launch --partition`) has a window too: one day.
+        window = run_window(context)
         vars_ = {**dbt_vars(window, settings.start_date), **warehouse.dbt_vars()}
         context.log.info(f"dbt build with vars {vars_}")
         invocation = dbt.cli(dbt_build_args(vars_), context=context, raise_on_error=False)
@@ -94,7 +98,9 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         # Failed tests and models still reach Dagster as failed checks before the step fails.
         events = list(invocation.stream())
         days = len(run_days(context)) if window else 0
+        costs = node_costs(invocation, usd_per_tib)
         for event in events:
+            cost = costs.get(_unique_id(event) or "", {})
             if isinstance(event, dg.Output):
                 key = context.asset_key_for_output(event.output_name)
                 relation = ".".join(key.path)
@@ -104,10 +110,14 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
                 event = event.with_metadata(
                     {
                         **event.metadata,
+                        **cost,
                         "dagster/row_count": table.rows,
                         "preview": markdown_table(table.preview_columns, table.preview_rows),
+                        "window": f"{window[0]}...{window[1]}" if window else "the whole history",
                     }
                 )
+            elif isinstance(event, dg.AssetCheckResult) and cost:
+                event = event.with_metadata({**event.metadata, **cost})
             yield event
         error = invocation.get_error()
         if error is not None:
@@ -116,6 +126,27 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         shutil.rmtree(invocation.target_path, ignore_errors=True)
 
     return coffee_dbt_models
+
+
+def _unique_id(event: Any) -> str | None:
+    value = (getattr(event, "metadata", None) or {}).get("unique_id")
+    return str(getattr(value, "value", value)) if value is not None else None
+
+
+def node_costs(invocation: Any, usd_per_tib: float) -> dict[str, dict[str, dg.MetadataValue]]:
+    """unique_id -> what dbt's adapter says the node's job cost (dbt-bigquery: bytes processed
+    and billed, slot time, the job; platform/costs.py). dagster-dbt's events do not carry the
+    adapter response; dbt's run_results.json does. Empty on DuckDB (nothing billed)."""
+    try:
+        results = invocation.get_artifact("run_results.json").get("results", [])
+    except (OSError, ValueError):  # dbt died before writing it: its error says why
+        return {}
+    costs = {}
+    for result in results:
+        metadata = cost_metadata([result.get("adapter_response") or {}], usd_per_tib)
+        if metadata:
+            costs[result["unique_id"]] = metadata
+    return costs
 
 
 def mart_key(settings: Settings, model: str) -> dg.AssetKey:

@@ -4,8 +4,10 @@ All blocking: a raw table that fails an ERROR rule holds corrupt data, so dbt mu
 it (the marts keep their last good content). The loader already guarantees types, required
 values, what a sale can be and each file's dates; these rules span rows, days and tables.
 
-- `unique_key` (every table) and `dates_inside_partitions` (daily tables): one verdict per run
-  over the whole table; a duplicate or a stray date is a property of the table, not of a day.
+- `unique_key` (every table) and `dates_inside_partitions` (daily tables): one verdict per run;
+  a duplicate or a stray date is a property of the table, not of a day. A daily table's run
+  checks the keys of its days against the whole table (a new row repeating any older one); the
+  weekly whole-table pass (defs/schedules) checks every key.
 - `daily_rules` (orders, order lines): one verdict per day of the run, covering every rule a
   single day can break on its own (core/rules.py, which coffee-import runs too); the day's
   metadata names each failed rule with its offending rows. All ERROR, blocking what is
@@ -34,7 +36,7 @@ from coffee_assets.platform.checks import (
     offenders,
     offenders_per_day,
 )
-from coffee_assets.platform.partitions import run_days
+from coffee_assets.platform.partitions import run_days, run_window
 from coffee_assets.platform.warehouse import Warehouse
 from coffee_assets.settings import Settings
 
@@ -56,7 +58,10 @@ def build_unique_key_check(table: c.TableContract, *, pool: str | None) -> dg.As
     @dg.asset_check(
         asset=raw_asset_key(table),
         name="unique_key",
-        description=f"{key} is unique across the whole table (ids never repeat, also across days).",
+        description=(
+            f"{key} is unique across the whole table (ids never repeat, also across days): a "
+            "run checks its days' keys against every row; a run without partitions, every key."
+        ),
         blocking=True,
         pool=pool,
         metadata=check_metadata(ERROR, layer="raw"),
@@ -64,15 +69,22 @@ def build_unique_key_check(table: c.TableContract, *, pool: str | None) -> dg.As
     def _unique_key(
         context: dg.AssetCheckExecutionContext, warehouse: Warehouse, run_books: RunBooks
     ):
-        hits = offenders(
-            warehouse.query, duplicated_keys(table, raw_tables(warehouse)[table.table]), columns
-        )
+        # A daily table's run checks the keys of its days against the whole table; a run
+        # without partitions (the weekly whole-table pass) checks every key.
+        window = run_window(context) if table.partitioned else None
+        sql = duplicated_keys(table, raw_tables(warehouse)[table.table], window)
+        hits = offenders(warehouse.query, sql, columns)
+        scope = f" among the keys of {window[0]}...{window[1]}" if window else ""
         verdict = Verdict(
             hits.count == 0,
-            f"every {key} is unique"
+            f"every {key} is unique{scope}"
             if not hits.count
-            else f"{hits.count} duplicated {key} value(s)",
-            {"table": raw_name(table), **hits.metadata()},
+            else f"{hits.count} duplicated {key} value(s){scope}",
+            {
+                "table": raw_name(table),
+                "scope": f"{window[0]}...{window[1]}" if window else "the whole table",
+                **hits.metadata(),
+            },
         )
         yield from emit(context, {None: verdict})
 

@@ -118,10 +118,9 @@ def _kpi_metadata(kpis: Headline) -> dict[str, Any]:
 
 
 def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    # The marts, the chain's calendar and the stores' opening days (for the events and
-    # incidents the sales report marks on its charts).
-    models = ("flat_order_details", "flat_customer_metrics", "stg_business_events", "dim_store")
-    keys = [mart_key(settings, model) for model in models]
+    # The marts' rollups and customer metrics, the chain's calendar and the stores (names,
+    # opening days: for the events and incidents the sales report marks on its charts).
+    keys = [mart_key(settings, model) for model in Marts.MODELS]
     marts = Marts(*(".".join(key.path) for key in keys))
 
     @dg.multi_asset(

@@ -1,12 +1,15 @@
-"""What the reports show, pulled from the marts as compact, pre-aggregated arrays.
+"""What the reports show, pulled from the marts' rollups as compact, pre-aggregated arrays.
 
 The browser filters every chart and KPI by date range, store and order type, so the figures are
 pre-aggregated to exactly that grain, a *slice* = (day, store, order type), and shipped as dense
-arrays indexed by slice (`slice = (day * n_stores + store) * n_types + type`). Two years of
-history are 7,300 slices: the files stay small whatever the order volume.
+arrays indexed by slice (`slice = (day * n_stores + store) * n_types + type`), read from the
+rollups (agg_store_days and its category and mix breakdowns). Two years of history are 7,300
+slices whatever the order volume.
 
 Distinct counts are not additive across slices, so the registered customers' activity ships at
-the (customer, slice) grain (`events`): the browser counts distinct customers in any selection.
+the (customer, slice) grain (`events`, agg_customer_days): the browser counts distinct customers
+in any selection. That part grows with the customers and their active days, not with the orders
+(docs/reports.md has the sizes).
 Customer metrics (RFM, LTV, age, activity) come from flat_customer_metrics, one table measured as
 of one day (its as_of_date, the newest day of the data): the report is as of that day, and its
 order figures stop there too.
@@ -39,12 +42,28 @@ from coffee_assets.platform.warehouse import Warehouse
 
 @dataclass(frozen=True)
 class Marts:
-    """The dbt relations the reports read, as `schema.table` (from their asset keys)."""
+    """The dbt relations the reports read, as `schema.table` (from their asset keys): the
+    rollups of the order lines (one row per day, store and order type, and per category, mix or
+    customer within it), never the lines themselves: a report costs the same whatever the
+    volume of a day."""
 
-    order_details: str  # flat_order_details
+    store_days: str  # agg_store_days: the sales of a slice
+    categories: str  # agg_store_day_categories
+    mixes: str  # agg_store_day_mixes
+    customer_days: str  # agg_customer_days: registered customers' orders per slice
     customer_metrics: str  # flat_customer_metrics
     calendar: str  # stg_business_events: the chain's known events
-    stores: str  # dim_store: the stores' opening days
+    stores: str  # dim_store: the stores' names and opening days
+
+    MODELS = (
+        "agg_store_days",
+        "agg_store_day_categories",
+        "agg_store_day_mixes",
+        "agg_customer_days",
+        "flat_customer_metrics",
+        "stg_business_events",
+        "dim_store",
+    )
 
 
 # The accepted values of the marts (dbt tests), in the order the charts show them.
@@ -237,46 +256,50 @@ def load_report_data(warehouse: Warehouse, marts: Marts) -> dict[str, Any]:
     """Every figure both reports need, as of flat_customer_metrics' day: from the history's
     first order up to that day inclusive. The customer metrics are read first, in one query, so
     a run that rebuilds the marts meanwhile cannot mix two days into one report."""
-    details = warehouse.table_ref(marts.order_details)
+    store_days = warehouse.table_ref(marts.store_days)
     customers, as_of = load_customers(warehouse, marts.customer_metrics)
     until = f"order_date <= {date_literal(as_of)}"
 
     span = warehouse.query(
-        f"select min(order_date), max(order_date), count(*) from {details} where {until}"
+        f"select min(order_date), max(order_date), sum(orders) from {store_days} where {until}"
     )
-    first, last, lines = span[0]
-    if not lines:
+    first, last, orders_total = span[0]
+    if not orders_total:
         raise ReportDataError(
-            f"{marts.order_details} has no order lines on or before {as_of}: materialize the dbt "
+            f"{marts.store_days} has no orders on or before {as_of}: materialize the dbt "
             f"models for that day first"
         )
     first = as_date(first)
-    stores = warehouse.query(
-        f"select store_id, max(store_name) from {details} where {until} "
-        f"group by store_id order by store_id"
-    )
+    ordered = {
+        int(row[0])
+        for row in warehouse.query(f"select distinct store_id from {store_days} where {until}")
+    }
+    stores = [
+        (int(store_id), str(name))
+        for store_id, name in warehouse.query(
+            f"select store_id, store_name from {warehouse.table_ref(marts.stores)} "
+            f"order by store_id"
+        )
+        if int(store_id) in ordered
+    ]
+    missing = sorted(ordered - {store_id for store_id, _ in stores})
+    if missing:
+        raise ReportDataError(f"{marts.store_days}: store(s) {missing} not in {marts.stores}")
     types = [
         row[0]
         for row in warehouse.query(
-            f"select distinct order_type from {details} where {until} order by order_type"
+            f"select distinct order_type from {store_days} where {until} order by order_type"
         )
     ]
-    grid = Grid(first, (as_of - first).days + 1, [int(s) for s, _ in stores], types)
+    grid = Grid(first, (as_of - first).days + 1, [s for s, _ in stores], types)
 
     sales = {name: [0] * grid.n_slices for name in SALES_MEASURES}
     for row in warehouse.query(
         f"""
-        select order_date, store_id, order_type,
-            count(distinct order_key),
-            sum(total_amount),
-            sum(sub_total),
-            sum(discount_amount),
-            sum(quantity),
-            count(distinct case when is_registered_customer then order_key end),
-            sum(case when is_registered_customer then total_amount else 0 end)
-        from {details}
+        select order_date, store_id, order_type, orders, revenue, sub_total, discount_amount,
+            items, registered_orders, registered_revenue
+        from {store_days}
         where {until}
-        group by order_date, store_id, order_type
         """
     ):
         i = grid.slice(as_date(row[0]), int(row[1]), row[2])
@@ -291,15 +314,13 @@ def load_report_data(warehouse: Warehouse, marts: Marts) -> dict[str, Any]:
 
     category_rows = warehouse.query(
         f"""
-        select order_date, store_id, order_type, product_category,
-            sum(quantity), sum(total_amount)
-        from {details}
+        select order_date, store_id, order_type, product_category, items, revenue
+        from {warehouse.table_ref(marts.categories)}
         where {until}
-        group by order_date, store_id, order_type, product_category
         """
     )
     categories = _ordered(
-        CATEGORIES, [r[3] for r in category_rows], "product_category", marts.order_details
+        CATEGORIES, [r[3] for r in category_rows], "product_category", marts.categories
     )
     category = {
         "items": [0] * grid.n_slices * len(categories),
@@ -313,15 +334,12 @@ def load_report_data(warehouse: Warehouse, marts: Marts) -> dict[str, Any]:
 
     mix_rows = warehouse.query(
         f"""
-        select order_date, store_id, order_type, product_mix_type, count(distinct order_key)
-        from {details}
+        select order_date, store_id, order_type, product_mix_type, orders
+        from {warehouse.table_ref(marts.mixes)}
         where {until}
-        group by order_date, store_id, order_type, product_mix_type
         """
     )
-    mix_types = _ordered(
-        MIX_TYPES, [r[3] for r in mix_rows], "product_mix_type", marts.order_details
-    )
+    mix_types = _ordered(MIX_TYPES, [r[3] for r in mix_rows], "product_mix_type", marts.mixes)
     mix = {"orders": [0] * grid.n_slices * len(mix_types)}
     for day, store_id, order_type, name, orders in mix_rows:
         i = grid.slice(as_date(day), int(store_id), order_type) * len(mix_types)
@@ -331,23 +349,23 @@ def load_report_data(warehouse: Warehouse, marts: Marts) -> dict[str, Any]:
     events: dict[str, list[int]] = {"customer": [], "slice": [], "orders": []}
     for customer_id, day, store_id, order_type, orders in warehouse.query(
         f"""
-        select customer_id, order_date, store_id, order_type, count(distinct order_key)
-        from {details}
-        where {until} and is_registered_customer
-        group by customer_id, order_date, store_id, order_type
+        select customer_id, order_date, store_id, order_type, orders
+        from {warehouse.table_ref(marts.customer_days)}
+        where {until}
         order by customer_id, order_date, store_id, order_type
         """
     ):
         if int(customer_id) not in index:
             raise ReportDataError(
-                f"{marts.order_details}: customer {customer_id} ordered on {day} but is missing "
-                f"from {marts.customer_metrics} as of {as_of}: rebuild the dbt models for {as_of}"
+                f"{marts.customer_days}: customer {customer_id} ordered on {day} but is "
+                f"missing from {marts.customer_metrics} as of {as_of}: rebuild the dbt models "
+                f"for {as_of}"
             )
         events["customer"].append(index[int(customer_id)])
         events["slice"].append(grid.slice(as_date(day), int(store_id), order_type))
         events["orders"].append(int(orders))
 
-    names = [str(name) for _, name in stores]
+    names = [name for _, name in stores]
     calendar = load_calendar(warehouse, marts.calendar, grid.first_day, as_of)
     incidents = store_day_incidents(
         grid,

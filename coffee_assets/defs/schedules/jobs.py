@@ -1,4 +1,5 @@
-"""The job that materializes the whole lineage, and its morning schedule that catches up."""
+"""The job that materializes the whole lineage and its morning schedule that catches up; the
+weekly job that tests whole tables."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from coffee_assets.platform.storage import Bucket
 
 DAILY_REFRESH = "daily_refresh"
 SCHEDULE = f"{DAILY_REFRESH}_schedule"
+WHOLE_TABLE_TESTS = "whole_table_tests"
+# Sunday 05:30 Kyiv time: after the morning's daily_refresh (04:30), before anyone reads.
+WHOLE_TABLE_CRON = "30 5 * * 0"
 
 # On every daily_refresh run: the production instance's queue runs one at a time
 # (deploy/dagster.yaml, tag_concurrency_limits).
@@ -33,6 +37,33 @@ def build_daily_refresh() -> dg.UnresolvedAssetJobDefinition:
             "CSV files -> raw tables -> dbt models -> reports for a day or a range of days "
             "(one run)."
         ),
+    )
+
+
+def build_whole_table_tests(checks: dg.AssetSelection) -> dg.UnresolvedAssetJobDefinition:
+    """The checks a daily run scopes to its days, run over whole tables: dbt's data tests and
+    the raw tables' unique keys. A run without partitions, so nothing is windowed (the dbt step
+    runs the selected tests only, without window vars). What no day's run can see: a key
+    repeated across days, a row changed outside the pipeline."""
+    return dg.define_asset_job(
+        WHOLE_TABLE_TESTS,
+        selection=checks,
+        tags={"coffee/job": WHOLE_TABLE_TESTS},
+        description=(
+            "Every data test over whole tables (a daily run tests its own days): dbt's tests "
+            "and the raw tables' unique keys. Weekly, or on demand."
+        ),
+    )
+
+
+def build_whole_table_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name=f"{WHOLE_TABLE_TESTS}_schedule",
+        job=job,
+        cron_schedule=WHOLE_TABLE_CRON,
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"'{WHOLE_TABLE_CRON}' (Kyiv time): whole_table_tests, every Sunday.",
     )
 
 

@@ -1,4 +1,4 @@
-{{ config(**incremental_by_date_config('order_date')) }}
+{{ config(**incremental_by_date_config('order_date', cluster_by=['store_key', 'product_key'])) }}
 
 {#-
     One row per order line. Line discounts split the order's DiscountAmount over its lines in

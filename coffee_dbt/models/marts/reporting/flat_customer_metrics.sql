@@ -8,21 +8,9 @@
 
 with as_of as (
 
+    -- every order counts here, anonymous ones too: the newest day of the data
     select {{ newest_day('order_date') }} as as_of_date
-    from {{ ref('fact_order_details') }}
-
-),
-
-order_totals as (
-
-    select
-        customer_key,
-        order_key,
-        order_date,
-        sum(total_amount) as order_total_amount
-    from {{ ref('fact_order_details') }}
-    where customer_key is not null
-    group by customer_key, order_key, order_date
+    from {{ ref('agg_store_days') }}
 
 ),
 
@@ -34,22 +22,24 @@ customers as (
 
 customer_orders as (
 
+    -- from the customer-day rollup (a row per customer, day, store and order type), not from
+    -- every order line: the same sums, a fraction of the rows
     select
-        order_totals.customer_key,
-        count(*) as orders_all_time,
+        customer_days.customer_key,
+        cast(sum(customer_days.orders) as {{ dbt.type_bigint() }}) as orders_all_time,
         -- the original's window: order_date >= as_of - 180 days, 181 days with both ends
         cast(sum(
             case
-                when {{ dbt.datediff('order_totals.order_date', 'as_of.as_of_date', 'day') }} <= 180  -- noqa: LT05
-                    then 1
+                when {{ dbt.datediff('customer_days.order_date', 'as_of.as_of_date', 'day') }} <= 180  -- noqa: LT05
+                    then customer_days.orders
                 else 0
             end
         ) as {{ dbt.type_bigint() }}) as orders_past_180_days,
-        max(order_totals.order_date) as last_order_date,
-        sum(order_totals.order_total_amount) as ltv
-    from order_totals
+        max(customer_days.order_date) as last_order_date,
+        sum(customer_days.revenue) as ltv
+    from {{ ref('agg_customer_days') }} as customer_days
     cross join as_of
-    group by order_totals.customer_key
+    group by customer_days.customer_key
 
 ),
 
