@@ -37,6 +37,9 @@ dbt_stamp=coffee_dbt/target/local/.prepared
 dbt_want="$(find coffee_dbt -path coffee_dbt/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print | sort | xargs cat | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$dbt_stamp" 2>/dev/null)" != "$dbt_want" ]; then
     echo "Preparing the dbt manifest (dbt parse) ..."
+    # A full parse: dbt 1.11's partial parsing kept a singular test's old `meta` (its Dagster
+    # asset) after tests/_singular_tests.yml changed, and the check went missing from the UI.
+    rm -f coffee_dbt/target/local/partial_parse.msgpack
     dagster-dbt project prepare-and-package --file coffee_assets/defs/dbt/project.py
     echo "$dbt_want" > "$dbt_stamp"
 fi
