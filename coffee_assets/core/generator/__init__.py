@@ -12,6 +12,7 @@ from coffee_assets.core.generator.writer import (
     RangeSummary,
     to_csv_bytes,
     write_day,
+    write_files,
     write_range,
     write_reference,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "reference_tables",
     "to_csv_bytes",
     "write_day",
+    "write_files",
     "write_range",
     "write_reference",
 ]

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -24,6 +25,9 @@ from coffee_assets.core.generator.core import (
     generate_range,
     reference_tables_for,
 )
+
+K = TypeVar("K")
+R = TypeVar("R")
 
 # pyarrow's "needed" style quotes every string value of a file, so files whose strings need no
 # quoting (all daily files) are written with "none"; a file with a comma, quote or newline in a
@@ -143,21 +147,32 @@ def _tap(items: Iterable[DayData], callback: Callable[[DayData], None]) -> Itera
 
 def _write_all(out_dir: Path, days: Iterable[DayData], workers: int) -> None:
     """Write the days' files, with `workers` writer threads (0: in this thread)."""
+    files = (item for data in days for item in day_paths(out_dir, data))
+    for _ in write_files(files, write_table, workers):
+        pass
+
+
+def write_files(
+    files: Iterable[tuple[K, pa.Table]], write: Callable[[K, pa.Table], R], workers: int = 2
+) -> Iterator[R]:
+    """`write(key, table)` for each file, in `workers` threads (0: in this thread), yielding
+    the results in the files' order. `files` is consumed at most a few files ahead of the
+    writes (bounding the memory held by generated days); pyarrow's CSV writer releases the GIL,
+    so generating the next day overlaps writing this one."""
     if workers <= 0:
-        for data in days:
-            write_day(out_dir, data)
+        for key, table in files:
+            yield write(key, table)
         return
-    pending: deque[Future[Path]] = deque()
-    limit = 6 * workers  # files in flight: bounds the memory held by generated days
+    pending: deque[Future[R]] = deque()
+    limit = 6 * workers  # files in flight
     with ThreadPoolExecutor(workers, thread_name_prefix="coffee-csv") as pool:
         try:
-            for data in days:
-                for path, table in day_paths(out_dir, data):
-                    pending.append(pool.submit(write_table, path, table))
+            for key, table in files:
+                pending.append(pool.submit(write, key, table))
                 while len(pending) > limit:
-                    pending.popleft().result()
+                    yield pending.popleft().result()
             while pending:
-                pending.popleft().result()
+                yield pending.popleft().result()
         finally:
             for future in pending:
                 future.cancel()

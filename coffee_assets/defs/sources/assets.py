@@ -8,9 +8,10 @@ from collections import Counter
 from datetime import date, timedelta
 
 import dagster as dg
+import pyarrow as pa
 
 from coffee_assets.core import contract as c
-from coffee_assets.core.generator import generate_day, to_csv_bytes
+from coffee_assets.core.generator import generate_day, to_csv_bytes, write_files
 from coffee_assets.core.generator.core import reference_tables_for
 from coffee_assets.core.importer.manifest import ImportManifest, read_manifest
 from coffee_assets.defs.sources.resources import CoffeeGenerator
@@ -72,19 +73,33 @@ def build_csv_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
         size: Counter[str] = Counter()
         last_uri: dict[str, str] = {}
         n_days = len(days)
-        for i, day in enumerate(days):
-            data = generate_day(config, day)
-            for table in tables:
-                arrow_table = getattr(data, table.table)
-                body = to_csv_bytes(arrow_table)
-                last_uri[table.table] = storage.write_bytes(
-                    c.bucket_key(table, day.isoformat()), body
-                )
-                rows[table.table] += arrow_table.num_rows
-                size[table.table] += len(body)
-            if (i + 1) % LOG_EVERY_DAYS == 0 or i + 1 == n_days:
+
+        def files():  # each day's files as it is generated, the writes a few files behind
+            for day in days:
+                data = generate_day(config, day)
+                for table in tables:
+                    yield (table, day), getattr(data, table.table)
+
+        def write(key: tuple[c.TableContract, date], arrow_table: pa.Table):
+            table, day = key
+            body = to_csv_bytes(arrow_table)
+            uri = storage.write_bytes(c.bucket_key(table, day.isoformat()), body)
+            return table, day, uri, arrow_table.num_rows, len(body)
+
+        # Two writer threads: pyarrow's CSV writer and the file writes release the GIL, so the
+        # next day is generated while this one is written (docs/performance.md, the generator).
+        written = 0
+        for table, day, uri, n_rows, n_bytes in write_files(files(), write, workers=2):
+            last_uri[table.table] = uri
+            rows[table.table] += n_rows
+            size[table.table] += n_bytes
+            written += 1
+            if written % len(tables):
+                continue
+            done = written // len(tables)
+            if done % LOG_EVERY_DAYS == 0 or done == n_days:
                 context.log.info(
-                    f"CSV files written for {i + 1}/{n_days} days (up to {day}): "
+                    f"CSV files written for {done}/{n_days} days (up to {day}): "
                     + ", ".join(f"{t}={n}" for t, n in rows.items())
                 )
         for table in tables:
