@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
+import pyarrow as pa
 from dagster_gcp import BigQueryResource
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
@@ -182,6 +183,14 @@ class BigQueryWarehouse(Warehouse):
             with self.bigquery.get_client() as client:
                 job = client.query(sql, job_config=config, job_retry=None)
                 return [tuple(row.values()) for row in job.result()]
+
+        return run_with_retry(run)
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        def run() -> pa.Table:
+            with self.bigquery.get_client() as client:
+                job = client.query(sql, job_retry=None)
+                return job.result().to_arrow(create_bqstorage_client=False)
 
         return run_with_retry(run)
 

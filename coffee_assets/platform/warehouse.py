@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+import pyarrow as pa
 
 from coffee_assets.core import contract as c
 from coffee_assets.core.project import RAW_SCHEMA
@@ -100,6 +101,11 @@ class Warehouse(dg.ConfigurableResource):
         literals as `date '2025-01-01'`, tables through `table_ref`)."""
         raise NotImplementedError
 
+    def query_arrow(self, sql: str) -> pa.Table:
+        """A read-only query's result as columns: for results of millions of rows, which as
+        Python tuples would cost seconds a million."""
+        raise NotImplementedError
+
     def summary(self, relation: str, limit: int = 5) -> TableSummary:
         """Row count and first rows of a table, e.g. `dbt_models.fact_order_details`."""
         raise NotImplementedError
@@ -137,6 +143,10 @@ class DuckDBWarehouse(Warehouse):
         # in one process, and the loaders' connections are read-write.
         with self.connect() as con:
             return con.execute(sql, params or []).fetchall()
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        with self.connect() as con:
+            return con.sql(sql).to_arrow_table()
 
     def summary(self, relation: str, limit: int = 5) -> TableSummary:
         name = self.table_ref(relation)

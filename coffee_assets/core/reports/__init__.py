@@ -11,6 +11,7 @@ from coffee_assets.core.reports.build import (
     default_period,
     headline,
     render_report,
+    report_payload,
     sparkline,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "default_period",
     "headline",
     "render_report",
+    "report_payload",
     "sparkline",
 ]

@@ -55,11 +55,21 @@ def _fill(page: str, values: dict[str, str]) -> str:
     return re.sub(r"\{\{([A-Z_]+)\}\}", value, page)
 
 
-def render_report(kind: str, data: dict[str, Any], *, other_link: str = "") -> bytes:
-    """The report's HTML file (UTF-8). `data` comes from `load_report_data`."""
+def report_payload(data: dict[str, Any]) -> str:
+    """`data` as the reports embed it (JSON): tens of megabytes at volume, so a caller that
+    renders several files from one `data` makes it once and passes it to each."""
+    return _script_safe(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+
+
+def render_report(
+    kind: str, data: dict[str, Any], *, other_link: str = "", payload: str | None = None
+) -> bytes:
+    """The report's HTML file (UTF-8). `data` comes from `load_report_data`; `payload` is
+    `report_payload(data)`, made here when not given."""
     if kind not in KINDS:
         raise ValueError(f"unknown report {kind!r}; expected one of {KINDS}")
-    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    if payload is None:
+        payload = report_payload(data)
     page = _fill(
         template("report.html"),
         {
@@ -70,7 +80,7 @@ def render_report(kind: str, data: dict[str, Any], *, other_link: str = "") -> b
             "CSS": template("report.css"),
             "BODY": template(f"{kind}.html"),
             "NOTES": template(f"{kind}_notes.html"),
-            "DATA": _script_safe(payload),
+            "DATA": payload,
             "PLOTLY": _script_safe(plotly_js()),
             "APP": _script_safe(template("report.js") + "\n" + template(f"{kind}.js")),
         },

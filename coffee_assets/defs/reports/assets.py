@@ -25,6 +25,7 @@ from coffee_assets.core.reports import (
     default_period,
     headline,
     render_report,
+    report_payload,
     sparkline,
 )
 from coffee_assets.defs.dbt.assets import mart_key
@@ -161,17 +162,21 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             f"customer-days, {len(data['calendar'])} calendar events, "
             f"{len(data['incidents'])} store-day incidents"
         )
+        payload = report_payload(data)  # one JSON text for every file written below
         for key in context.selected_asset_keys:
             name = key.to_user_string()
             other = _other(name)
             dated = render_report(
-                REPORTS[name], data, other_link=_link(other, f"../{other}/as_of={as_of}.html")
+                REPORTS[name],
+                data,
+                other_link=_link(other, f"../{other}/as_of={as_of}.html"),
+                payload=payload,
             )
             dated_uri = storage.write_bytes(as_of_key(name, as_of), dated)
             current = _latest_as_of(storage, name)
             if current is None or current <= as_of:
                 latest = render_report(
-                    REPORTS[name], data, other_link=_link(other, f"{other}.html")
+                    REPORTS[name], data, other_link=_link(other, f"{other}.html"), payload=payload
                 )
                 latest_uri = storage.write_bytes(latest_key(name), latest)
                 latest_note = f"replaced (was as of {current})" if current else "written"
