@@ -21,16 +21,24 @@ from coffee_assets.platform.storage import LocalFolderBucket
 from coffee_assets.platform.warehouse import DuckDBWarehouse
 from coffee_assets.settings import GCP_ENV_DEFAULTS, GcpSettings, Settings
 
-# Every step that opens the DuckDB file shares this pool; dagster_home/dagster.yaml limits it to
-# 1, so a backfill and a scheduled run never write at the same time.
+# Every step that opens the warehouse (raw loads, dbt, the checks that query it, the reports) is
+# in its target's pool, whatever launched its run (a job, an asset backfill, the schedule, the
+# UI). The instances limit every pool to 1 (concurrency.pools.default_limit):
+#   duckdb    DuckDB has one writer process. dagster_home/dagster.yaml: one such step at a time.
+#   bigquery  BigQuery takes parallel writers, but two runs rebuilding the same days and marts at
+#             once race (and a check or report reading mid-rebuild sees one run's raw tables
+#             with another's marts): the readers take turns with the writers too.
+# deploy/dagster.yaml (and the Helm values) apply the limit per run (granularity: run): a run that
+# has any step in a pool waits in the queue while another such run is in progress.
 DUCKDB_POOL = "duckdb"
+BIGQUERY_POOL = "bigquery"
 
 
 @dataclass(frozen=True)
 class Target:
     name: str  # COFFEE_TARGET, and the dbt target of coffee_dbt/profiles.yml
     kind: str  # the warehouse's kind, shown on the assets that live in it
-    pool: str | None  # the pool of the steps that use the warehouse
+    pool: str  # the pool of the steps that use the warehouse
     dialect: str  # the contract's ColumnType attribute with this warehouse's SQL type
 
     @property
@@ -42,7 +50,7 @@ class Target:
 
 
 LOCAL = Target("local", kind="duckdb", pool=DUCKDB_POOL, dialect="duckdb")
-GCP = Target("gcp", kind="bigquery", pool=None, dialect="bigquery")
+GCP = Target("gcp", kind="bigquery", pool=BIGQUERY_POOL, dialect="bigquery")
 TARGETS = {target.name: target for target in (LOCAL, GCP)}
 
 

@@ -9,6 +9,7 @@ import dagster as dg
 
 from coffee_assets.core.importer.manifest import read_manifest
 from coffee_assets.core.project import TIMEZONE
+from coffee_assets.defs.schedules.in_flight import days_left, in_flight
 from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
 from coffee_assets.platform.storage import Bucket
 
@@ -97,7 +98,9 @@ def build_daily_refresh_schedule(
 ) -> dg.ScheduleDefinition:
     """Every morning (04:30 Kyiv time by default): every day from the newest complete day up to
     yesterday, as ONE run (the range tags of a single-run backfill). After a week with the laptop
-    closed, the first morning it is open catches the week up in one run."""
+    closed, the first morning it is open catches the week up in one run. Days that a queued or
+    running run, or a requested backfill, already builds are not requested again (in_flight.py):
+    a tick while the previous tick's run is still on its way skips, naming it."""
 
     @dg.schedule(
         job=job,
@@ -126,6 +129,10 @@ def build_daily_refresh_schedule(
                     f"every imported day is complete ({manifest.label}, up to "
                     f"{manifest.last_day}); newer days come with the next import"
                 )
+        left = days_left(first, last, in_flight(context.instance, complete_asset, DAILY_REFRESH))
+        if isinstance(left, dg.SkipReason):
+            return left
+        first, last = left
         return dg.RunRequest(
             run_key=f"{first}...{last}",
             tags=partition_range_tags(first, last),
