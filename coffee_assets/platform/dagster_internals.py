@@ -2,8 +2,9 @@
 
 Dagster has no public way yet to do what these do: read a run's planned materializations, mark
 a run as failed or partitions as failed from outside the run, free a run's pool slots, tag a
-running run, run dbt without also loading it into the run's process. Each is a thin wrapper, and
-coffee_assets_tests/test_dagster_internals.py exercises every one against a real instance, so a
+running run, run dbt without also loading it into the run's process, read what the backfills
+still requested will build. Each is a thin wrapper, and coffee_assets_tests/test_dagster_internals.py
+(test_concurrency.py for the backfills) exercises every one against a real instance, so a
 Dagster upgrade that changes them fails there, loudly, rather than somewhere in a run.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
+from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster_dbt import DbtCliResource
 
@@ -162,3 +164,24 @@ class WithoutInProcessDbtAdapter(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 (dagster-dbt's private hook)
         return None
+
+
+def requested_backfill_partitions(
+    instance: dg.DagsterInstance, asset: dg.AssetKey, job_name: str
+) -> dict[str, list[str]]:
+    """backfill id -> the partition keys each backfill still requested is to build: of `asset`
+    for an asset backfill, the job's for a backfill of `job_name`; backfills of neither left
+    out (the schedules' in-flight guard)."""
+    found: dict[str, list[str]] = {}
+    requested = BulkActionsFilter(statuses=[BulkActionStatus.REQUESTED])
+    for backfill in instance.get_backfills(filters=requested):
+        keys: list[str] = []
+        if backfill.is_asset_backfill:
+            data = backfill.asset_backfill_data  # None only for backfills of old Dagsters
+            subset = data.target_subset.partitions_subsets_by_asset_key.get(asset) if data else None
+            keys = list(subset.get_partition_keys()) if subset is not None else []
+        elif backfill.job_name == job_name:
+            keys = list(backfill.partition_names or [])
+        if keys:
+            found[backfill.backfill_id] = keys
+    return found

@@ -12,7 +12,7 @@ it requests a range, the schedule looks at what is already on its way:
   of daily_refresh (its partition names), an asset backfill (its target partitions). An asset
   backfill launches its runs in waves, so between two waves no run shows its later days.
 
-Dagster has no public API for backfills: `BulkActionsFilter` and `BulkActionStatus` are its
+Dagster has no public API for reading backfills: platform/dagster_internals.py wraps its
 internals (coffee_assets_tests/test_concurrency.py reads real backfills through them).
 """
 
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
-from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus, PartitionBackfill
 
 from coffee_assets.core.dates import days_between
+from coffee_assets.platform.dagster_internals import requested_backfill_partitions
 from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
 
 PARTITION_TAG = "dagster/partition"
@@ -77,21 +77,6 @@ def builds(run: dg.DagsterRun, asset: dg.AssetKey, job_name: str) -> bool:
     return run.job_name == job_name
 
 
-def backfill_days(
-    backfill: PartitionBackfill, asset: dg.AssetKey, job_name: str
-) -> frozenset[date]:
-    """The days of `asset` a requested backfill is to build."""
-    if backfill.is_asset_backfill:
-        data = backfill.asset_backfill_data  # None only for backfills stored by old Dagsters
-        if data is None:
-            return frozenset()
-        subset = data.target_subset.partitions_subsets_by_asset_key.get(asset)
-        return _keys_as_days(subset.get_partition_keys()) if subset is not None else frozenset()
-    if backfill.job_name == job_name:
-        return _keys_as_days(backfill.partition_names or [])
-    return frozenset()
-
-
 def in_flight(instance: dg.DagsterInstance, asset: dg.AssetKey, job_name: str) -> list[InFlight]:
     """Every queued or running run and every requested backfill that builds days of `asset`."""
     found = []
@@ -99,11 +84,10 @@ def in_flight(instance: dg.DagsterInstance, asset: dg.AssetKey, job_name: str) -
         days = tagged_days(run.tags) if builds(run, asset, job_name) else frozenset()
         if days:
             found.append(InFlight(f"run {run.run_id} ({run.status.value})", days))
-    requested = BulkActionsFilter(statuses=[BulkActionStatus.REQUESTED])
-    for backfill in instance.get_backfills(filters=requested):
-        days = backfill_days(backfill, asset, job_name)
+    for backfill_id, keys in requested_backfill_partitions(instance, asset, job_name).items():
+        days = _keys_as_days(keys)
         if days:
-            found.append(InFlight(f"backfill {backfill.backfill_id}", days))
+            found.append(InFlight(f"backfill {backfill_id}", days))
     return found
 
 
