@@ -3,9 +3,10 @@
 Dagster has no public way yet to do what these do: read a run's planned materializations, mark
 a run as failed or partitions as failed from outside the run, free a run's pool slots, tag a
 running run, run dbt without also loading it into the run's process, read what the backfills
-still requested will build. Each is a thin wrapper, and coffee_assets_tests/test_dagster_internals.py
-(test_concurrency.py for the backfills) exercises every one against a real instance, so a
-Dagster upgrade that changes them fails there, loudly, rather than somewhere in a run.
+still requested will build. Each is a thin wrapper, and a test exercises every one against a
+real instance (coffee_assets_tests/test_dagster_internals.py; test_concurrency.py for the
+backfills), so a Dagster upgrade that changes them fails there, loudly, rather than somewhere
+in a run.
 """
 
 from __future__ import annotations
