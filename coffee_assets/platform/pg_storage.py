@@ -1,0 +1,86 @@
+"""Dagster's PostgreSQL storages (dagster-postgres) as the production instance uses them
+(deploy/dagster.yaml: run_storage, event_log_storage, schedule_storage), with two repairs for
+when PostgreSQL restarts under running Dagster processes.
+
+- **The webserver's connection pool.** dagster-webserver keeps a pool of open connections per
+  storage (`optimize_for_webserver`: QueuePool, one connection plus overflow, recycled hourly)
+  without SQLAlchemy's `pool_pre_ping`. After PostgreSQL restarts, every pooled connection is
+  dead and the next requests fail with "server closed the connection unexpectedly" (HTTP 500).
+  These storages test a pooled connection when it is taken (`SELECT 1`) and replace a dead one,
+  so the first request after a restart succeeds. The other processes (daemon, code server, runs)
+  open a connection per use (NullPool) and never held a dead one.
+- **Log lines twice.** dagster-postgres reports a retried connection with `logging.warning` on
+  the root logger, which gives the root logger a handler of its own (`logging.basicConfig`);
+  from then on every line of Dagster's `dagster` logger, which has its own handler, was printed
+  a second time through the root's. The `dagster` logger no longer hands its lines to the root:
+  Dagster's services configure its handler themselves (the retry warning itself still prints,
+  once, through the root's handler).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from dagster._serdes import ConfigurableClassData
+from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+
+# Loaded by every process that opens the instance, before Dagster's services log anything.
+logging.getLogger("dagster").propagate = False
+
+
+def _storage_kwargs(config_value: Any) -> dict[str, Any]:
+    """The arguments dagster-postgres's own from_config_value passes (0.29)."""
+    return {
+        "postgres_url": pg_url_from_config(config_value),
+        "should_autocreate_tables": config_value.get("should_autocreate_tables", True),
+        "token_provider": get_token_provider_from_config(config_value),
+    }
+
+
+def _test_connections_on_checkout(storage: Any) -> None:
+    # SQLAlchemy's create_engine(pool_pre_ping=True), set on the engine dagster-postgres built.
+    storage._engine.pool._pre_ping = True
+
+
+class PrePingRunStorage(PostgresRunStorage):
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> PrePingRunStorage:
+        return cls(inst_data=inst_data, **_storage_kwargs(config_value))
+
+    def optimize_for_webserver(
+        self, statement_timeout: int, pool_recycle: int, max_overflow: int
+    ) -> None:
+        super().optimize_for_webserver(statement_timeout, pool_recycle, max_overflow)
+        _test_connections_on_checkout(self)
+
+
+class PrePingEventLogStorage(PostgresEventLogStorage):
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> PrePingEventLogStorage:
+        return cls(inst_data=inst_data, **_storage_kwargs(config_value))
+
+    def optimize_for_webserver(
+        self, statement_timeout: int, pool_recycle: int, max_overflow: int
+    ) -> None:
+        super().optimize_for_webserver(statement_timeout, pool_recycle, max_overflow)
+        _test_connections_on_checkout(self)
+
+
+class PrePingScheduleStorage(PostgresScheduleStorage):
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> PrePingScheduleStorage:
+        return cls(inst_data=inst_data, **_storage_kwargs(config_value))
+
+    def optimize_for_webserver(
+        self, statement_timeout: int, pool_recycle: int, max_overflow: int
+    ) -> None:
+        super().optimize_for_webserver(statement_timeout, pool_recycle, max_overflow)
+        _test_connections_on_checkout(self)
