@@ -1,4 +1,5 @@
-"""Helpers for tests that start servers: free loopback ports, stopping a process group."""
+"""Helpers for tests that start servers: free loopback ports, stopping a process group, finding
+what a test left running."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 import signal
 import socket
 import subprocess
+
+import psutil
 
 
 def free_port() -> int:
@@ -26,3 +29,20 @@ def stop_group(proc: subprocess.Popen, timeout: float = 60) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """The live processes (not zombies) whose command line or environment holds `text`, e.g. a
+    test's temporary folder: servers started with it in their environment (COFFEE_DATA_DIR),
+    whatever their command line says, and everything they started. Described one a line."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline", "status"]):
+        try:
+            if process.info["status"] == psutil.STATUS_ZOMBIE or process.pid == os.getpid():
+                continue
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if text in cmdline or any(text in value for value in process.environ().values()):
+                found.append(f"{process.pid} {cmdline[:200]}")
+        except psutil.Error:  # gone meanwhile, or another user's (not ours to find)
+            continue
+    return found

@@ -1,18 +1,31 @@
 """The production shape, as scripts/prod-local.sh runs it: a real PostgreSQL (Debian's, started
-here on 127.0.0.1), the code server, the webserver and the daemon as separate processes, runs
-through the queue (deploy/dagster.yaml, deploy/workspace.yaml).
+here on 127.0.0.1, password authentication), the code server, the webserver, the daemon and the
+code server's watchdog as separate processes, runs through the queue (deploy/dagster.yaml,
+deploy/workspace.yaml).
 
 One deployment for the module; the tests run in order and share it, the way a deployment lives:
 the schedule's first tick builds the history, a user's runs go through the queue, a corrupt
-delivery alerts once across a daemon restart, a webserver restart loses nothing.
+delivery alerts once across a daemon restart, a webserver restart loses nothing, other users of
+the machine are kept out of PostgreSQL, PostgreSQL restarts under the running services, and the
+code server dies under a running run, first its inner process, then all of it. Then
+`prod-local.sh` on its own: a cluster of the earlier trust-authenticated kind is converted,
+Ctrl-C on the postgres part and on the whole leaves nothing behind, and the whole starts a dead
+code server again.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import os
+import re
+import shutil
+import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+import psutil
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 from google.auth.credentials import AnonymousCredentials
@@ -28,26 +42,30 @@ from google.cloud import storage
 from coffee_assets.core import contract as c
 from coffee_assets.core.project import CSV_PREFIX
 from coffee_assets.defs.dbt.project import dbt_project
+from coffee_assets.defs.runs.books import FINISHED, WORKER_TAG, Worker
 from coffee_assets.defs.schedules.jobs import (
     DAILY_REFRESH,
     RANGE_END_TAG,
     RANGE_START_TAG,
     SCHEDULE,
 )
+from coffee_assets.platform import dagster_internals as internals
 from coffee_assets.settings import yesterday
 
 from .alert_servers import RecordingHttpServer
 from .gcp_fixtures import Emulators
-from .processes import free_port, stop_group
+from .processes import free_port, processes_mentioning, stop_group
 from .test_dagster_dev import graphql, wait_for_run
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "prod-local.sh"
+LOCAL_POSTGRES = ROOT / "scripts" / "local-postgres.sh"
 LAST = yesterday()
 START = LAST - timedelta(days=2)
-PARTS = ("postgres", "code-server", "webserver", "daemon")
+PARTS = ("postgres", "code-server", "webserver", "daemon", "watchdog")
+APP_ROLE = "dagster_app"
 SENSOR_TICKS = """
 query($name: String!) {
   sensorOrError(sensorSelector: {repositoryLocationName: "coffee_assets",
@@ -61,6 +79,19 @@ PARTITIONS = """
 { assetNodes(assetKeys: [{path: ["dbt_models", "flat_order_details"]}]) {
     assetPartitionStatuses { ... on TimePartitionStatuses {
       ranges { startKey endKey status } } } } }"""
+LOCATIONS = """
+{ workspaceOrError { ... on Workspace { locationEntries {
+    name locationOrLoadError { __typename ... on RepositoryLocation { serverId } } } } } }"""
+STORAGES = """
+query($schedule: String!) {
+  runsOrError(limit: 1) { ... on Runs { results { runId } } }
+  instance { daemonHealth { allDaemonStatuses { daemonType healthy } } }
+  assetNodes(assetKeys: [{path: ["dbt_models", "flat_order_details"]}]) {
+    assetMaterializations(limit: 1) { runId } }
+  scheduleOrError(scheduleSelector: {repositoryLocationName: "coffee_assets",
+                                     repositoryName: "__repository__", scheduleName: $schedule}) {
+    ... on Schedule { scheduleState { status } } }
+}"""
 
 
 @dataclass
@@ -112,6 +143,8 @@ class Deployment:
         }.get(part)  # fmt: skip
         if check:
             return subprocess.run(check, capture_output=True, check=False).returncode == 0
+        if part == "watchdog":
+            return "watching the code server" in self.log(part)
         try:
             statuses = graphql(self.web_port, DAEMONS, {})["instance"]["daemonHealth"]
         except OSError:
@@ -132,6 +165,24 @@ class Deployment:
     def instance(self) -> dg.DagsterInstance:
         return dg.DagsterInstance.from_config(str(self.home))
 
+    @property
+    def pg_dir(self) -> Path:
+        return Path(self.env["COFFEE_PG_DIR"])
+
+    def pg_password(self) -> str:
+        """The application role's password, which scripts/local-postgres.sh generated."""
+        return (self.pg_dir / "dagster.pw").read_text().strip()
+
+    def server_id(self) -> str | None:
+        """The id of the code server process whose definitions the webserver has, None while it
+        has none (or an error instead)."""
+        try:
+            data = graphql(self.web_port, LOCATIONS, {})
+        except (OSError, AssertionError):
+            return None
+        [entry] = data["workspaceOrError"]["locationEntries"]
+        return entry["locationOrLoadError"].get("serverId")
+
 
 @pytest.fixture(scope="module")
 def webhook() -> Iterator[RecordingHttpServer]:
@@ -140,15 +191,17 @@ def webhook() -> Iterator[RecordingHttpServer]:
     server.stop()
 
 
-@contextmanager
-def deployed(settings: dict[str, str]) -> Iterator[Deployment]:
-    """The four parts started with these settings (COFFEE_*, on top of fresh folders and free
-    ports), stopped afterwards; no process may be left behind."""
+def new_deployment(settings: dict[str, str]) -> Deployment:
+    """A deployment's settings (COFFEE_*, on top of a fresh folder and free ports), not started."""
     # Not under pytest's tmp_path: as root, PostgreSQL runs as the postgres user, which must
     # reach its folder (pytest's base folder is closed to other users).
     base = Path(tempfile.mkdtemp(prefix="coffee-prod-"))
     base.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COFFEE_", "DAGSTER_HOME"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COFFEE_", "DAGSTER_HOME", "DAGSTER_PG_", "PG"))
+    }
     env |= {
         "COFFEE_DATA_DIR": str(base / "data"),
         "COFFEE_PG_DIR": str(base / "pg"),
@@ -158,29 +211,42 @@ def deployed(settings: dict[str, str]) -> Iterator[Deployment]:
         "COFFEE_DAGSTER_URL": f"http://127.0.0.1:{web_port}",
         **settings,
     }
-    deployment = Deployment(env, base, web_port, base / "data" / "dagster_home_prod")
+    return Deployment(env, base, web_port, base / "data" / "dagster_home_prod")
+
+
+def assert_nothing_left(base: Path) -> None:
+    """No process runs with the deployment's folder on its command line or in its environment
+    (PostgreSQL, the servers, the watchdog, runs, a `sleep`)."""
+    leftovers = processes_mentioning(str(base))
+    assert not leftovers, "processes left running:\n" + "\n".join(leftovers)
+
+
+@contextmanager
+def deployed(settings: dict[str, str]) -> Iterator[Deployment]:
+    """The five parts started with these settings (COFFEE_*, on top of fresh folders and free
+    ports), stopped afterwards; no process may be left behind."""
+    deployment = new_deployment(settings)
     with pytest.MonkeyPatch.context() as mp:
-        # This process opens the same instance to read runs and events.
+        # This process opens the same instance to read runs and events, as the application's
+        # role, with the password the cluster's folder keeps (once PostgreSQL has started).
         for name, value in {
             "DAGSTER_PG_HOST": "127.0.0.1",
-            "DAGSTER_PG_PORT": env["COFFEE_PG_PORT"],
-            "DAGSTER_PG_USER": "dagster",
-            "DAGSTER_PG_PASSWORD": "local",
+            "DAGSTER_PG_PORT": deployment.env["COFFEE_PG_PORT"],
+            "DAGSTER_PG_USER": APP_ROLE,
             "DAGSTER_PG_DB": "dagster",
         }.items():
             mp.setenv(name, value)
         try:
             for part in PARTS:
                 deployment.start(part)
+                if part == "postgres":
+                    mp.setenv("DAGSTER_PG_PASSWORD", deployment.pg_password())
             yield deployment
         finally:
             for part in reversed(PARTS):
                 if part in deployment.procs:
                     deployment.stop(part)
-    leftovers = subprocess.run(
-        ["pgrep", "-f", str(base)], capture_output=True, text=True, check=False
-    ).stdout.split()
-    assert not leftovers, f"processes left running: {leftovers}"
+    assert_nothing_left(deployment.base)
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +381,334 @@ def test_a_restarted_webserver_shows_the_same_runs_and_asset_statuses(deployment
     assert [(r["startKey"], r["endKey"], r["status"]) for r in ranges] == [
         (str(START), str(LAST), "MATERIALIZED")
     ]
+
+
+# ------------------------------------------------- PostgreSQL's door, restarts, dead code servers
+def psql_args(port: str, user: str, sql: str = "select 1", host: str = "127.0.0.1") -> list[str]:
+    # -w: never ask for a password (there is no terminal); -X: no ~/.psqlrc.
+    return ["psql", "-wXqAt", "-h", host, "-p", port, "-U", user, "-d", "dagster", "-c", sql]
+
+
+def run_as_nobody(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["runuser", "-u", "nobody", "--", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_postgresql_lets_in_only_the_holders_of_the_password(deployment):
+    """Another user of the machine, with no password or a wrong one, gets no connection as any
+    role, on TCP or on the Unix socket, and cannot read the password files; the password is on
+    no command line. Its holder owns the database `dagster` and is no superuser."""
+    if os.geteuid() != 0:
+        pytest.skip("acting as another user of the machine (runuser -u nobody) needs root")
+    port, pg_dir = deployment.env["COFFEE_PG_PORT"], deployment.pg_dir
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    rules = [
+        line.split()
+        for line in (pg_dir / "data" / "pg_hba.conf").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert rules and all(rule[-1] == "scram-sha-256" for rule in rules), rules
+    for user in (APP_ROLE, "pgadmin", "dagster", "postgres"):
+        for password in (None, "local", "wrong"):
+            tried = run_as_nobody(
+                *psql_args(port, user),
+                env=env if password is None else env | {"PGPASSWORD": password},
+            )
+            assert tried.returncode != 0, (user, password, tried.stdout)
+            assert (
+                "no password supplied" in tried.stderr
+                or "password authentication failed" in tried.stderr
+            ), tried.stderr
+    on_the_socket = run_as_nobody(*psql_args(port, APP_ROLE, host=str(pg_dir)), env=env)
+    assert on_the_socket.returncode != 0, on_the_socket.stdout
+    password = deployment.pg_password()
+    for name in ("dagster.pw", "admin.pw"):
+        assert (pg_dir / name).stat().st_mode & 0o077 == 0
+        assert run_as_nobody("cat", str(pg_dir / name), env=env).returncode != 0
+    for process in psutil.process_iter(["cmdline"]):
+        assert password not in " ".join(process.info["cmdline"] or []), process
+    owner = subprocess.run(
+        psql_args(
+            port,
+            APP_ROLE,
+            "select r.rolsuper, r.rolcreatedb, r.rolcreaterole, pg_get_userbyid(d.datdba), "
+            "(select count(*) from pg_tables where schemaname = 'public' "
+            "and tableowner <> current_user) "
+            "from pg_roles r, pg_database d "
+            "where r.rolname = current_user and d.datname = current_database()",
+        ),
+        env=env | {"PGPASSWORD": password},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert owner.stdout.strip() == f"f|f|f|{APP_ROLE}|0"
+
+
+def post_graphql(port: int, query: str, variables: dict) -> tuple[int, dict]:
+    """HTTP status and body of a GraphQL request, an HTTP error included."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, {"body": error.read().decode(errors="replace")[:3000]}
+
+
+def lines_through_the_root_logger(text: str) -> list[str]:
+    """Lines of Dagster's loggers printed a second time by a root logger's handler (Python's
+    default format, `INFO:dagster.daemon.SensorDaemon:...`)."""
+    return [
+        line
+        for line in text.splitlines()
+        if re.match(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL):dagster", line)
+    ]
+
+
+def test_after_postgresql_restarts_the_first_request_succeeds_and_log_lines_print_once(
+    deployment,
+):
+    """PostgreSQL stopped under the running services (the daemon retries meanwhile) and started
+    again: the webserver's first request, which reads every storage, succeeds (its pooled
+    connections were dead: HTTP 500 before), and the daemon goes on printing each line once
+    (twice before, after its connection retries)."""
+    variables = {"schedule": SCHEDULE}
+    status, body = post_graphql(deployment.web_port, STORAGES, variables)
+    assert (status, body.get("errors")) == (200, None), body  # each storage's pool holds one
+    marks = {part: len(deployment.log(part)) for part in ("daemon", "webserver")}
+    pg = ["bash", str(LOCAL_POSTGRES)]
+    subprocess.run([*pg, "stop", str(deployment.pg_dir)], check=True)
+    deadline = time.monotonic() + 90
+    while "Retrying failed database connection" not in deployment.log("daemon")[marks["daemon"] :]:
+        assert time.monotonic() < deadline, deployment.log("daemon")[-3000:]
+        time.sleep(1)
+    port = deployment.env["COFFEE_PG_PORT"]
+    subprocess.run([*pg, "start", str(deployment.pg_dir), port], check=True, capture_output=True)
+    restarted = len(deployment.log("daemon"))
+
+    status, body = post_graphql(deployment.web_port, STORAGES, variables)
+    assert (status, body.get("errors")) == (200, None), body
+
+    deadline = time.monotonic() + 150
+    while "Checking for new runs for sensor" not in deployment.log("daemon")[restarted:]:
+        assert time.monotonic() < deadline, deployment.log("daemon")[-3000:]
+        time.sleep(2)
+    deployment.wait_ready("daemon")
+    for part, mark in marks.items():
+        assert not lines_through_the_root_logger(deployment.log(part)[mark:]), part
+
+
+def launch_until_it_takes_the_warehouse(deployment: Deployment, instance) -> tuple[str, Worker]:
+    """A daily_refresh of the last day, launched through GraphQL; returned once it runs a step
+    that uses the warehouse (its run books have recorded the run's process)."""
+    run_id = deployment.client.submit_job_execution(
+        DAILY_REFRESH, tags={"dagster/partition": str(LAST)}
+    )
+    deadline = time.monotonic() + 240
+    while WORKER_TAG not in (run := instance.get_run_by_id(run_id)).tags:
+        assert run.status not in FINISHED, (run.status, deployment.log("code-server")[-3000:])
+        assert time.monotonic() < deadline, deployment.log("daemon")[-3000:]
+        time.sleep(0.5)
+    worker = Worker.from_tag(run.tags[WORKER_TAG])
+    assert worker is not None
+    return run_id, worker
+
+
+def wait_until_failed(deployment: Deployment, instance, run_id: str, timeout: float) -> float:
+    """Seconds until the run is marked failed (it must not end any other way)."""
+    start = time.monotonic()
+    while (run := instance.get_run_by_id(run_id)).status != dg.DagsterRunStatus.FAILURE:
+        assert run.status not in FINISHED, run.status
+        assert time.monotonic() - start < timeout, deployment.log("watchdog")[-3000:]
+        time.sleep(1)
+    return time.monotonic() - start
+
+
+def wait_for_new_server(deployment: Deployment, old: str | None, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while (current := deployment.server_id()) in (None, old):
+        assert time.monotonic() < deadline, (current, deployment.log("watchdog")[-3000:])
+        time.sleep(1)
+
+
+def a_raw_load_succeeds(deployment: Deployment) -> None:
+    """A run in the warehouse's pool, launched through GraphQL, succeeds: the location serves
+    launches again and the pool is free."""
+    client = deployment.client
+    run_id = client.submit_job_execution(
+        "__ASSET_JOB",
+        tags={"dagster/partition": str(LAST)},
+        asset_selection=[["coffee_shop", "orders"]],
+    )
+    status = wait_for_run(client, run_id, timeout=300)
+    assert status == dg.DagsterRunStatus.SUCCESS, deployment.log("code-server")[-3000:]
+
+
+def test_the_inner_code_server_killed_mid_run_fails_the_run_at_once_and_the_location_recovers(
+    deployment,
+):
+    """The `dagster api grpc` that `dagster code-server start` runs dies with its run (as under
+    the OOM killer); the outer process stays up and green. The watchdog fails the run and frees
+    its pool within seconds, without a restart of the code server (the run_health sensor needs
+    the code server), and the outer process starts a new inner one: the webserver gets the new
+    server, the next run goes through, and the code server was never restarted."""
+    outer = psutil.Process(deployment.procs["code-server"].pid)
+    before = deployment.server_id()
+    with deployment.instance() as instance:
+        run_id, worker = launch_until_it_takes_the_warehouse(deployment, instance)
+        [inner] = [p for p in outer.children() if {"api", "grpc"} <= set(p.cmdline())]
+        doomed = [inner, *inner.children(recursive=True)]
+        assert worker.pid in [p.pid for p in doomed]  # the run's process is the inner's child
+        for process in doomed:
+            process.kill()
+        took = wait_until_failed(deployment, instance, run_id, timeout=60)
+        assert internals.pool_slots_held(instance, run_id) == []
+    assert outer.is_running() and deployment.procs["code-server"].poll() is None
+    wait_for_new_server(deployment, before)
+    a_raw_load_succeeds(deployment)
+    watchdog = deployment.log("watchdog")
+    assert f"run {run_id} (daily_refresh): its process" in watchdog
+    assert "started a new inner process" in watchdog
+    assert outer.is_running(), "the code server was restarted"
+    assert took < 45, took
+
+
+def test_the_whole_code_server_killed_mid_run_fails_the_run_before_it_is_started_again(
+    deployment,
+):
+    """The code server's whole process group killed (outer, inner and the run): while it is
+    down, the watchdog fails the run and frees its pool; started again by hand (a separate
+    part), the code server serves the next run."""
+    before = deployment.server_id()
+    with deployment.instance() as instance:
+        run_id, _ = launch_until_it_takes_the_warehouse(deployment, instance)
+        code_server = deployment.procs.pop("code-server")
+        os.killpg(code_server.pid, signal.SIGKILL)
+        code_server.wait()
+        took = wait_until_failed(deployment, instance, run_id, timeout=60)
+        assert not deployment.is_ready("code-server")  # failed while nothing restarted it
+        assert internals.pool_slots_held(instance, run_id) == []
+    deployment.start("code-server")
+    wait_for_new_server(deployment, before)
+    a_raw_load_succeeds(deployment)
+    watchdog = deployment.log("watchdog")
+    assert (
+        f"the code server on port {deployment.env['COFFEE_CODE_SERVER_PORT']} does not" in watchdog
+    )
+    assert f"run {run_id} (daily_refresh): its process" in watchdog
+    assert took < 45, took
+
+
+# ------------------------------------------------------------- prod-local.sh and its PostgreSQL
+def newest_postgres_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    assert found, "PostgreSQL is missing: bash scripts/install-postgres.sh"
+    return found[-1].parent
+
+
+def test_a_trust_cluster_made_by_the_earlier_script_is_converted_keeping_its_tables():
+    """What scripts/local-postgres.sh made before (trust authentication, the superuser
+    `dagster`, Dagster's tables owned by it) is converted on its next start: no trust left, the
+    old superuser cannot log in, the tables and their rows belong to dagster_app."""
+    base = Path(tempfile.mkdtemp(prefix="coffee-pg-"))
+    base.chmod(0o755)
+    pg_dir, port, bin_dir = base / "pg", str(free_port()), newest_postgres_bin()
+    pg_dir.mkdir()
+    as_owner = []
+    if os.geteuid() == 0:
+        as_owner = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(pg_dir, "postgres")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    try:
+        run = functools.partial(subprocess.run, env=env, capture_output=True, text=True, check=True)
+        run([*as_owner, bin_dir / "initdb", "-D", pg_dir / "data", "-A", "trust", "-U", "dagster"])
+        options = f"-p {port} -k {pg_dir} -c listen_addresses=127.0.0.1"
+        run([*as_owner, bin_dir / "pg_ctl", "-D", pg_dir / "data", "-l", pg_dir / "server.log"]
+            + ["-w", "-o", options, "start"])  # fmt: skip
+        run([bin_dir / "psql", "-h", "127.0.0.1", "-p", port, "-U", "dagster", "-d", "postgres",
+             "-c", "create database dagster"])  # fmt: skip
+        run(psql_args(port, "dagster", "create table runs (id serial primary key, name text); "
+                      "insert into runs (name) values ('kept')"))  # fmt: skip
+
+        converted = run(["bash", LOCAL_POSTGRES, "start", pg_dir, port])
+        assert "converting it to password authentication" in converted.stdout
+        hba = (pg_dir / "data" / "pg_hba.conf").read_text()
+        assert not re.search(r"^[^#]*\btrust\b", hba, re.M), hba
+        for user in ("dagster", APP_ROLE):
+            refused = subprocess.run(psql_args(port, user), env=env, capture_output=True)
+            assert refused.returncode != 0
+        app = env | {"PGPASSWORD": (pg_dir / "dagster.pw").read_text().strip()}
+        rows = run(
+            psql_args(port, APP_ROLE, "insert into runs (name) values ('new'); "
+                      "select string_agg(name || ':' || tableowner, ',' order by id) "
+                      "from runs, pg_tables where tablename = 'runs'"),
+            env=app,
+        )  # fmt: skip
+        assert rows.stdout.split() == [f"kept:{APP_ROLE},new:{APP_ROLE}"]
+        admin = env | {"PGPASSWORD": (pg_dir / "admin.pw").read_text().strip()}
+        login = run(psql_args(port, "pgadmin", "select rolcanlogin from pg_roles "
+                              "where rolname = 'dagster'"), env=admin)  # fmt: skip
+        assert login.stdout.strip() == "f"
+        again = run(["bash", LOCAL_POSTGRES, "start", pg_dir, port])
+        assert "converting" not in again.stdout
+    finally:
+        subprocess.run(["bash", LOCAL_POSTGRES, "stop", pg_dir], check=False)
+        shutil.rmtree(base, ignore_errors=True)
+    assert_nothing_left(base)
+
+
+def test_ctrl_c_on_the_postgres_part_leaves_nothing_behind():
+    deployment = new_deployment({})
+    deployment.start("postgres")
+    proc = deployment.procs.pop("postgres")
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in its terminal: its foreground process group
+    assert proc.wait(timeout=60) == 130, deployment.log("postgres")
+    assert_nothing_left(deployment.base)
+
+
+def test_the_whole_starts_a_dead_code_server_again_and_ctrl_c_stops_everything():
+    """`prod-local.sh` with no part: its code server's process group killed, it starts the
+    code server again and the webserver gets it; Ctrl-C then stops every part and PostgreSQL."""
+    deployment = new_deployment(
+        {"COFFEE_START_DATE": LAST.isoformat(), "COFFEE_SCHEDULE_CRON": "0 0 1 1 *"}
+    )
+    log = open(deployment.base / "all.log", "ab")  # noqa: SIM115 (closed with the process)
+    proc = subprocess.Popen(
+        ["bash", str(SCRIPT)],
+        cwd=ROOT,
+        env=deployment.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def code_server_parts() -> list[psutil.Process]:
+        return [p for p in psutil.Process(proc.pid).children() if "code-server" in p.cmdline()]
+
+    try:
+        wait_for_new_server(deployment, None, timeout=300)
+        before = deployment.server_id()
+        [part] = code_server_parts()
+        os.killpg(part.pid, signal.SIGKILL)
+        wait_for_new_server(deployment, before)
+        assert "the code server exited (status 137); starting it again" in deployment.log("all")
+        assert [p.pid for p in code_server_parts()] != [part.pid]
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
+        assert proc.wait(timeout=120) == 130, deployment.log("all")[-3000:]
+    finally:
+        stop_group(proc)
+    assert_nothing_left(deployment.base)
 
 
 # ------------------------------------------------------------------------ the gcp target

@@ -8,10 +8,22 @@
 #   bash scripts/prod-local.sh code-server  #   restart the code server alone to load new code,
 #   bash scripts/prod-local.sh webserver    #   the webserver or the daemon alone to see that
 #   bash scripts/prod-local.sh daemon       #   nothing lives in them (it is all in PostgreSQL)
+#   bash scripts/prod-local.sh watchdog     #   watches the code server (below)
 #
 # Ports: COFFEE_PG_PORT (55432), COFFEE_CODE_SERVER_PORT (4266), COFFEE_WEB_PORT (3000).
-# PostgreSQL's cluster lives in COFFEE_PG_DIR ($COFFEE_DATA_DIR/postgres) and the instance
-# folder (DAGSTER_HOME: compute logs, the instance file) in $COFFEE_DATA_DIR/dagster_home_prod.
+# PostgreSQL's cluster lives in COFFEE_PG_DIR ($COFFEE_DATA_DIR/postgres), with the password of
+# the role Dagster connects as (dagster_app) in its file dagster.pw (scripts/local-postgres.sh);
+# the instance folder (DAGSTER_HOME: compute logs, the instance file) is
+# $COFFEE_DATA_DIR/dagster_home_prod.
+#
+# The watchdog asks the code server's inner process (the `dagster api grpc` that
+# `dagster code-server start` runs and reloads) for a ping every COFFEE_WATCHDOG_SECONDS (5). When
+# it does not answer twice running, the watchdog fails the runs whose process has died and frees
+# their pool slots (the run_health sensor cannot: the daemon evaluates sensors in the code
+# server), and has the code server start a new inner process, as the UI's Reload does. While
+# the code server does not answer at all, it keeps failing such runs. In `all`, a code server
+# that exits is started again, at most 3 times in 10 minutes; any other part that exits, or a
+# fourth code server exit, stops everything.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 part="${1:-all}"
@@ -33,9 +45,20 @@ if [ "${COFFEE_TARGET:-local}" = gcp ]; then  # compute logs in the gcp target's
     cat deploy/compute-logs-gcs.yaml >> "$DAGSTER_HOME/dagster.yaml"
 fi
 sed "s/port: 4266/port: $code_port/" deploy/workspace.yaml > "$DAGSTER_HOME/workspace.yaml"
-# deploy/dagster.yaml reads the connection from these (a local trust-authenticated cluster).
-export DAGSTER_PG_HOST=127.0.0.1 DAGSTER_PG_PORT="$pg_port" DAGSTER_PG_USER=dagster \
-    DAGSTER_PG_PASSWORD=local DAGSTER_PG_DB=dagster
+# deploy/dagster.yaml reads the connection from these: the local cluster's database `dagster`,
+# as its owner dagster_app, whose password the cluster's folder keeps (environment only, never
+# a command line).
+export DAGSTER_PG_HOST=127.0.0.1 DAGSTER_PG_PORT="$pg_port" DAGSTER_PG_USER=dagster_app \
+    DAGSTER_PG_DB=dagster
+pg_password() {
+    if [ ! -s "$pg_dir/dagster.pw" ]; then
+        echo "$pg_dir/dagster.pw is missing: start PostgreSQL first (bash scripts/prod-local.sh" \
+            "postgres, or bash scripts/prod-local.sh for everything)" >&2
+        exit 1
+    fi
+    DAGSTER_PG_PASSWORD="$(cat "$pg_dir/dagster.pw")"
+    export DAGSTER_PG_PASSWORD
+}
 # Each step's materializations in one insert on PostgreSQL (docs/performance.md).
 export DAGSTER_EVENT_BATCH_SIZE="${DAGSTER_EVENT_BATCH_SIZE:-1000}"
 workspace=(-w "$DAGSTER_HOME/workspace.yaml")
@@ -46,29 +69,124 @@ run=(exec env --default-signal=INT,TERM)
 case "$part" in
 postgres)
     bash scripts/local-postgres.sh start "$pg_dir" "$pg_port"
-    trap 'bash scripts/local-postgres.sh stop "$pg_dir"' EXIT
-    echo "Ctrl-C stops PostgreSQL."
+    sleeper=
+    trap 'kill "$sleeper" 2>/dev/null || true; bash scripts/local-postgres.sh stop "$pg_dir"' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    echo "Ctrl-C stops PostgreSQL. By hand:" \
+        "PGPASSWORD=\"\$(cat \"$pg_dir/dagster.pw\")\" psql -h 127.0.0.1 -p $pg_port -U dagster_app -d dagster"
+    # Waits in the background (a trap runs at once, not after a foreground sleep), and the trap
+    # ends the sleep: it ignores Ctrl-C, as a script's background job does.
     sleep infinity &
-    wait $!  # (a trap runs at once, not after a foreground sleep)
+    sleeper=$!
+    wait "$sleeper"
     ;;
 code-server)
+    pg_password
     "${run[@]}" dagster code-server start -m coffee_assets.definitions --location-name coffee_assets \
         -h 127.0.0.1 -p "$code_port"
     ;;
 webserver)
+    pg_password
     "${run[@]}" dagster-webserver "${workspace[@]}" -h 127.0.0.1 -p "$web_port"
     ;;
 daemon)
+    pg_password
     "${run[@]}" dagster-daemon run "${workspace[@]}"
+    ;;
+watchdog)
+    pg_password
+    "${run[@]}" python - "$code_port" "${COFFEE_WATCHDOG_SECONDS:-5}" <<'PY'
+import logging
+import sys
+import time
+
+from dagster._grpc.client import DagsterGrpcClient
+
+port, interval = int(sys.argv[1]), float(sys.argv[2])
+log = logging.getLogger("coffee.watchdog")
+log.setLevel(logging.INFO)
+log.propagate = False
+log.addHandler(logging.StreamHandler(sys.stdout))
+log.handlers[0].setFormatter(logging.Formatter("%(asctime)s watchdog: %(message)s"))
+client = DagsterGrpcClient(host="127.0.0.1", port=port)
+instance = None
+
+
+def answers(call) -> bool:
+    try:
+        call()
+        return True
+    except Exception:
+        return False
+
+
+def fail_dead_runs() -> None:
+    """The run_health sensor's recovery, from here: the daemon runs sensors in the code server."""
+    global instance
+    import dagster as dg
+
+    from coffee_assets.defs.runs.books import recover_dead_runs
+
+    try:
+        instance = instance or dg.DagsterInstance.get()
+        recover_dead_runs(instance, log)
+    except Exception as error:  # PostgreSQL away too: next time
+        log.warning(f"could not look for dead runs: {error}")
+
+
+log.info(f"watching the code server on 127.0.0.1:{port} every {interval:g} s")
+state, misses, next_reload = "up", 0, 0.0
+while True:
+    time.sleep(interval)
+    if answers(lambda: client.ping("watchdog")):  # the proxy forwards a ping to the inner server
+        if state != "up":
+            log.info("the code server answers again")
+        state, misses = "up", 0
+        continue
+    misses += 1
+    if misses < 2:  # a reload in progress, a busy moment: look again
+        continue
+    if not answers(lambda: client.heartbeat("watchdog")):  # the proxy answers this itself
+        if state != "down":
+            log.error(
+                f"the code server on port {port} does not answer: failing the runs whose process "
+                f"died with it until it is back"
+            )
+        state = "down"
+        fail_dead_runs()
+        continue
+    if state != "inner":
+        log.error(
+            "the code server's inner process (dagster api grpc) does not answer: failing the "
+            "runs whose process died with it, and starting a new one (as the UI's Reload does)"
+        )
+    state = "inner"
+    fail_dead_runs()
+    if time.monotonic() >= next_reload:
+        next_reload = time.monotonic() + 60  # a location that fails to load: not every 5 s
+        try:
+            client.reload_code(timeout=300)
+            error = None
+        except Exception as raised:  # also when only telling the dead one to stop failed
+            error = raised
+        if answers(lambda: client.ping("watchdog")):
+            log.info("the code server started a new inner process")
+            state, misses = "up", 0
+        else:
+            log.error(f"the code server did not start a new inner process: {error}")
+PY
     ;;
 all)
     bash scripts/local-postgres.sh start "$pg_dir" "$pg_port"
-    pids=()
-    signal_all() {  # each part's whole process group (set -m below: its pid is the group's)
-        for pid in "${pids[@]}"; do kill "-$1" -- "-$pid" 2>/dev/null || true; done
+    pg_password
+    declare -A pid_of=()
+    groups=()  # every part's process group ever started (set -m below: its pid is the group's)
+    signal_all() {
+        for pid in "${groups[@]}"; do kill "-$1" -- "-$pid" 2>/dev/null || true; done
     }
     any_alive() {
-        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done
+        for pid in "${groups[@]}"; do kill -0 -- "-$pid" 2>/dev/null && return 0; done
         return 1
     }
     stop() {
@@ -81,27 +199,60 @@ all)
         signal_all KILL
         bash scripts/local-postgres.sh stop "$pg_dir"
     }
-    trap stop EXIT INT TERM
+    trap stop EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    start_part() {
+        bash "$0" "$1" &
+        pid_of[$1]=$!
+        groups+=($!)
+    }
+    code_server_answers() {  # within 2 minutes, or the code server's part exited
+        for _ in $(seq 120); do
+            dagster api grpc-health-check -h 127.0.0.1 -p "$code_port" >/dev/null 2>&1 && return 0
+            kill -0 "${pid_of[code-server]}" 2>/dev/null || return 1
+            sleep 1
+        done
+        return 1
+    }
     set -m  # each part in its own process group: Ctrl-C reaches this script, which stops them
-    bash "$0" code-server &
-    pids+=($!)
+    start_part code-server
     # The webserver and the daemon once the code server answers (else they log its absence).
-    for _ in $(seq 120); do
-        dagster api grpc-health-check -h 127.0.0.1 -p "$code_port" >/dev/null 2>&1 && break
-        kill -0 "${pids[0]}" 2>/dev/null || exit 1
-        sleep 1
-    done
-    for p in webserver daemon; do
-        bash "$0" "$p" &
-        pids+=($!)
+    code_server_answers || exit 1
+    for p in webserver daemon watchdog; do
+        start_part "$p"
     done
     echo "Dagster on PostgreSQL: the UI on http://127.0.0.1:$web_port (code server :$code_port," \
         "PostgreSQL :$pg_port). Ctrl-C stops everything."
-    # Any part that exits takes the others down: a half-running deployment helps nobody.
-    wait -n "${pids[@]}"
+    restarts=()
+    while true; do
+        status=0 ended= ended_part=
+        wait -n -p ended "${pid_of[@]}" || status=$?
+        for p in "${!pid_of[@]}"; do
+            [ "${pid_of[$p]}" != "$ended" ] || ended_part=$p
+        done
+        now=$(date +%s)
+        recent=()
+        for t in "${restarts[@]}"; do
+            [ $((now - t)) -ge 600 ] || recent+=("$t")
+        done
+        if [ "$ended_part" = code-server ] && [ ${#recent[@]} -lt 3 ]; then
+            restarts=("${recent[@]}" "$now")
+            echo "prod-local.sh: the code server exited (status $status); starting it again" \
+                "(${#restarts[@]} of 3 restarts in 10 minutes). The watchdog fails the runs" \
+                "that died with it." >&2
+            # What is left of its process group (an inner server whose runs go on, when the
+            # outer process alone died) ends by itself once they are done; stop() ends it too.
+            start_part code-server
+            continue
+        fi
+        # A half-running deployment helps nobody: any other part that exits takes all down.
+        echo "prod-local.sh: the $ended_part exited (status $status): stopping everything." >&2
+        exit 1
+    done
     ;;
 *)
-    echo "unknown part $part: all, postgres, code-server, webserver or daemon" >&2
+    echo "unknown part $part: all, postgres, code-server, webserver, daemon or watchdog" >&2
     exit 2
     ;;
 esac
