@@ -92,90 +92,17 @@ webserver)
     ;;
 daemon)
     pg_password
+    # The warehouse pool's limit, set before the daemon's queue first meets it: Dagster creates a
+    # pool from default_limit only then, and in that pass does not hold it (deploy/dagster.yaml).
+    pool="$(python -c 'from coffee_assets.platform.target import target_of
+from coffee_assets.settings import current_settings
+print(target_of(current_settings()).pool)')"
+    dagster instance concurrency set "$pool" 1 >/dev/null
     "${run[@]}" dagster-daemon run "${workspace[@]}"
     ;;
 watchdog)
     pg_password
-    "${run[@]}" python - "$code_port" "${COFFEE_WATCHDOG_SECONDS:-5}" <<'PY'
-import logging
-import sys
-import time
-
-from dagster._grpc.client import DagsterGrpcClient
-
-port, interval = int(sys.argv[1]), float(sys.argv[2])
-log = logging.getLogger("coffee.watchdog")
-log.setLevel(logging.INFO)
-log.propagate = False
-log.addHandler(logging.StreamHandler(sys.stdout))
-log.handlers[0].setFormatter(logging.Formatter("%(asctime)s watchdog: %(message)s"))
-client = DagsterGrpcClient(host="127.0.0.1", port=port)
-instance = None
-
-
-def answers(call) -> bool:
-    try:
-        call()
-        return True
-    except Exception:
-        return False
-
-
-def fail_dead_runs() -> None:
-    """The run_health sensor's recovery, from here: the daemon runs sensors in the code server."""
-    global instance
-    import dagster as dg
-
-    from coffee_assets.defs.runs.books import recover_dead_runs
-
-    try:
-        instance = instance or dg.DagsterInstance.get()
-        recover_dead_runs(instance, log)
-    except Exception as error:  # PostgreSQL away too: next time
-        log.warning(f"could not look for dead runs: {error}")
-
-
-log.info(f"watching the code server on 127.0.0.1:{port} every {interval:g} s")
-state, misses, next_reload = "up", 0, 0.0
-while True:
-    time.sleep(interval)
-    if answers(lambda: client.ping("watchdog")):  # the proxy forwards a ping to the inner server
-        if state != "up":
-            log.info("the code server answers again")
-        state, misses = "up", 0
-        continue
-    misses += 1
-    if misses < 2:  # a reload in progress, a busy moment: look again
-        continue
-    if not answers(lambda: client.heartbeat("watchdog")):  # the proxy answers this itself
-        if state != "down":
-            log.error(
-                f"the code server on port {port} does not answer: failing the runs whose process "
-                f"died with it until it is back"
-            )
-        state = "down"
-        fail_dead_runs()
-        continue
-    if state != "inner":
-        log.error(
-            "the code server's inner process (dagster api grpc) does not answer: failing the "
-            "runs whose process died with it, and starting a new one (as the UI's Reload does)"
-        )
-    state = "inner"
-    fail_dead_runs()
-    if time.monotonic() >= next_reload:
-        next_reload = time.monotonic() + 60  # a location that fails to load: not every 5 s
-        try:
-            client.reload_code(timeout=300)
-            error = None
-        except Exception as raised:  # also when only telling the dead one to stop failed
-            error = raised
-        if answers(lambda: client.ping("watchdog")):
-            log.info("the code server started a new inner process")
-            state, misses = "up", 0
-        else:
-            log.error(f"the code server did not start a new inner process: {error}")
-PY
+    "${run[@]}" python -m coffee_assets.defs.runs.watchdog "$code_port" "${COFFEE_WATCHDOG_SECONDS:-5}"
     ;;
 all)
     bash scripts/local-postgres.sh start "$pg_dir" "$pg_port"

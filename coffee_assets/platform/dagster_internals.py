@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
@@ -186,3 +187,13 @@ def requested_backfill_partitions(
         if keys:
             found[backfill.backfill_id] = keys
     return found
+
+
+def code_server_client(host: str, port: int) -> Any:
+    """A gRPC client of a code server (`dagster code-server start` or `dagster api grpc`):
+    `ping` reaches the process that serves the code (a proxy forwards it), `heartbeat` is
+    answered by the proxy itself, `reload_code` starts a new inner process, as the UI's Reload
+    does (defs/runs/watchdog.py)."""
+    from dagster._grpc.client import DagsterGrpcClient
+
+    return DagsterGrpcClient(host=host, port=port)
