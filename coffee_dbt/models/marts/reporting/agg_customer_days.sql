@@ -1,4 +1,6 @@
-{{ config(**incremental_by_date_config('order_date', cluster_by=['customer_id'], daily_partitions=false)) }}
+{{ config(**incremental_by_date_config(
+    'order_date', cluster_by=['customer_id'], daily_partitions=false
+)) }}
 
 -- One row per registered customer, day, store and order type: their orders and what they
 -- spent. flat_customer_metrics sums it per customer; the customer report counts distinct
@@ -15,7 +17,7 @@ select
 from {{ ref('flat_order_details') }}
 where
     is_registered_customer
-    {% if is_incremental() %}
+{% if is_incremental() %}
     and {{ window_filter('order_date') }}
-    {% endif %}
+{% endif %}
 group by order_date, customer_id, customer_key, store_id, order_type

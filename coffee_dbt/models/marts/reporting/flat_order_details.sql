@@ -1,4 +1,6 @@
-{{ config(**incremental_by_date_config('order_date', cluster_by=['store_id', 'product_category'])) }}
+{{ config(**incremental_by_date_config(
+    'order_date', cluster_by=['store_id', 'product_category']
+)) }}
 
 -- The fact joined to every dimension, one row per order line, for the dashboards.
 
