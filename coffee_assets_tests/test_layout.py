@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -121,3 +122,13 @@ def test_a_file_dg_scaffolds_into_defs_loads_with_the_layers(tmp_path):
     assets = {asset["asset_key"] for asset in json.loads(listed.stdout)["assets"]}
     assert "probe_asset" in assets
     assert {"csv_sources/orders", "coffee_shop/orders", "dbt_models/flat_order_details"} <= assets
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    """.env.example is where a user learns the settings: every COFFEE_* variable settings.py
+    reads is in it, with its default."""
+    root = Path(__file__).resolve().parents[1]
+    read = set(re.findall(r'"(COFFEE_[A-Z_]+)"', (root / "coffee_assets/settings.py").read_text()))
+    listed = set(re.findall(r"^#? ?(COFFEE_[A-Z_]+)=", (root / ".env.example").read_text(), re.M))
+    assert read, "no variable found in settings.py: the pattern no longer matches"
+    assert sorted(read - listed) == []
