@@ -142,6 +142,11 @@ BAD_INPUTS = {
         GOOD_DAY2 + ["2025010200002,2025-01-02,Takeaway,,3,-7.50,-7.50,false,0.00"],
         "column SubTotal, row 2 (line 3): value '-7.50' is less than 0",
     ),
+    "negative total": (
+        HEADER,
+        ["2025010200001,2025-01-02,Takeaway,,3,7.50,-7.50,false,0.00"],
+        "column TotalAmount, row 1 (line 2): value '-7.50' is less than 0",
+    ),
     "negative discount": (
         HEADER,
         ["2025010200001,2025-01-02,Takeaway,,3,7.50,7.60,false,-0.10"],
@@ -369,3 +374,31 @@ def test_the_originals_order_details_still_need_every_original_column(tmp_path, 
         r"missing column\(s\) ProductId",
     ):
         warehouse.load_days(c.ORDER_DETAILS, {DAY1: path})
+
+
+@pytest.mark.parametrize("quantity", ["0", "-1"])
+def test_a_line_sells_at_least_one_item(tmp_path, warehouse, quantity):
+    path = write_file(
+        tmp_path, DAY1, "OrderDetails.csv",
+        f"{ORIGINAL_DETAILS_HEADER}\n1,2025010100001,3,2\n2,2025010100001,1,{quantity}\n",
+    )  # fmt: skip
+    with pytest.raises(RawLoadError) as error:
+        warehouse.load_days(c.ORDER_DETAILS, {DAY1: path})
+    assert str(error.value) == (
+        f"order_details: file {path} (partition 2025-01-01): column Quantity, row 2 (line 3): "
+        f"value '{quantity}' is less than 1"
+    )
+
+
+@pytest.mark.parametrize("table", [c.PRODUCTS, c.PRODUCT_PRICES])
+def test_a_negative_price_is_refused(tmp_path, warehouse, table):
+    path = tmp_path / table.file_name
+    row = {
+        "ProductId": "1", "ProductName": "Espresso", "ProductCategory": "Beverage",
+        "Price": "-2.50", "PriceId": "1", "ValidFrom": "2025-01-01", "ValidTo": "",
+    }  # fmt: skip
+    names = [col.name for col in table.columns]
+    path.write_text(",".join(names) + "\n" + ",".join(row[n] for n in names) + "\n")
+    with pytest.raises(RawLoadError) as error:
+        warehouse.load_reference(table, str(path))
+    assert "column Price, row 1 (line 2): value '-2.50' is less than 0" in str(error.value)
