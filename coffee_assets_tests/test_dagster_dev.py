@@ -157,7 +157,7 @@ def test_an_asset_backfill_of_several_days_is_one_run(dagster_dev):
         for n in nodes
         if n["isMaterializable"] and n["partitionDefinition"] is not None
     ]
-    assert len(selection) == 3 + 3 + 2  # CSV files, raw tables, incremental dbt models
+    assert len(selection) == 3 + 3 + 6  # CSV files, raw tables, incremental dbt models
     days = ["2025-01-02", "2025-01-03", "2025-01-04"]
     launched = graphql(
         port, LAUNCH_BACKFILL, {"params": {"partitionNames": days, "assetSelection": selection}}

@@ -76,6 +76,10 @@ def test_daily_partitions_for_what_grows_by_day_and_none_for_what_is_rebuilt_who
         *(f"coffee_shop/{t.table}" for t in c.DAILY_TABLES),
         "dbt_models/fact_order_details",
         "dbt_models/flat_order_details",
+        "dbt_models/agg_store_days",
+        "dbt_models/agg_store_day_categories",
+        "dbt_models/agg_store_day_mixes",
+        "dbt_models/agg_customer_days",
     }
 
 

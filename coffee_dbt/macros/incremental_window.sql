@@ -19,16 +19,12 @@
     cluster_by: on BigQuery, the columns the table is clustered by within each day (the store
     for the store-day tables: a store's days are read together), as dbt-bigquery takes it.
 
-    daily_partitions: false for a rollup Dagster materializes once per run (its run window
-    rebuilt) instead of once per day: the aggregates, whose per-day events would outnumber
-    their rows' worth (coffee_assets/defs/dbt/translator.py).
-
     Usage, first line of the model:  {{ config(**incremental_by_date_config('order_date')) }}
 -#}
 
-{% macro incremental_by_date_config(date_column, cluster_by=none, daily_partitions=true) %}
+{% macro incremental_by_date_config(date_column, cluster_by=none) %}
     {%- set config = adapter.dispatch('incremental_by_date_config', 'coffee_dbt')(date_column, cluster_by) -%}
-    {%- do config.update({'meta': {'window_column': date_column, 'daily_partitions': daily_partitions}}) -%}
+    {%- do config.update({'meta': {'window_column': date_column}}) -%}
     {{ return(config) }}
 {% endmacro %}
 

@@ -18,15 +18,12 @@ FRESH_MODELS = frozenset({"flat_order_details", "flat_customer_metrics"})
 
 
 def is_daily(dbt_resource_props: Mapping[str, Any]) -> bool:
-    """Incremental models are built by day and daily-partitioned in Dagster, but for the rollups
-    (meta daily_partitions: false, macros/incremental_window.sql): built by day too, they are
-    one materialization per run (a run's days rebuilt), as their per-day events would cost more
-    than their rows. Everything else is rebuilt whole."""
-    config = dbt_resource_props.get("config", {})
+    """Incremental models are built by day (their run window); everything else is rebuilt whole.
+    The rollups too are daily: a backfill of the daily assets from the UI then rebuilds them with
+    the order lines they sum, never leaving them behind."""
     return (
         dbt_resource_props["resource_type"] == "model"
-        and config.get("materialized") == "incremental"
-        and config.get("meta", {}).get("daily_partitions", True) is not False
+        and dbt_resource_props.get("config", {}).get("materialized") == "incremental"
     )
 
 

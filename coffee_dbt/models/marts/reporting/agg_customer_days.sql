@@ -1,6 +1,4 @@
-{{ config(**incremental_by_date_config(
-    'order_date', cluster_by=['customer_id'], daily_partitions=false
-)) }}
+{{ config(**incremental_by_date_config('order_date', cluster_by=['customer_id'])) }}
 
 -- One row per registered customer, day, store and order type: their orders and what they
 -- spent. flat_customer_metrics sums it per customer; the customer report counts distinct

@@ -1,6 +1,4 @@
-{{ config(**incremental_by_date_config(
-    'order_date', cluster_by=['store_id'], daily_partitions=false
-)) }}
+{{ config(**incremental_by_date_config('order_date', cluster_by=['store_id'])) }}
 
 -- One row per day, store, order type and product category: items sold and revenue.
 

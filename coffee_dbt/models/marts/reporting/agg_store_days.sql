@@ -1,6 +1,4 @@
-{{ config(**incremental_by_date_config(
-    'order_date', cluster_by=['store_id'], daily_partitions=false
-)) }}
+{{ config(**incremental_by_date_config('order_date', cluster_by=['store_id'])) }}
 
 -- One row per day, store and order type: the day's sales, kept up to date by each run's days.
 -- What the reports and the customer metrics read instead of every order line (the history's
