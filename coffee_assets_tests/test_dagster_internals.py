@@ -90,6 +90,15 @@ def test_pool_slots_held_by_a_run_are_found_and_freed():
         assert internals.free_pool_slots(instance, "run-1") == 0
 
 
+def test_a_pools_limit_is_set_once_and_a_limit_set_by_hand_stays():
+    with dg.instance_for_test() as instance:
+        assert internals.set_pool_limit_if_new(instance, "bigquery", 1)
+        assert not internals.set_pool_limit_if_new(instance, "bigquery", 1)
+        instance.event_log_storage.set_concurrency_slots("bigquery", 0)  # an operator holds it
+        assert not internals.set_pool_limit_if_new(instance, "bigquery", 1)
+        assert instance.event_log_storage.get_concurrency_info("bigquery").slot_count == 0
+
+
 def test_the_dbt_resource_does_not_load_dbt_into_the_run_process(tmp_path, monkeypatch):
     """dagster-dbt's private hook still exists (else the override silently stops applying), and
     a cli() call of the project's dbt resource neither calls it nor loads an adapter."""

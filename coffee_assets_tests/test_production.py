@@ -27,7 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +36,7 @@ import dagster as dg
 import psutil
 import pytest
 from dagster_graphql import DagsterGraphQLClient
+from google.api_core.exceptions import Conflict
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
@@ -141,8 +142,12 @@ class Deployment:
                 "-h", "127.0.0.1", "-p", self.env["COFFEE_CODE_SERVER_PORT"],
             ],
         }.get(part)  # fmt: skip
+        if check and subprocess.run(check, capture_output=True, check=False).returncode != 0:
+            return False
+        if part == "postgres":  # the server answers before its roles and password files exist
+            return "Ctrl-C stops PostgreSQL" in self.log(part)
         if check:
-            return subprocess.run(check, capture_output=True, check=False).returncode == 0
+            return True
         if part == "watchdog":
             return "watching the code server" in self.log(part)
         try:
@@ -732,7 +737,8 @@ def gcp_deployment(gcp_emulators: Emulators) -> Iterator[Deployment]:
         "COFFEE_ORDERS_PER_DAY": "60",
         "COFFEE_SCHEDULE_CRON": "0 0 1 1 *",
     }
-    gcs_client(gcp_emulators).create_bucket(GCP_BUCKET)
+    with suppress(Conflict):  # made by another module's deployment on the same emulators
+        gcs_client(gcp_emulators).create_bucket(GCP_BUCKET)
     with pytest.MonkeyPatch.context() as mp:  # the gcp manifest, as the image build prepares it
         for name, value in settings.items():
             mp.setenv(name, value)

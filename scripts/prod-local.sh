@@ -68,11 +68,12 @@ run=(exec env --default-signal=INT,TERM)
 
 case "$part" in
 postgres)
-    bash scripts/local-postgres.sh start "$pg_dir" "$pg_port"
+    # The traps first: a Ctrl-C while the server starts stops it too.
     sleeper=
     trap 'kill "$sleeper" 2>/dev/null || true; bash scripts/local-postgres.sh stop "$pg_dir"' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    bash scripts/local-postgres.sh start "$pg_dir" "$pg_port"
     echo "Ctrl-C stops PostgreSQL. By hand:" \
         "PGPASSWORD=\"\$(cat \"$pg_dir/dagster.pw\")\" psql -h 127.0.0.1 -p $pg_port -U dagster_app -d dagster"
     # Waits in the background (a trap runs at once, not after a foreground sleep), and the trap
@@ -92,12 +93,16 @@ webserver)
     ;;
 daemon)
     pg_password
-    # The warehouse pool's limit, set before the daemon's queue first meets it: Dagster creates a
-    # pool from default_limit only then, and in that pass does not hold it (deploy/dagster.yaml).
-    pool="$(python -c 'from coffee_assets.platform.target import target_of
+    # The warehouse pool's limit, set on a new instance before the daemon's queue first meets it
+    # (Dagster creates a pool from default_limit only then, and in that pass does not hold it:
+    # deploy/dagster.yaml); a limit already set, by hand or earlier, stays.
+    python -c 'import dagster as dg
+from coffee_assets.platform.dagster_internals import set_pool_limit_if_new
+from coffee_assets.platform.target import target_of
 from coffee_assets.settings import current_settings
-print(target_of(current_settings()).pool)')"
-    dagster instance concurrency set "$pool" 1 >/dev/null
+pool = target_of(current_settings()).pool
+if set_pool_limit_if_new(dg.DagsterInstance.get(), pool, 1):
+    print(f"The {pool} pool: one run at a time (dagster instance concurrency set {pool} N)")'
     "${run[@]}" dagster-daemon run "${workspace[@]}"
     ;;
 watchdog)

@@ -197,3 +197,15 @@ def code_server_client(host: str, port: int) -> Any:
     from dagster._grpc.client import DagsterGrpcClient
 
     return DagsterGrpcClient(host=host, port=port)
+
+
+def set_pool_limit_if_new(instance: dg.DagsterInstance, pool: str, limit: int) -> bool:
+    """Give a pool the instance has never seen its limit (what `dagster instance concurrency set`
+    does), leaving a pool that has one as it is; True when it set it. Dagster creates a pool
+    from `default_limit` only when the queue first meets a run in it, and does not hold it in
+    that pass: a limit set before the first runs queue holds from the start."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits or pool in storage.get_concurrency_keys():
+        return False
+    storage.set_concurrency_slots(pool, limit)
+    return True
