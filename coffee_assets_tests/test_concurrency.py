@@ -37,7 +37,7 @@ from coffee_assets.defs.schedules.jobs import DAILY_REFRESH, SCHEDULE, partition
 from coffee_assets.platform.target import BIGQUERY_POOL, DUCKDB_POOL, GCP, LOCAL
 from coffee_assets.settings import Settings
 
-from .test_dagster_dev import graphql, wait_for_run
+from .test_dagster_dev import LAUNCH_BACKFILL, graphql, wait_for_run
 from .test_production import LAST, Deployment, deployed
 
 # test_production's gcp deployment, a fixture of this module too (pytest knows it by this name)
@@ -212,14 +212,6 @@ def test_a_requested_job_backfill_of_daily_refresh_covers_its_days(defs, instanc
 RUNS = """
 query($ids: [String!]) {
   runsOrError(filter: {runIds: $ids}) { ... on Runs { results { runId status } } }
-}"""
-LAUNCH_BACKFILL = """
-mutation($params: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $params) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message }
-  }
 }"""
 SCHEDULE_TICKS = """
 query($name: String!) {
