@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from coffee_assets.core.project import PROJECT_ROOT
+from coffee_assets.defs.dbt.project import dbt_project
 
 from .processes import free_port
 
@@ -47,6 +49,18 @@ class Emulators:
             "STORAGE_EMULATOR_HOST": self.storage_host,
             "BIGQUERY_EMULATOR_HOST": self.bigquery_host,
         }
+
+
+def prepare_gcp_manifest() -> None:
+    """The gcp target's dbt manifest (coffee_dbt/target/gcp), as the image build prepares it,
+    with the gcp settings the caller has put in the environment. One test process at a time:
+    pytest-xdist's workers share the project folder, and two parses writing the same target
+    folder at once leave it half written."""
+    project = dbt_project("gcp")
+    target = Path(project.project_dir) / "target"
+    target.mkdir(exist_ok=True)
+    with FileLock(str(target / "gcp.prepare.lock")):
+        project.preparer.prepare(project)
 
 
 def ensure_installed() -> None:

@@ -7,6 +7,8 @@ import os
 import signal
 import socket
 import subprocess
+import time
+from pathlib import Path
 
 import psutil
 
@@ -29,6 +31,30 @@ def stop_group(proc: subprocess.Popen, timeout: float = 60) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def pause(pid: int, timeout: float = 60) -> None:
+    """SIGSTOP a process and return once every thread of it has stopped. kill() only sends the
+    signal: a thread running on another core goes on until the kernel interrupts it, so what it
+    was writing (a commit, say) can land after kill() returns. Looking at the process's effects
+    is only certain once /proc shows every thread stopped ('T')."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            states = [
+                (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                for task in Path(f"/proc/{pid}/task").iterdir()
+            ]
+        except FileNotFoundError:  # the process (or a thread, meanwhile) is gone
+            if not Path(f"/proc/{pid}").exists():
+                return
+            continue
+        if all(state in ("T", "t", "Z", "X") for state in states):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"process {pid} not stopped after {timeout:.0f} s: {states}")
+        time.sleep(0.001)
 
 
 def processes_mentioning(text: str) -> list[str]:

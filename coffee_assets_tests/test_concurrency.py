@@ -43,6 +43,9 @@ from .test_production import LAST, Deployment, deployed
 # test_production's gcp deployment, a fixture of this module too (pytest knows it by this name)
 from .test_production import gcp_deployment as gcp_deployment_fixture  # noqa: F401
 
+# One worker runs this module and test_production.py, whose deployments it shares.
+pytestmark = pytest.mark.xdist_group("deployment")
+
 KYIV = ZoneInfo("Europe/Kyiv")
 FLAT_ORDER_DETAILS = dg.AssetKey(["dbt_models", "flat_order_details"])
 

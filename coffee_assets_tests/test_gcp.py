@@ -31,7 +31,6 @@ from coffee_assets.core import contract as c
 from coffee_assets.core.project import DBT_PROJECT_DIR
 from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.dbt.assets import node_costs
-from coffee_assets.defs.dbt.project import dbt_project
 from coffee_assets.defs.dbt.resources import dbt_executable
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh
 from coffee_assets.platform.bigquery import (
@@ -63,7 +62,7 @@ from coffee_assets.settings import (
 )
 
 from .conftest import LAST, START
-from .gcp_fixtures import Emulators
+from .gcp_fixtures import Emulators, prepare_gcp_manifest
 from .original_showcase import original_files
 from .test_import import DAYS as IMPORT_DAYS
 from .test_import import LAST as IMPORT_LAST
@@ -460,8 +459,7 @@ def gcp_run(gcp_env: Emulators, tmp_path_factory) -> GcpRun:
         start_date=START,
         seed=11,
     )
-    project = dbt_project("gcp")  # the gcp manifest, as the container build prepares it
-    project.preparer.prepare(project)
+    prepare_gcp_manifest()  # the gcp manifest, as the container build prepares it
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
     result = execute_daily_refresh(defs, START, LAST, instance=instance)

@@ -94,31 +94,46 @@ def test_every_module_is_on_a_floor():
         floor_of(module)
 
 
+def project_copy(folder: Path) -> Path:
+    """The package, the dbt project (its prepared local manifest included) and pyproject.toml in
+    a folder of the test's own. What `dg scaffold` writes lands there, never in the package the
+    other tests (other pytest-xdist workers among them) load at the same time; PYTHONPATH makes
+    the copy the `coffee_assets` its commands import."""
+    root = PACKAGE.parent
+    copy = folder / "project"
+    shutil.copytree(PACKAGE, copy / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__"))
+    dbt = root / "coffee_dbt"
+    shutil.copytree(dbt, copy / dbt.name, ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(dbt / "target" / "local", copy / dbt.name / "target" / "local")
+    for name in ("pyproject.toml", "workspace.yaml"):
+        shutil.copy(root / name, copy / name)
+    return copy
+
+
 @pytest.mark.slow
 def test_a_file_dg_scaffolds_into_defs_loads_with_the_layers(tmp_path):
     """`dg scaffold defs dagster.asset <path>` as its docs say, then `dg list defs`: the new
-    asset is listed beside the lineage's. (Scaffolded into a folder of its own, removed after.)"""
-    root = PACKAGE.parent
-    folder = PACKAGE / "defs" / f"scaffold_probe_{os.getpid()}"
+    asset is listed beside the lineage's (in a copy of the project)."""
+    root = project_copy(tmp_path)
+    folder = root / PACKAGE.name / "defs" / "scaffold_probe"
     dg = str(Path(sys.executable).with_name("dg"))
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("COFFEE_")},
         "COFFEE_DATA_DIR": str(tmp_path / "data"),
         "DAGSTER_HOME": str(tmp_path),
+        "PYTHONPATH": str(root),
     }
-    shutil.copy(root / "dagster_home" / "dagster.yaml", tmp_path)
-    try:
-        subprocess.run(
-            [dg, "scaffold", "defs", "dagster.asset", f"{folder.name}/probe_asset.py"],
-            cwd=root, env=env, check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
-        assert (folder / "probe_asset.py").is_file()
-        listed = subprocess.run(
-            [dg, "list", "defs", "--json"],
-            cwd=root, env=env, check=True, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    shutil.copy(PACKAGE.parent / "dagster_home" / "dagster.yaml", tmp_path)
+    subprocess.run(
+        [dg, "scaffold", "defs", "dagster.asset", f"{folder.name}/probe_asset.py"],
+        cwd=root, env=env, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert (folder / "probe_asset.py").is_file()
+    assert not (PACKAGE / "defs" / folder.name).exists()
+    listed = subprocess.run(
+        [dg, "list", "defs", "--json"],
+        cwd=root, env=env, check=True, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
     assets = {asset["asset_key"] for asset in json.loads(listed.stdout)["assets"]}
     assert "probe_asset" in assets
     assert {"csv_sources/orders", "coffee_shop/orders", "dbt_models/flat_order_details"} <= assets

@@ -42,7 +42,6 @@ from google.cloud import storage
 
 from coffee_assets.core import contract as c
 from coffee_assets.core.project import CSV_PREFIX
-from coffee_assets.defs.dbt.project import dbt_project
 from coffee_assets.defs.runs.books import FINISHED, WORKER_TAG, Worker
 from coffee_assets.defs.schedules.jobs import (
     DAILY_REFRESH,
@@ -54,11 +53,12 @@ from coffee_assets.platform import dagster_internals as internals
 from coffee_assets.settings import yesterday
 
 from .alert_servers import RecordingHttpServer
-from .gcp_fixtures import Emulators
+from .gcp_fixtures import Emulators, prepare_gcp_manifest
 from .processes import free_port, processes_mentioning, stop_group
 from .test_dagster_dev import graphql, wait_for_run
 
-pytestmark = pytest.mark.slow
+# One worker runs this module and test_concurrency.py, which shares its deployments.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("deployment")]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "prod-local.sh"
@@ -324,6 +324,28 @@ def test_runs_launched_through_graphql_queue_and_take_turns_on_the_warehouse(dep
         assert run_a == run_b or begin >= end, "steps of two runs overlapped on the warehouse"
 
 
+def wait_for_alert_sensor_ticks(deployment: Deployment, after: float) -> None:
+    """Until both alert sensors have completed a tick that started after `after` (the daemon
+    evaluates them every 60 s at most)."""
+    deadline = time.monotonic() + 150
+    while True:
+        ticks = [
+            graphql(deployment.web_port, SENSOR_TICKS, {"name": name})["sensorOrError"]
+            for name in ("asset_check_alerts", "run_failure_alerts")
+        ]
+        newest = [
+            max(
+                (t["timestamp"] for t in s["sensorState"]["ticks"] if t["status"] != "STARTED"),
+                default=0,
+            )
+            for s in ticks
+        ]
+        if min(newest) > after:
+            return
+        assert time.monotonic() < deadline, deployment.log("daemon")[-3000:]
+        time.sleep(2)
+
+
 def test_a_corrupt_delivery_alerts_once_also_across_a_daemon_restart(deployment, webhook):
     """An order's TotalAmount raised by 1.00 in the delivered file: the raw load takes it, the
     blocking daily_rules check fails, the sensor in the daemon sends exactly one alert, and a
@@ -349,7 +371,8 @@ def test_a_corrupt_delivery_alerts_once_also_across_a_daemon_restart(deployment,
     while not webhook.requests:
         assert time.monotonic() < deadline, deployment.log("daemon")[-3000:]
         time.sleep(2)
-    time.sleep(5)  # nothing else on its way
+    # Nothing else on its way: both alert sensors have ticked again since the alert arrived.
+    wait_for_alert_sensor_ticks(deployment, after=time.time())
     [alert] = [r.json() for r in webhook.requests]
     assert (alert["kind"], alert["check"], alert["partition"]) == (
         "check_failed", "daily_rules", str(LAST)
@@ -357,19 +380,7 @@ def test_a_corrupt_delivery_alerts_once_also_across_a_daemon_restart(deployment,
 
     restarted = time.time()
     deployment.restart("daemon")
-    deadline = time.monotonic() + 150
-    while True:  # until the restarted daemon has evaluated the alert sensors
-        ticks = [
-            graphql(deployment.web_port, SENSOR_TICKS, {"name": name})["sensorOrError"]
-            for name in ("asset_check_alerts", "run_failure_alerts")
-        ]
-        newest = [
-            max((t["timestamp"] for t in s["sensorState"]["ticks"]), default=0) for s in ticks
-        ]
-        if min(newest) > restarted:
-            break
-        assert time.monotonic() < deadline, deployment.log("daemon")[-3000:]
-        time.sleep(2)
+    wait_for_alert_sensor_ticks(deployment, after=restarted)
     assert len(webhook.requests) == 1
     path.write_text(good)
 
@@ -742,8 +753,7 @@ def gcp_deployment(gcp_emulators: Emulators) -> Iterator[Deployment]:
     with pytest.MonkeyPatch.context() as mp:  # the gcp manifest, as the image build prepares it
         for name, value in settings.items():
             mp.setenv(name, value)
-        project = dbt_project("gcp")
-        project.preparer.prepare(project)
+        prepare_gcp_manifest()  # the gcp manifest, as the container build prepares it
     with deployed(settings) as deployment:
         yield deployment
 

@@ -17,4 +17,6 @@ mypy  # the package, as [tool.mypy] in pyproject.toml says
 # The dbt project's SQL, rendered by dbt (coffee_dbt/.sqlfluff); dbt compiles against a scratch file.
 (cd coffee_dbt && COFFEE_DUCKDB_PATH="$(mktemp -d)/lint.duckdb" sqlfluff lint models tests --nocolor)
 COFFEE_DATA_DIR="$(mktemp -d)" DAGSTER_HOME="$PWD/dagster_home" dg check defs
-exec python -m pytest "$@"
+# Both cores (pytest-xdist; tests grouped with xdist_group share a worker), and the slowest tests
+# listed at the end: what the README's CI figure comes from.
+exec python -m pytest -n "${COFFEE_TEST_WORKERS:-2}" --dist loadgroup --durations=25 "$@"
