@@ -11,24 +11,30 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import psutil
 import pytest
+import sqlalchemy.exc
 
 from coffee_assets.core import locks
 from coffee_assets.core.project import PROJECT_ROOT
 from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.runs.health import HEALTH_SENSOR
-from coffee_assets.defs.schedules.jobs import execute_daily_refresh
+from coffee_assets.defs.schedules.jobs import SCHEDULE, execute_daily_refresh
 from coffee_assets.platform import dagster_internals as internals
+from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
 from coffee_assets.settings import Settings
 
 from .conftest import LAST, START
+from .processes import pause
 
 DAY = timedelta(days=1)
+KYIV = ZoneInfo("Europe/Kyiv")
+FLAT_ORDER_DETAILS = dg.AssetKey(["dbt_models", "flat_order_details"])
 
 pytestmark = pytest.mark.slow
 
@@ -120,18 +126,28 @@ def kill_while_holding_a_slot(
     process: subprocess.Popen, instance: dg.DagsterInstance, run_id: str
 ) -> None:
     """SIGKILL the run's process at a moment it holds a duckdb pool slot. It is stopped
-    (SIGSTOP) before the look, so a step cannot end and free its slot between the look and the
-    kill; if it holds none at that moment, it goes on and the next slot is awaited."""
+    (SIGSTOP, every thread seen stopped) before the look, so a step cannot end and free its slot
+    between the look and the kill; if it holds none at that moment, it goes on and the next slot
+    is awaited."""
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         wait_for(lambda: internals.pool_slots_held(instance, run_id), "a held slot", every=0.01)
-        os.kill(process.pid, signal.SIGSTOP)
-        if internals.pool_slots_held(instance, run_id):
+        pause(process.pid)
+        if held_while_paused(instance, run_id):
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             return
         os.kill(process.pid, signal.SIGCONT)
     raise TimeoutError("the run never held a slot at the moment it was stopped")
+
+
+def held_while_paused(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether the paused run holds a pool slot. A process stopped in the middle of a commit
+    holds SQLite's write lock: the look then fails ("database is locked"), and counts as no."""
+    try:
+        return bool(internals.pool_slots_held(instance, run_id))
+    except sqlalchemy.exc.OperationalError:
+        return False
 
 
 def finish(process: subprocess.Popen, timeout: float = 600) -> int:
@@ -223,3 +239,57 @@ def test_a_run_that_finds_the_warehouse_taken_says_by_whom_and_gives_up(tmp_path
     message = failure.engine_event_data.error.message
     assert "is still in use by run 0000 (daily_refresh), pid" in message
     assert "after 2 s of waiting" in message
+
+
+def test_a_day_whose_run_was_killed_is_built_on_the_next_tick_after_a_later_day_succeeded(
+    tmp_path,
+):
+    """A day's run killed mid-run (its process gone, as when a code server dies), the next day
+    run and succeeded meanwhile: the next schedule tick asks for the killed day, not only for
+    the days after the newest built one, and its run builds it."""
+    home = Home(tmp_path)
+    assert finish(home.start_run(START, START, log="first")) == 0
+    instance = home.instance()
+    [first] = instance.get_runs()
+    killed_day, later = START + DAY, START + 2 * DAY
+    doomed = home.start_run(killed_day, killed_day, log="killed")
+    run = wait_for(
+        lambda: next(
+            (
+                r
+                for r in instance.get_runs()
+                if r.run_id != first.run_id
+                and any(
+                    e.step_key == "coffee_shop__orders"
+                    for e in instance.all_logs(r.run_id, of_type=dg.DagsterEventType.STEP_START)
+                )
+            ),
+            None,
+        ),
+        "the raw load of the doomed run",
+    )
+    os.kill(doomed.pid, signal.SIGKILL)
+    doomed.wait()
+    # The next day's run finds the dead one (its run books), fails it, and succeeds.
+    assert finish(home.start_run(later, later, log="later")) == 0
+    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+
+    defs = build_definitions(home.settings())
+    next_day = later + DAY
+    morning = datetime(next_day.year, next_day.month, next_day.day, 4, 30, tzinfo=KYIV)
+    with dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=morning,
+        resources={"storage": defs.resources["storage"]},
+    ) as context:
+        [request] = defs.resolve_schedule_def(SCHEDULE).evaluate_tick(context).run_requests
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (
+        str(killed_day), str(killed_day)
+    )  # fmt: skip
+    assert finish(home.start_run(killed_day, killed_day, log="retried")) == 0
+    statuses = instance.get_status_by_partition(
+        FLAT_ORDER_DETAILS,
+        [str(START), str(killed_day), str(later)],
+        defs.resolve_job_def("daily_refresh").partitions_def,
+    )
+    assert set(statuses.values()) == {dg.AssetPartitionStatus.MATERIALIZED}

@@ -9,11 +9,13 @@ from dataclasses import asdict, dataclass, field
 CHECK_FAILED = "check_failed"
 FRESHNESS_MISSED = "freshness_missed"
 RUN_FAILED = "run_failed"
+RESOLVED = "resolved"  # an incident announced before is over (a quarantined day lifted)
 
 KIND_WORDS = {
     CHECK_FAILED: "Check failed",
     FRESHNESS_MISSED: "Freshness missed",
     RUN_FAILED: "Run failed",
+    RESOLVED: "Resolved",
 }
 
 
@@ -27,7 +29,7 @@ class Alert:
 
     key: str
     kind: str
-    severity: str  # ERROR or WARN
+    severity: str  # ERROR or WARN; OK for a resolved incident
     summary: str  # what was wrong, one line
     asset: str | None = None
     partition: str | None = None
@@ -75,7 +77,7 @@ class Alert:
 
     def slack_text(self) -> str:
         """Slack mrkdwn: bold subject, facts, details (tables in a code block), run link."""
-        icon = ":red_circle:" if self.severity == "ERROR" else ":warning:"
+        icon = {"ERROR": ":red_circle:", "OK": ":white_check_mark:"}.get(self.severity, ":warning:")
         lines = [f"{icon} *{self.subject}*", f"*What was wrong:* {self.summary}"]
         for label, value in self._facts():
             if label == "Run" and self.run_url:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
 from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
@@ -112,7 +113,8 @@ def add_run_tags(instance: dg.DagsterInstance, run_id: str, tags: Mapping[str, s
 
 @dataclass(frozen=True)
 class CheckFailure:
-    """One failed execution of an asset check."""
+    """One completed execution of an asset check (the name is the alert sensor's: it reads the
+    failed ones; `passed` tells a passed one read for a partition)."""
 
     id: int
     run_id: str
@@ -120,19 +122,53 @@ class CheckFailure:
     partition: str | None
     evaluation: dg.AssetCheckEvaluation
 
+    @property
+    def passed(self) -> bool:
+        return bool(self.evaluation.passed)
 
-def failed_check_executions(
-    instance: dg.DagsterInstance, key: dg.AssetCheckKey, limit: int
-) -> list[CheckFailure]:
-    """The newest failed executions of a check, up to `limit`."""
-    records = instance.event_log_storage.get_asset_check_execution_history(
-        key, limit=limit, status={AssetCheckExecutionRecordStatus.FAILED}
-    )
+
+COMPLETED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+
+
+def _executions(records: Iterable[Any]) -> list[CheckFailure]:
     return [
         CheckFailure(r.id, r.run_id, r.event.timestamp, r.partition, r.evaluation)
         for r in records
         if r.event is not None and r.evaluation is not None
     ]
+
+
+def failed_check_executions(
+    instance: dg.DagsterInstance,
+    key: dg.AssetCheckKey,
+    limit: int,
+    before_id: int | None = None,
+) -> list[CheckFailure]:
+    """The newest failed executions of a check, up to `limit`, newest first; with `before_id`,
+    those older than that execution (the next page)."""
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        key, limit=limit, cursor=before_id, status={AssetCheckExecutionRecordStatus.FAILED}
+    )
+    return _executions(records)
+
+
+def latest_check_executions(
+    instance: dg.DagsterInstance,
+    key: dg.AssetCheckKey,
+    partition: str,
+    limit: int = 1,
+    *,
+    passed_only: bool = False,
+) -> list[CheckFailure]:
+    """The newest completed executions (passed or failed; passed only with `passed_only`) of a
+    partitioned check for one partition, newest first."""
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        key,
+        limit=limit,
+        status={AssetCheckExecutionRecordStatus.SUCCEEDED} if passed_only else COMPLETED,
+        partition_filter=PartitionKeyFilter(key=partition),
+    )
+    return _executions(records)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@
     Without window vars (a run without a partition: the weekly whole-table pass, `dbt test` by
     hand) a test reads the whole table, and finds what no window can: a key repeated across
     days. The `to` model of a relationships test is never filtered, only the model under test.
+    The days quarantined or accepted as they are (vars skip_days, accepted_days) stay out of the
+    tests of a model with a window column (window.sql, without_days).
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
@@ -20,6 +22,9 @@
     {%- set column = tested_model_window_column() -%}
     {%- if column is not none and window_bounds() is not none -%}
         {%- do conditions.append(window_filter(column)) -%}
+    {%- endif -%}
+    {%- if column is not none and without_days(column) != '1 = 1' -%}
+        {%- do conditions.append(without_days(column)) -%}
     {%- endif -%}
     {%- if not conditions -%}
         {%- do return(relation) -%}

@@ -84,3 +84,26 @@
 {% macro start_date() %}
     {{ return(date_literal(date_var('start_date', '2025-01-01'))) }}
 {% endmacro %}
+
+
+
+{#- The days the data tests leave out: the quarantined days (var skip_days, their raw rows kept out
+    of the marts on purpose) and the days accepted as they are (var accepted_days, built with the
+    rules they break). Each var holds ISO dates separated by commas; Dagster passes them when
+    there are any (defs/raw/quarantine.py). A predicate on `column`; '1 = 1' without them. -#}
+{% macro without_days(column) %}
+    {%- set days = [] -%}
+    {%- for name in ['skip_days', 'accepted_days'] -%}
+        {%- set value = var(name, '') | string | trim -%}
+        {%- for text in (value.split(',') if value else []) -%}
+            {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text | trim) -%}
+                {{ exceptions.raise_compiler_error("var '" ~ name ~ "' holds ISO dates separated by commas, got '" ~ text ~ "'") }}
+            {%- endif -%}
+            {%- do days.append(date_literal(text | trim)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if not days -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {{ return(column ~ ' not in (' ~ days | join(', ') ~ ')') }}
+{% endmacro %}

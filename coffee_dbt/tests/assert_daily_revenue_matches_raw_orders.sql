@@ -1,5 +1,6 @@
 -- A day's revenue in the marts equals that day's TotalAmount in the raw orders, to the cent,
--- for the fact and for flat_order_details. Returns the days that differ.
+-- for the fact and for flat_order_details. Returns the days that differ. The quarantined days
+-- and the days accepted as they are stay out (without_days).
 
 with raw_orders as (
 
@@ -7,7 +8,7 @@ with raw_orders as (
         order_date,
         sum(total_amount) as revenue
     from {{ ref('stg_orders') }}
-    where {{ window_filter('order_date') }}
+    where {{ window_filter('order_date') }} and {{ without_days('order_date') }}
     group by order_date
 
 ),
@@ -18,7 +19,7 @@ fact as (
         order_date,
         sum(total_amount) as revenue
     from {{ ref('fact_order_details') }}
-    where {{ window_filter('order_date') }}
+    where {{ window_filter('order_date') }} and {{ without_days('order_date') }}
     group by order_date
 
 ),
@@ -29,7 +30,7 @@ flat as (
         order_date,
         sum(total_amount) as revenue
     from {{ ref('flat_order_details') }}
-    where {{ window_filter('order_date') }}
+    where {{ window_filter('order_date') }} and {{ without_days('order_date') }}
     group by order_date
 
 )

@@ -1,5 +1,6 @@
 -- Every order's lines add up exactly to the order: sub total, discount and total amount.
 -- Returns the orders of the window that don't (including an order without lines in the fact).
+-- The quarantined days and the days accepted as they are stay out (without_days).
 
 with line_totals as (
 
@@ -9,7 +10,7 @@ with line_totals as (
         sum(discount_amount) as discount_amount,
         sum(total_amount) as total_amount
     from {{ ref('fact_order_details') }}
-    where {{ window_filter('order_date') }}
+    where {{ window_filter('order_date') }} and {{ without_days('order_date') }}
     group by order_key
 
 ),
@@ -24,7 +25,7 @@ orders as (
         discount_amount,
         total_amount
     from {{ ref('stg_orders') }}
-    where {{ window_filter('order_date') }}
+    where {{ window_filter('order_date') }} and {{ without_days('order_date') }}
 
 )
 

@@ -9,6 +9,7 @@ identical file.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ def render_report(
             "TITLE": TITLES[kind],
             "AS_OF": data["as_of"],
             "FIRST_DAY": data["first_day"],
+            "COVERAGE": html.escape(data.get("coverage") or f"as of {data['as_of']}"),
+            "COVERAGE_CLASS": "" if data.get("coverage_complete", True) else " partial",
             "OTHER_LINK": other_link,
             "CSS": template("report.css"),
             "BODY": template(f"{kind}.html"),

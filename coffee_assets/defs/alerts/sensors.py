@@ -16,9 +16,10 @@ from typing import Any
 
 import dagster as dg
 
-from coffee_assets.core.alert import CHECK_FAILED, FRESHNESS_MISSED, RUN_FAILED, Alert
+from coffee_assets.core.alert import CHECK_FAILED, FRESHNESS_MISSED, RESOLVED, RUN_FAILED, Alert
 from coffee_assets.core.project import TIMEZONE
 from coffee_assets.defs.alerts.channels import AlertChannels
+from coffee_assets.defs.raw.quarantine import ACCEPTED, day_rule_checks
 from coffee_assets.platform import dagster_internals as internals
 from coffee_assets.platform.checks import INCIDENTS
 from coffee_assets.platform.freshness import DEADLINE_CRON
@@ -127,6 +128,51 @@ def failed_checks(
     return sorted(found, key=lambda f: (f.timestamp, f.id))
 
 
+def lifting(
+    instance: dg.DagsterInstance, check_key: str, partition: str
+) -> internals.CheckFailure | None:
+    """The evaluation that lifted a quarantined day (its newest one, when it passed or accepted
+    the day), or None while the day is still quarantined."""
+    key = dg.AssetCheckKey.from_user_string(check_key)
+    latest = internals.latest_check_executions(instance, key, partition)
+    if not latest:
+        return None
+    newest = latest[0]
+    if newest.passed or ACCEPTED in newest.evaluation.metadata:
+        return newest
+    return None
+
+
+def resolved_alert(
+    lifted: internals.CheckFailure, instance: dg.DagsterInstance, alerts: AlertChannels
+) -> Alert:
+    evaluation = lifted.evaluation
+    reason = evaluation.metadata.get(ACCEPTED)
+    how = (
+        f"accepted as it is ({getattr(reason, 'value', reason)})"
+        if reason is not None
+        else f"{evaluation.check_name} passes again"
+    )
+    run = instance.get_run_by_id(lifted.run_id)
+    return Alert(
+        key=f"resolved-{lifted.id}",
+        kind=RESOLVED,
+        severity="OK",
+        summary=(
+            f"{lifted.partition} is no longer quarantined: {how}; the customer metrics and the "
+            "reports take it in on their next build"
+        ),
+        asset=evaluation.asset_key.to_user_string(),
+        partition=lifted.partition,
+        check=evaluation.check_name,
+        job=run.job_name if run else None,
+        run_id=lifted.run_id,
+        run_url=alerts.run_url(lifted.run_id),
+        details={"evaluation": evaluation.description or ""},
+        timestamp=lifted.timestamp,
+    )
+
+
 def build_check_alert_sensor() -> dg.SensorDefinition:
     @dg.sensor(
         name=CHECK_ALERT_SENSOR,
@@ -146,23 +192,44 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
         # An incident that lasts several days fails a check once a day: announced once, by its
         # name (the evaluation's `incidents`: "store 3 since 2025-03-01").
         incidents: dict[str, float] = dict((state or {}).get("incidents", {}))
+        # Quarantined days announced and not lifted yet (kept until they are, whatever their
+        # age): "<check key>|<day>" -> when announced.
+        quarantined: dict[str, float] = dict((state or {}).get("quarantined", {}))
         since = now - (HORIZON_SECONDS if state else FIRST_TICK_SECONDS)
         assert context.repository_def is not None  # a sensor of a code location
         graph = context.repository_def.asset_graph
         failures = failed_checks(context.instance, graph.asset_check_keys, since)
+        day_rules = {key.to_user_string() for key in day_rule_checks()}
         sent = 0
         for failure in failures:
             if failure.id in seen:
                 continue
             seen.add(failure.id)
-            named = incident_names(failure.evaluation)
-            check = failure.evaluation.check_name
+            evaluation = failure.evaluation
+            check_key = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            if (
+                check_key in day_rules
+                and failure.partition
+                and evaluation.severity == dg.AssetCheckSeverity.ERROR
+            ):
+                quarantined.setdefault(f"{check_key}|{failure.partition}", failure.timestamp)
+            named = incident_names(evaluation)
+            check = evaluation.check_name
             if named and all(f"{check}: {name}" in incidents for name in named):
                 context.log.info(f"{check} ({failure.partition}): incident(s) announced already")
                 continue
             incidents |= {f"{check}: {name}": failure.timestamp for name in named}
             alerts.deliver(check_alert(failure, context.instance, alerts), context.log)
             sent += 1
+        # A quarantined day lifted (its files repaired and the day run again, or accepted):
+        # announced once, "resolved".
+        for entry in sorted(quarantined):
+            check_key, partition = entry.rsplit("|", 1)
+            lifted = lifting(context.instance, check_key, partition)
+            if lifted is not None:
+                alerts.deliver(resolved_alert(lifted, context.instance, alerts), context.log)
+                del quarantined[entry]
+                sent += 1
         # Freshness: once per turn to stale (Dagster's daemon evaluates the policies).
         with_policy = [node.key for node in graph.asset_nodes if node.freshness_policy]
         for key, fresh in internals.freshness_states(context.instance, with_policy).items():
@@ -178,7 +245,11 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
         # Only ids still inside the horizon can come back: the cursor stays small.
         keep = sorted({f.id for f in failures} & seen)
         recent = {name: at for name, at in incidents.items() if at > now - HORIZON_SECONDS}
-        context.update_cursor(json.dumps({"seen": keep, "stale": stale, "incidents": recent}))
+        context.update_cursor(
+            json.dumps(
+                {"seen": keep, "stale": stale, "incidents": recent, "quarantined": quarantined}
+            )
+        )
         return dg.SkipReason(f"{sent} new alert(s) announced")
 
     return asset_check_alerts

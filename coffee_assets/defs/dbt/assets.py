@@ -27,8 +27,11 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
+from coffee_assets.core.dates import as_date, days_between
+from coffee_assets.defs.dbt.coverage import coverage
 from coffee_assets.defs.dbt.project import prepared_dbt_project
 from coffee_assets.defs.dbt.translator import CoffeeDbtTranslator
+from coffee_assets.defs.raw.quarantine import DayStates, day_states
 from coffee_assets.defs.runs.books import RunBooks
 from coffee_assets.platform.costs import cost_metadata
 from coffee_assets.platform.metadata import markdown_table
@@ -36,6 +39,12 @@ from coffee_assets.platform.partitions import daily_partitions, run_days, run_wi
 from coffee_assets.platform.target import GCP, target_of
 from coffee_assets.platform.warehouse import Warehouse
 from coffee_assets.settings import GcpSettings, Settings
+
+# The models built whole as of one day from every day the rollups hold, and their as-of column:
+# their metadata names the days they are built without.
+CUMULATIVE = {"flat_customer_metrics": "as_of_date"}
+# The lineage's last daily model: a day is in the marts once it is materialized.
+LAST_DAILY_MODEL = "flat_order_details"
 
 
 def dbt_vars(window: tuple[date, date] | None, history_start: date) -> dict[str, str]:
@@ -90,7 +99,14 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
     ):
         # A run of one partition (the UI, `dg launch --partition`) has a window too: one day.
         window = run_window(context)
+        states = day_states(context.instance)
         vars_ = {**dbt_vars(window, settings.start_date), **warehouse.dbt_vars()}
+        # The data tests leave out the quarantined days (their raw rows are kept out of the
+        # marts on purpose) and the days accepted as they are (defs/raw/quarantine.py).
+        if states.quarantined:
+            vars_["skip_days"] = ",".join(str(day) for day in states.quarantined_days())
+        if states.accepted:
+            vars_["accepted_days"] = ",".join(str(day) for day in sorted(states.accepted))
         context.log.info(f"dbt build with vars {vars_}")
         invocation = dbt.cli(dbt_build_args(vars_), context=context, raise_on_error=False)
         # The events are held until dbt exits: DuckDB's file lock lets the row counts be read
@@ -107,10 +123,16 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
                 if days and context.assets_def.specs_by_key[key].partitions_def is not None:
                     context.log.info(f"Recording {days} daily materialization(s) of {relation}")
                 table = warehouse.summary(relation)
+                held = (
+                    held_by(context, warehouse, key, settings.start_date, window, states)
+                    if key.path[-1] in CUMULATIVE
+                    else {}
+                )
                 event = event.with_metadata(
                     {
                         **event.metadata,
                         **cost,
+                        **held,
                         "dagster/row_count": table.rows,
                         "preview": markdown_table(table.preview_columns, table.preview_rows),
                         "window": f"{window[0]}...{window[1]}" if window else "the whole history",
@@ -126,6 +148,34 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         shutil.rmtree(invocation.target_path, ignore_errors=True)
 
     return coffee_dbt_models
+
+
+def held_by(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    key: dg.AssetKey,
+    first: date,
+    window: tuple[date, date] | None,
+    states: DayStates,
+) -> dict[str, Any]:
+    """A cumulative mart's coverage (defs/dbt/coverage.py): as of which day, built without
+    which days and why."""
+    relation = warehouse.table_ref(".".join(key.path))
+    [(as_of,)] = warehouse.query(f"SELECT MAX({CUMULATIVE[key.path[-1]]}) FROM {relation}")
+    if as_of is None:
+        return {}
+    last_daily = next(k for k in context.assets_def.keys if k.path[-1] == LAST_DAILY_MODEL)
+    held = coverage(
+        context.instance,
+        last_daily,
+        first,
+        as_date(as_of),
+        built_now=days_between(*window) if window else (),
+        states=states,
+    )
+    if not held.complete:
+        context.log.warning(f"{key.to_user_string()}: {held.note()}")
+    return held.metadata()
 
 
 def _unique_id(event: Any) -> str | None:

@@ -1,39 +1,79 @@
-"""Checks on the reporting marts against the raw tables they come from.
+"""Checks on the reporting marts against the rollups they are built from.
 
 Blocking with ERROR severity: what is built on the marts (reports) must not show numbers that
-disagree with the raw data. (Each day's revenue in the marts against the raw orders is the dbt
-test assert_daily_revenue_matches_raw_orders, an asset check of flat_order_details.)
+disagree with the data they come from. (Each day's revenue in the marts against the raw orders
+is the dbt test assert_daily_revenue_matches_raw_orders, an asset check of flat_order_details.)
 """
 
 from datetime import date
 
 import dagster as dg
 
-from coffee_assets.core import contract as c
-from coffee_assets.core.dates import as_date
-from coffee_assets.core.project import RAW_SCHEMA
-from coffee_assets.core.sql import date_literal
+from coffee_assets.core.dates import as_date, days_between
+from coffee_assets.core.sql import between
 from coffee_assets.defs.dbt.assets import mart_key
+from coffee_assets.defs.dbt.coverage import coverage
 from coffee_assets.defs.runs.books import RunBooks
 from coffee_assets.platform.checks import ERROR, Verdict, check_metadata, emit, offenders
+from coffee_assets.platform.partitions import run_window
 from coffee_assets.platform.target import target_of
 from coffee_assets.platform.warehouse import Warehouse
 from coffee_assets.settings import Settings
 
 
+def customer_rows_sql(mart: str, customer_days: str, window: tuple[date, date] | None) -> str:
+    """The customers whose rows in flat_customer_metrics disagree with the customer-day rollup
+    it is built from (agg_customer_days), like with like: each customer with orders in the
+    window has exactly one row, recent and full enough to hold those days; no customer has two
+    rows or a row without orders. Without a window, every customer of the rollup, and no row
+    the rollup does not explain."""
+    scope = f"WHERE {between('order_date', *window)}" if window else ""
+    rollup = f"""
+        SELECT customer_id, MAX(order_date) AS last_day, SUM(orders) AS orders
+        FROM {customer_days} {scope} GROUP BY customer_id"""
+    rows = f"""
+        SELECT customer_id, COUNT(*) AS mart_rows, MIN(last_order_date) AS last_order_date,
+               MIN(orders_all_time) AS orders_all_time
+        FROM {mart} GROUP BY customer_id"""
+    join = "LEFT JOIN" if window else "FULL OUTER JOIN"
+    return f"""
+        SELECT customer_id, mart_rows, problem FROM (
+            SELECT COALESCE(d.customer_id, m.customer_id) AS customer_id,
+                   COALESCE(m.mart_rows, 0) AS mart_rows,
+                   CASE WHEN m.customer_id IS NULL THEN 'missing'
+                        WHEN d.customer_id IS NULL THEN 'unexpected'
+                        WHEN m.mart_rows <> 1 THEN 'duplicated'
+                        WHEN m.last_order_date < d.last_day THEN 'last order too early'
+                        WHEN m.orders_all_time < d.orders THEN 'too few orders'
+                   END AS problem
+            FROM ({rollup}) AS d {join} ({rows}) AS m ON m.customer_id = d.customer_id
+            UNION DISTINCT
+            SELECT customer_id, mart_rows,
+                   CASE WHEN mart_rows <> 1 THEN 'duplicated' ELSE 'no orders' END AS problem
+            FROM ({rows}) AS m
+            WHERE mart_rows <> 1 OR orders_all_time < 1
+        ) AS found
+        WHERE problem IS NOT NULL"""
+
+
 def build_customer_metrics_check(settings: Settings) -> dg.AssetChecksDefinition:
-    """flat_customer_metrics is rebuilt whole as of one day (its as_of_date, the newest day of
-    the data), so the check compares it with the raw orders up to that date."""
+    """flat_customer_metrics is rebuilt whole as of one day from agg_customer_days: the check
+    compares it with that rollup on the run's days (what changed), not with every raw order of
+    the history, and names the days the mart is built without (coverage.py)."""
 
     metrics = mart_key(settings, "flat_customer_metrics")
+    customer_days = mart_key(settings, "agg_customer_days")
+    last_daily = mart_key(settings, "flat_order_details")
     relation = ".".join(metrics.path)
 
     @dg.asset_check(
         asset=metrics,
         name="one_row_per_customer_with_orders",
         description=(
-            "Every registered customer with an order on or before the mart's as_of_date has "
-            "exactly one row, and no other customer has one."
+            "Every registered customer with orders on the run's days (agg_customer_days) has "
+            "exactly one row, as recent and with at least as many orders as those days; no "
+            "customer has two rows or a row without orders. A run without days checks every "
+            "customer of the rollup. Its metadata names the days the mart is built without."
         ),
         blocking=True,
         pool=target_of(settings).pool,
@@ -43,40 +83,39 @@ def build_customer_metrics_check(settings: Settings) -> dg.AssetChecksDefinition
         context: dg.AssetCheckExecutionContext, warehouse: Warehouse, run_books: RunBooks
     ):
         mart = warehouse.table_ref(relation)
-        orders = warehouse.table_ref(f"{RAW_SCHEMA}.{c.ORDERS.table}")
-        customers = warehouse.table_ref(f"{RAW_SCHEMA}.{c.CUSTOMERS.table}")
+        rollup = warehouse.table_ref(".".join(customer_days.path))
+        window = run_window(context)
         [(as_of, rows)] = warehouse.query(f"SELECT MAX(as_of_date), COUNT(*) FROM {mart}")
         as_of_day = as_date(as_of) if as_of else None
-        limit = date_literal(as_of_day or date(1900, 1, 1))
         hits = offenders(
             warehouse.query,
-            f"""
-            SELECT COALESCE(e.CustomerId, m.customer_id) AS customer_id,
-                   COALESCE(m.mart_rows, 0) AS mart_rows,
-                   CASE WHEN m.customer_id IS NULL THEN 'missing'
-                        WHEN e.CustomerId IS NULL THEN 'unexpected'
-                        ELSE 'duplicated' END AS problem
-            FROM (
-                SELECT DISTINCT o.CustomerId AS CustomerId
-                FROM {orders} AS o JOIN {customers} AS cu ON cu.CustomerId = o.CustomerId
-                WHERE o.OrderDate <= {limit}
-            ) AS e
-            FULL OUTER JOIN (
-                SELECT customer_id, COUNT(*) AS mart_rows FROM {mart} GROUP BY customer_id
-            ) AS m ON m.customer_id = e.CustomerId
-            WHERE m.customer_id IS NULL OR e.CustomerId IS NULL OR m.mart_rows <> 1
-            """,
+            customer_rows_sql(mart, rollup, window),
             ["customer_id", "mart_rows", "problem"],
         )
+        scope = f"{window[0]}...{window[1]}" if window else "every day"
+        held = (
+            coverage(
+                context.instance,
+                last_daily,
+                settings.start_date,
+                as_of_day,
+                built_now=days_between(*window) if window else (),
+            )
+            if as_of_day
+            else None
+        )
+        note = f" ({held.note()})" if held else ""
         verdict = Verdict(
             hits.count == 0,
-            f"one row per customer with orders as of {as_of_day}"
+            f"one row per customer with orders on {scope}{note}"
             if not hits.count
-            else f"{hits.count} customer(s) without exactly one row as of {as_of_day}",
+            else f"{hits.count} customer(s) of {scope} without exactly one fitting row{note}",
             {
                 "as_of_date": str(as_of_day),
                 "mart_rows": rows,
                 "table": relation,
+                "scope": scope,
+                **(held.metadata() if held else {}),
                 **hits.metadata(),
             },
         )

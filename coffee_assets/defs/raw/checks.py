@@ -26,9 +26,11 @@ from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.core.rules import Rule, Tables, duplicated_keys, rules_of
 from coffee_assets.core.sql import between
 from coffee_assets.defs.raw.assets import raw_asset_key
+from coffee_assets.defs.raw.quarantine import ACCEPT_TAG, ACCEPTED
 from coffee_assets.defs.runs.books import RunBooks
 from coffee_assets.platform.checks import (
     ERROR,
+    INCIDENTS,
     WARN,
     Verdict,
     check_metadata,
@@ -200,6 +202,9 @@ def build_daily_rules_check(
         days = run_days(context)
         first, last = days[0], days[-1]
         findings = {rule.name: rule_findings(rule, warehouse, first, last) for rule in rules}
+        # A run tagged coffee/accept takes its days as they are (quarantine.py): what fails is
+        # recorded, as WARN, and does not block.
+        accept = (context.run.tags.get(ACCEPT_TAG) or "").strip()
         verdicts: dict[str | None, Verdict] = {}
         for day in days:
             failed = {name: found[day] for name, found in findings.items() if day in found}
@@ -208,14 +213,18 @@ def build_daily_rules_check(
                 metadata[name] = finding.summary
                 metadata |= {f"{name}.{key}": value for key, value in finding.metadata.items()}
             severity = ERROR if any(f.severity == ERROR for f in failed.values()) else WARN
+            what = "; ".join(f"{name}: {finding.summary}" for name, finding in failed.items())
+            if failed:
+                # One incident per day and table, however often the day is evaluated again (or
+                # accepted after): the alert sensor announces it once, and once more when lifted.
+                metadata[INCIDENTS] = f"{raw_name(table)} {day}"
+            if failed and accept:
+                severity = WARN
+                metadata[ACCEPTED] = accept
+                what = f"accepted as it is ({accept}): {what}"
             verdicts[day.isoformat()] = Verdict(
                 not failed,
-                (
-                    "; ".join(f"{name}: {finding.summary}" for name, finding in failed.items())
-                    + f" on {day}"
-                )
-                if failed
-                else f"all {len(names)} rules hold on {day}",
+                f"{what} on {day}" if failed else f"all {len(names)} rules hold on {day}",
                 metadata,
                 severity if failed else None,
             )

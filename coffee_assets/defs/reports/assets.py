@@ -15,6 +15,7 @@ materializations, and a sparkline of daily revenue.
 """
 
 import re
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -28,7 +29,8 @@ from coffee_assets.core.reports import (
     report_payload,
     sparkline,
 )
-from coffee_assets.defs.dbt.assets import mart_key
+from coffee_assets.defs.dbt.assets import LAST_DAILY_MODEL, mart_key
+from coffee_assets.defs.dbt.coverage import coverage
 from coffee_assets.defs.reports.data import Marts, ReportDataError, load_report_data
 from coffee_assets.defs.runs.books import RunBooks
 from coffee_assets.platform.metadata import markdown_table
@@ -122,6 +124,7 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     # The marts' rollups and customer metrics, the chain's calendar and the stores (names,
     # opening days: for the events and incidents the sales report marks on its charts).
     keys = [mart_key(settings, model) for model in Marts.MODELS]
+    last_daily = mart_key(settings, LAST_DAILY_MODEL)
     marts = Marts(*(".".join(key.path) for key in keys))
 
     @dg.multi_asset(
@@ -155,6 +158,14 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         except ReportDataError as exc:
             raise dg.Failure(description=f"reports: {exc}") from None
         as_of = data["as_of"]
+        # The days the reports are built without (a quarantined day, a failed run), said in
+        # their header and metadata.
+        held = coverage(
+            context.instance, last_daily, settings.start_date, date.fromisoformat(as_of)
+        )
+        data["coverage"], data["coverage_complete"] = held.note(), held.complete
+        if not held.complete:
+            context.log.warning(f"reports: {held.note()}")
         kpis = headline(data, *default_period(data))
         context.log.info(
             f"Reports as of {as_of}: {data['n_days']} days from {data['first_day']}, "
@@ -193,6 +204,7 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                     "latest": latest_note,
                     "bytes": dg.MetadataValue.int(len(dated)),
                     "default_view": f"last {DEFAULT_DAYS} days, every store and order type",
+                    **held.metadata(),
                     **_kpi_metadata(kpis),
                 },
             )

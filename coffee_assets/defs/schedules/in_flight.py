@@ -1,7 +1,7 @@
 """The days some queued or running work already builds, so the schedule does not ask for them again.
 
-The schedule requests the days after the newest complete one. While the run it requested is
-queued or running, those days are not complete yet: with a short cron (every minute, say) each
+The schedule requests the days not built yet (catch_up.py). While the run it requested is queued
+or running, those days are not built yet: with a short cron (every minute, say) each
 tick would ask for the same range again, and the queue would rebuild it once per tick. So before
 it requests a range, the schedule looks at what is already on its way:
 
@@ -89,20 +89,3 @@ def in_flight(instance: dg.DagsterInstance, asset: dg.AssetKey, job_name: str) -
         if days:
             found.append(InFlight(f"backfill {backfill_id}", days))
     return found
-
-
-def days_left(
-    first: date, last: date, on_their_way: list[InFlight]
-) -> tuple[date, date] | dg.SkipReason:
-    """The part of first...last that nothing on its way builds: from its first such day to its
-    last (days in between that something builds are built again, harmlessly); or a skip reason
-    naming what builds all of it."""
-    wanted = days_between(first, last)
-    todo = [day for day in wanted if not any(day in item.days for item in on_their_way)]
-    if todo:
-        return todo[0], todo[-1]
-    names = [item.what for item in on_their_way if item.days.intersection(wanted)]
-    return dg.SkipReason(
-        f"{first}...{last} is already on its way: {', '.join(names)} (queued or running, or a "
-        "requested backfill); nothing is requested twice"
-    )

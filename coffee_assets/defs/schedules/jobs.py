@@ -3,13 +3,13 @@ weekly job that tests whole tables."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 
 import dagster as dg
 
 from coffee_assets.core.importer.manifest import read_manifest
 from coffee_assets.core.project import TIMEZONE
-from coffee_assets.defs.schedules.in_flight import days_left, in_flight
+from coffee_assets.defs.schedules.catch_up import plan_catch_up
 from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
 from coffee_assets.platform.storage import Bucket
 
@@ -68,39 +68,17 @@ def build_whole_table_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.Sched
     )
 
 
-def days_to_catch_up(
-    instance: dg.DagsterInstance,
-    partitions_def: dg.TimeWindowPartitionsDefinition,
-    complete_asset: dg.AssetKey,
-    now: datetime,
-) -> tuple[date, date] | None:
-    """The days from the one after the newest complete day (the newest partition of
-    `complete_asset`, the lineage's last daily asset) to yesterday; None when there is none."""
-    keys = partitions_def.get_partition_keys(current_time=now)
-    if not keys:
-        return None
-    statuses = instance.get_status_by_partition(complete_asset, keys, partitions_def) or {}
-    done = [
-        key for key, status in statuses.items() if status == dg.AssetPartitionStatus.MATERIALIZED
-    ]
-    first = (
-        date.fromisoformat(max(done)) + timedelta(days=1) if done else date.fromisoformat(keys[0])
-    )
-    last = date.fromisoformat(keys[-1])
-    return (first, last) if first <= last else None
-
-
 def build_daily_refresh_schedule(
     job: dg.UnresolvedAssetJobDefinition,
     partitions_def: dg.TimeWindowPartitionsDefinition,
     complete_asset: dg.AssetKey,
     cron: str,
 ) -> dg.ScheduleDefinition:
-    """Every morning (04:30 Kyiv time by default): every day from the newest complete day up to
-    yesterday, as ONE run (the range tags of a single-run backfill). After a week with the laptop
-    closed, the first morning it is open catches the week up in one run. Days that a queued or
-    running run, or a requested backfill, already builds are not requested again (in_flight.py):
-    a tick while the previous tick's run is still on its way skips, naming it."""
+    """Every morning (04:30 Kyiv time by default): every day of the history up to yesterday that
+    is not built yet, one run per stretch of consecutive days (catch_up.py). After a week with
+    the laptop closed, the first morning it is open catches the week up in one run; a day left
+    behind by a crash is built again; a quarantined day is left alone and the days around it go
+    on; days something already builds are not requested again (in_flight.py)."""
 
     @dg.schedule(
         job=job,
@@ -109,34 +87,37 @@ def build_daily_refresh_schedule(
         execution_timezone=TIMEZONE,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=(
-            f"'{cron}' (Kyiv time): daily_refresh for every day since the newest complete day "
-            "up to yesterday, as one run."
+            f"'{cron}' (Kyiv time): daily_refresh for every day up to yesterday not built yet, "
+            "one run per stretch of consecutive days; quarantined days are left until repaired."
         ),
     )
     def daily_refresh_schedule(context: dg.ScheduleEvaluationContext, storage: Bucket):
-        days = days_to_catch_up(
-            context.instance, partitions_def, complete_asset, context.scheduled_execution_time
-        )
-        if days is None:
-            return dg.SkipReason("every day up to yesterday is complete")
-        first, last = days
         manifest = read_manifest(storage)
-        if manifest is not None and last > manifest.last_day:
-            # Imported data: the days after the import have no files (nothing generates them).
-            last = manifest.last_day
-            if first > last:
-                return dg.SkipReason(
-                    f"every imported day is complete ({manifest.label}, up to "
-                    f"{manifest.last_day}); newer days come with the next import"
-                )
-        left = days_left(first, last, in_flight(context.instance, complete_asset, DAILY_REFRESH))
-        if isinstance(left, dg.SkipReason):
-            return left
-        first, last = left
-        return dg.RunRequest(
-            run_key=f"{first}...{last}",
-            tags=partition_range_tags(first, last),
+        # Imported data: the days after the import have no files (nothing generates them).
+        last_day = manifest.last_day if manifest is not None else None
+        plan = plan_catch_up(
+            context.instance,
+            partitions_def,
+            complete_asset,
+            DAILY_REFRESH,
+            context.scheduled_execution_time,
+            last_day,
         )
+        for note in plan.notes():
+            context.log.info(note)
+        if not plan.ranges:
+            done = (
+                f"every imported day is complete ({manifest.label}, up to {manifest.last_day}); "
+                "newer days come with the next import"
+                if manifest is not None
+                else "every day up to yesterday is complete"
+            )
+            notes = plan.notes()
+            return dg.SkipReason(f"nothing to request: {'; '.join(notes)}" if notes else done)
+        return [
+            dg.RunRequest(run_key=f"{first}...{last}", tags=partition_range_tags(first, last))
+            for first, last in plan.ranges
+        ]
 
     return daily_refresh_schedule
 
