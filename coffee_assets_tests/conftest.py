@@ -28,6 +28,33 @@ os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 # The environment's executables (dbt, dg, dagster) first, also when pytest is run directly.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
+# The order pytest-xdist hands the modules out in (scripts/test.sh runs two workers): the longest
+# first, so that short modules fill the gaps at the end instead of a long one starting last.
+# The deployment group (test_production and test_concurrency, one worker) is the longest.
+LONGEST_FIRST = (
+    "test_production",
+    "test_concurrency",
+    "test_gcp",
+    "test_crashes",
+    "test_quarantine",
+    "test_reports_browser",
+    "test_reports",
+    "test_dagster_dev",
+    "test_checks",
+    "test_static",
+    "test_import",
+    "test_windowed",
+    "test_business",
+    "test_image_build",
+    "test_pipeline",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(rank)))
+
+
 START = date(2025, 1, 1)
 DAGSTER_URL = "http://dagster.example:3000"  # the alerts' run links (the `alerting` fixture)
 ODD_FOLDER = 'it\'s a "shop" folder, $HOME & all'

@@ -21,11 +21,11 @@ import duckdb
 import pytest
 
 from coffee_assets.core import contract as c
-from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.raw.quarantine import ACCEPT_TAG, day_states
-from coffee_assets.defs.schedules.jobs import SCHEDULE, execute_daily_refresh
+from coffee_assets.defs.schedules.jobs import SCHEDULE
 from coffee_assets.settings import Settings
 
+from .histories import HistorySpec, history_copy
 from .test_checks import read_csv, tick_all, with_redelivery_job, wrong_total
 
 pytestmark = pytest.mark.slow
@@ -51,10 +51,6 @@ class History:
     settings: Settings
     defs: dg.Definitions
     instance: dg.DagsterInstance
-
-
-def settings_in(folder) -> Settings:
-    return Settings(data_dir=folder, start_date=START, seed=11, orders_per_day=60)
 
 
 def marts(settings: Settings) -> dict[str, list[tuple]]:
@@ -117,18 +113,22 @@ def latest_metadata(history: History, *path: str) -> dict[str, str]:
     return {k: str(getattr(v, "value", v)) for k, v in event.asset_materialization.metadata.items()}
 
 
+# Three clean days, one run; and the same history a week long (the clean build the repaired
+# history must equal): built once per session (histories.py), copied into each test.
+BASE = HistorySpec(START, BAD - DAY, seed=11, orders_per_day=60)
+CLEAN = HistorySpec(START, LAST, seed=11, orders_per_day=60)
+
+
 @pytest.fixture
-def history(tmp_path) -> Iterator[History]:
-    """Three clean days, one run, in an instance on disk (as the daemon's: schedules read it)."""
-    settings = settings_in(tmp_path / "data")
-    defs = build_definitions(settings)
-    with dg.instance_for_test() as instance:
-        assert execute_daily_refresh(defs, START, BAD - DAY, instance=instance).success
-        yield History(settings, defs, instance)
+def history(tmp_path_factory, tmp_path) -> Iterator[History]:
+    """A copy of BASE, its instance on disk (as the daemon's: schedules read it)."""
+    built = history_copy(tmp_path_factory, BASE, tmp_path)
+    with built.instance() as instance:
+        yield History(built.settings, built.defs(), instance)
 
 
 def test_a_blocked_day_is_one_incident_the_next_days_go_on_and_the_repair_is_one_run(
-    history, alerting, tmp_path
+    history, alerting, tmp_path_factory, tmp_path
 ):
     cursors = tick_all(history.defs, history.instance, alerting, {})
     blocked = deliver_bad_day(history)
@@ -199,11 +199,8 @@ def test_a_blocked_day_is_one_incident_the_next_days_go_on_and_the_repair_is_one
     assert schedule_tick(history, LAST + DAY) == "every day up to yesterday is complete"
 
     # Every mart row equals a clean build of the same history, to the cent.
-    clean = settings_in(tmp_path / "clean")
-    assert execute_daily_refresh(
-        build_definitions(clean), START, LAST, instance=dg.DagsterInstance.ephemeral()
-    ).success
-    assert marts(history.settings) == marts(clean)
+    clean = history_copy(tmp_path_factory, CLEAN, tmp_path / "clean")
+    assert marts(history.settings) == marts(clean.settings)
 
 
 def test_a_day_accepted_as_it_is_is_built_and_the_marts_say_so(history, alerting):

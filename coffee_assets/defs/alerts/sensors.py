@@ -2,10 +2,11 @@
 
 Each is announced once, also across daemon restarts: the check sensor keeps in its cursor (stored
 by Dagster) the ids of the failed check executions it has announced, the incidents it has
-announced (a store down three days fails three daily evaluations: one incident) and, per asset,
-the moment its freshness last turned stale; Dagster's run failure sensor keeps its own cursor of
-processed run failures. A run that failed only because blocking checks failed is not announced
-again as a run failure: its checks were.
+announced (a store down three days fails three daily evaluations: one incident), the quarantined
+days it announced until they are lifted (then one "resolved" alert: defs/raw/quarantine.py) and,
+per asset, the moment its freshness last turned stale; Dagster's run failure sensor keeps its
+own cursor of processed run failures. A run that failed only because blocking checks failed is
+not announced again as a run failure: its checks were.
 """
 
 import json

@@ -27,8 +27,8 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
-from coffee_assets.core.dates import as_date, days_between
-from coffee_assets.defs.dbt.coverage import coverage
+from coffee_assets.core.dates import as_date
+from coffee_assets.defs.dbt.coverage import coverage, held_days
 from coffee_assets.defs.dbt.project import prepared_dbt_project
 from coffee_assets.defs.dbt.translator import CoffeeDbtTranslator
 from coffee_assets.defs.raw.quarantine import DayStates, day_states
@@ -43,8 +43,10 @@ from coffee_assets.settings import GcpSettings, Settings
 # The models built whole as of one day from every day the rollups hold, and their as-of column:
 # their metadata names the days they are built without.
 CUMULATIVE = {"flat_customer_metrics": "as_of_date"}
-# The lineage's last daily model: a day is in the marts once it is materialized.
+# The lineage's last daily model (a day is built once it is materialized) and the rollup whose
+# days are the days the marts hold.
 LAST_DAILY_MODEL = "flat_order_details"
+STORE_DAYS_MODEL = "agg_store_days"
 
 
 def dbt_vars(window: tuple[date, date] | None, history_start: date) -> dict[str, str]:
@@ -124,7 +126,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
                     context.log.info(f"Recording {days} daily materialization(s) of {relation}")
                 table = warehouse.summary(relation)
                 held = (
-                    held_by(context, warehouse, key, settings.start_date, window, states)
+                    held_by(context, warehouse, key, settings.start_date, states)
                     if key.path[-1] in CUMULATIVE
                     else {}
                 )
@@ -155,7 +157,6 @@ def held_by(
     warehouse: Warehouse,
     key: dg.AssetKey,
     first: date,
-    window: tuple[date, date] | None,
     states: DayStates,
 ) -> dict[str, Any]:
     """A cumulative mart's coverage (defs/dbt/coverage.py): as of which day, built without
@@ -164,13 +165,14 @@ def held_by(
     [(as_of,)] = warehouse.query(f"SELECT MAX({CUMULATIVE[key.path[-1]]}) FROM {relation}")
     if as_of is None:
         return {}
-    last_daily = next(k for k in context.assets_def.keys if k.path[-1] == LAST_DAILY_MODEL)
+    by_name = {k.path[-1]: k for k in context.assets_def.keys}
+    store_days = warehouse.table_ref(".".join(by_name[STORE_DAYS_MODEL].path))
     held = coverage(
         context.instance,
-        last_daily,
+        by_name[LAST_DAILY_MODEL],
         first,
         as_date(as_of),
-        built_now=days_between(*window) if window else (),
+        held_days(warehouse.query, store_days, first, as_date(as_of)),
         states=states,
     )
     if not held.complete:

@@ -9,10 +9,10 @@ from datetime import date
 
 import dagster as dg
 
-from coffee_assets.core.dates import as_date, days_between
+from coffee_assets.core.dates import as_date
 from coffee_assets.core.sql import between
-from coffee_assets.defs.dbt.assets import mart_key
-from coffee_assets.defs.dbt.coverage import coverage
+from coffee_assets.defs.dbt.assets import LAST_DAILY_MODEL, STORE_DAYS_MODEL, mart_key
+from coffee_assets.defs.dbt.coverage import coverage, held_days
 from coffee_assets.defs.runs.books import RunBooks
 from coffee_assets.platform.checks import ERROR, Verdict, check_metadata, emit, offenders
 from coffee_assets.platform.partitions import run_window
@@ -63,7 +63,8 @@ def build_customer_metrics_check(settings: Settings) -> dg.AssetChecksDefinition
 
     metrics = mart_key(settings, "flat_customer_metrics")
     customer_days = mart_key(settings, "agg_customer_days")
-    last_daily = mart_key(settings, "flat_order_details")
+    last_daily = mart_key(settings, LAST_DAILY_MODEL)
+    store_days = mart_key(settings, STORE_DAYS_MODEL)
     relation = ".".join(metrics.path)
 
     @dg.asset_check(
@@ -99,7 +100,12 @@ def build_customer_metrics_check(settings: Settings) -> dg.AssetChecksDefinition
                 last_daily,
                 settings.start_date,
                 as_of_day,
-                built_now=days_between(*window) if window else (),
+                held_days(
+                    warehouse.query,
+                    warehouse.table_ref(".".join(store_days.path)),
+                    settings.start_date,
+                    as_of_day,
+                ),
             )
             if as_of_day
             else None

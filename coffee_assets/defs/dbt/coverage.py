@@ -1,26 +1,26 @@
 """Which days the cumulative marts hold, and which they are built without (and why).
 
 flat_customer_metrics and the reports are built as of one day from every day the rollups hold.
-A day the lineage has not built (quarantined by a broken daily rule, its run failed, not run
-yet) is not in them; a day accepted as it is, is. Both are said wherever these marts are shown
-(their metadata, their check's, the reports' header): "as of 2025-04-09, without 2025-04-03
+What they hold is data: the days of agg_store_days (one row per day, store and order type: a
+small table). Why a day is not there comes from Dagster: the day is quarantined by a broken daily
+rule (defs/raw/quarantine.py), its run failed, or it was never run; a day Dagster shows built but
+without a row had no order. A day accepted as it is, and a day held as built before while its
+newer files are quarantined, are said too. All of it is shown wherever these marts are (their
+metadata, their check's, the reports' header): "as of 2025-04-09, without 2025-04-03
 (daily_rules on coffee_shop/orders, quarantined since ...)".
-
-The days come from Dagster's partition statuses of flat_order_details (the lineage's last daily
-asset: a day is in the marts once it is materialized), the reasons from the daily rules'
-evaluations (defs/raw/quarantine.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import dagster as dg
 
-from coffee_assets.core.dates import days_between
+from coffee_assets.core.dates import as_date, days_between
+from coffee_assets.core.sql import between
 from coffee_assets.defs.raw.quarantine import DayStates, day_states
 from coffee_assets.platform.metadata import markdown_table
 from coffee_assets.platform.partitions import daily_partitions
@@ -36,7 +36,8 @@ class Coverage:
     first: date
     as_of: date
     without: list[tuple[date, str]] = field(default_factory=list)  # day, why
-    accepted: list[str] = field(default_factory=list)  # "2025-04-03 (accepted as it is: ...)"
+    # "2025-04-03 (accepted as it is: ...)", "2025-04-03 as built before its newer files (...)"
+    accepted: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -72,33 +73,47 @@ class Coverage:
         }
 
 
+def held_days(
+    query: Callable[[str], list[tuple]], store_days: str, first: date, as_of: date
+) -> set[date]:
+    """The days of first...as_of the store-day rollup holds (`store_days`: its name in the
+    warehouse's SQL)."""
+    rows = query(
+        f"SELECT DISTINCT order_date FROM {store_days} WHERE {between('order_date', first, as_of)}"
+    )
+    return {as_date(day) for (day,) in rows}
+
+
 def coverage(
     instance: dg.DagsterInstance,
     last_daily_asset: dg.AssetKey,
     first: date,
     as_of: date,
+    held: set[date],
     *,
-    built_now: Iterable[date] = (),
     states: DayStates | None = None,
 ) -> Coverage:
-    """The coverage of marts built as of `as_of` from the days first...as_of: each day not
-    materialized (but for `built_now`, the days the current run has just built) is named, with
-    its quarantine when it has one."""
+    """The coverage of marts built as of `as_of` from the days first...as_of, of which the
+    rollups hold `held`: each day they do not hold and Dagster does not show built (a day
+    without orders) is named, with its quarantine when it has one."""
     days = days_between(first, as_of)
     if not days:
         return Coverage(first, as_of)
-    keys = [day.isoformat() for day in days]
-    statuses = instance.get_status_by_partition(last_daily_asset, keys, daily_partitions(first))
-    built = set(built_now)
-    lacking = [
-        (day, (statuses or {}).get(day.isoformat()))
-        for day in days
-        if day not in built
-        and (statuses or {}).get(day.isoformat()) != dg.AssetPartitionStatus.MATERIALIZED
-    ]
+    absent = [day for day in days if day not in held]
+    statuses = (
+        instance.get_status_by_partition(
+            last_daily_asset, [day.isoformat() for day in absent], daily_partitions(first)
+        )
+        or {}
+        if absent
+        else {}
+    )
     states = states or day_states(instance)
     without = []
-    for day, status in lacking:
+    for day in absent:
+        status = statuses.get(day.isoformat())
+        if status == dg.AssetPartitionStatus.MATERIALIZED:
+            continue  # built, and no order that day
         verdicts = states.quarantined.get(day)
         if verdicts:
             why = "; ".join(v.reason() for v in verdicts)
@@ -112,5 +127,11 @@ def coverage(
         for day in sorted(states.accepted)
         if first <= day <= as_of
         for verdict in states.accepted[day]
+    ]
+    # Held as built before: newer files of the day are quarantined, the marts keep the old.
+    accepted += [
+        f"{day} as built before its newer files ({'; '.join(v.reason() for v in verdicts)})"
+        for day, verdicts in sorted(states.quarantined.items())
+        if day in held
     ]
     return Coverage(first, as_of, without, accepted)

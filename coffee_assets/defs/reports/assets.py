@@ -30,7 +30,7 @@ from coffee_assets.core.reports import (
     sparkline,
 )
 from coffee_assets.defs.dbt.assets import LAST_DAILY_MODEL, mart_key
-from coffee_assets.defs.dbt.coverage import coverage
+from coffee_assets.defs.dbt.coverage import coverage, held_days
 from coffee_assets.defs.reports.data import Marts, ReportDataError, load_report_data
 from coffee_assets.defs.runs.books import RunBooks
 from coffee_assets.platform.metadata import markdown_table
@@ -160,8 +160,18 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         as_of = data["as_of"]
         # The days the reports are built without (a quarantined day, a failed run), said in
         # their header and metadata.
+        as_of_day = date.fromisoformat(as_of)
         held = coverage(
-            context.instance, last_daily, settings.start_date, date.fromisoformat(as_of)
+            context.instance,
+            last_daily,
+            settings.start_date,
+            as_of_day,
+            held_days(
+                warehouse.query,
+                warehouse.table_ref(marts.store_days),
+                settings.start_date,
+                as_of_day,
+            ),
         )
         data["coverage"], data["coverage_complete"] = held.note(), held.complete
         if not held.complete:
