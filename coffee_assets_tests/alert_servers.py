@@ -31,18 +31,30 @@ class Request:
 
 
 class RecordingHttpServer:
-    """Records every POST; answers 200 with `{"ok": true, ...}` (what Slack's API answers)."""
+    """Records every POST it accepts; answers 200 with `{"ok": true, ...}` (what Slack's API
+    answers). While `failing` is set it accepts nothing: it answers 500 (Slack's
+    `{"ok": false, "error": "internal_error"}`) and counts the refusal in `refused`."""
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
+        self.refused = 0
+        self.failing = False
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length", 0))
-                recorder.requests.append(
-                    Request(self.path, dict(self.headers.items()), self.rfile.read(length))
-                )
+                payload = self.rfile.read(length)
+                if recorder.failing:
+                    recorder.refused += 1
+                    body = json.dumps({"ok": False, "error": "internal_error"}).encode()
+                    self.send_response(500)
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                recorder.requests.append(Request(self.path, dict(self.headers.items()), payload))
                 body = json.dumps({"ok": True, "channel": "C0ALERTS", "ts": "1.000100"}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -81,20 +93,27 @@ class _Recorder:
 
 
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1, recording every message it accepts (no TLS, no auth)."""
+    """aiosmtpd on 127.0.0.1, recording every message it accepts (no TLS, no auth). `stop` and
+    `start` take it down and bring it back on the same port (a mail server restarting)."""
 
     def __init__(self) -> None:
         self.recorder = _Recorder()
         self.port = free_port()
+        self.controller: Controller | None = None
+        self.start()
+
+    def start(self) -> None:
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
+        self.controller.start()  # returns once the server answers
 
     @property
     def messages(self) -> list[Message]:
         return self.recorder.messages
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self.controller is not None:
+            self.controller.stop()  # returns once the port is closed
+            self.controller = None
 
 
 @dataclass
@@ -104,6 +123,10 @@ class AlertServers:
     smtp: SmtpServer
 
     def clear(self) -> None:
+        self.webhook.failing = self.slack.failing = False
+        self.webhook.refused = self.slack.refused = 0
+        if self.smtp.controller is None:
+            self.smtp.start()
         self.webhook.requests.clear()
         self.slack.requests.clear()
         self.smtp.recorder.messages.clear()

@@ -55,6 +55,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(rank)))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under `--dist loadgroup`, pytest-xdist marks a grouped test by a suffix of its node id
+    (`...@deployment`) and sends each suffix to one worker. Should a pytest or xdist upgrade
+    stop that (pytest 9.2 did), grouped tests would run on both workers at once: refuse."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [
+        item.nodeid
+        for item in session.items
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+    ]
+    if lost:
+        raise pytest.UsageError(
+            f"pytest-xdist's --dist loadgroup did not group {len(lost)} test(s) (e.g. "
+            f"{lost[0]}): this pytest and pytest-xdist do not work together; see the pytest "
+            "pin in pyproject.toml"
+        )
+
+
 START = date(2025, 1, 1)
 DAGSTER_URL = "http://dagster.example:3000"  # the alerts' run links (the `alerting` fixture)
 ODD_FOLDER = 'it\'s a "shop" folder, $HOME & all'

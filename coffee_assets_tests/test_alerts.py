@@ -16,6 +16,7 @@ from coffee_assets.defs.alerts.channels import (
     SmtpChannel,
     WebhookChannel,
 )
+from coffee_assets.defs.alerts.outbox import RETRY_SECONDS, Outbox
 from coffee_assets.defs.alerts.resources import alert_channels
 from coffee_assets.settings import SettingsError
 
@@ -111,34 +112,105 @@ def test_slack_posts_through_slack_sdk(clean):
     assert body["channel"] == "#alerts" and body["text"] == ALERT.slack_text()
 
 
-def test_one_broken_channel_does_not_silence_the_others(clean):
-    logged: list[str] = []
+class Log:
+    """A sensor's log: what it was told, line by line."""
 
-    class Log:
-        def info(self, message):
-            logged.append(message)
+    def __init__(self) -> None:
+        self.lines: list[str] = []
 
-        error = warning = info
+    def info(self, message: str) -> None:
+        self.lines.append(message)
 
+    error = warning = info
+
+
+def every_channel(servers) -> AlertChannels:
+    return AlertChannels(
+        webhook=WebhookChannel(url=servers.webhook.url + "hooks/coffee", timeout_seconds=5),
+        email=SmtpChannel(
+            host="127.0.0.1",
+            port=servers.smtp.port,
+            sender="dagster@coffee.example",
+            recipients="data-team@coffee.example",
+            tls="none",
+            timeout_seconds=5,
+        ),
+        slack=SlackChannel(token="xoxb-1", channel="#alerts", base_url=servers.slack.url),
+    )
+
+
+def test_one_broken_channel_does_not_silence_the_others_and_gets_the_alert_later(clean):
     channels = AlertChannels(
         webhook=WebhookChannel(url="http://127.0.0.1:9/nothing-listens", timeout_seconds=2),
         slack=SlackChannel(token="xoxb-1", channel="#alerts", base_url=clean.slack.url),
     )
-    outcome = channels.deliver(ALERT, Log())
-    assert outcome["slack"] == "sent" and outcome["webhook"].startswith("URLError")
+    outbox, log = Outbox(), Log()
+    outbox.add(ALERT, channels.names(), now=0)
+    delivery = outbox.deliver(channels, log, now=0)
+    assert delivery.delivered == 1 and list(delivery.failed) == ["webhook"]
+    assert delivery.failed["webhook"].startswith("URLError")
+    assert "1 alert(s) waiting for webhook (URLError" in delivery.summary()
     assert len(clean.slack.requests) == 1
-    assert any("could not be sent to webhook" in line for line in logged)
+    assert any("could not be sent to webhook (try 1)" in line for line in log.lines)
+    # The webhook is fixed: the next tick sends it there, and Slack does not get it again.
+    channels = channels.model_copy(update={"webhook": WebhookChannel(url=clean.webhook.url)})
+    delivery = outbox.deliver(channels, log, now=60)
+    assert (delivery.delivered, delivery.failed, delivery.waiting) == (1, {}, 0)
+    assert len(clean.webhook.requests) == 1 and len(clean.slack.requests) == 1
+    assert json.loads(clean.webhook.requests[0].body)["key"] == ALERT.key
+
+
+def test_channels_that_fail_are_tried_again_with_backoff_until_each_took_the_alert_once(clean):
+    """SMTP down, the webhook and Slack answering 500: each tick that tries says which channel
+    failed and why; the tries space out (the next tick, then every other one); once the servers
+    are back, each channel takes the alert exactly once. The outbox survives as its state (a
+    daemon restart)."""
+    channels, log = every_channel(clean), Log()
+    clean.smtp.stop()
+    clean.webhook.failing = clean.slack.failing = True
+    outbox = Outbox()
+    outbox.add(ALERT, channels.names(), now=0)
+    said, summaries = [], []
+    for tick in range(3):
+        delivery = outbox.deliver(channels, log, now=60 * tick)
+        said.append((sorted(delivery.failed), delivery.waiting))
+        summaries.append(delivery.summary())
+        outbox = Outbox.from_state(json.loads(json.dumps(outbox.state())))  # the cursor
+    # Tried on ticks 1 and 2; tick 3 lets one pass (backoff).
+    assert said == [(["email", "slack", "webhook"], 1)] * 2 + [([], 1)]
+    assert (clean.webhook.refused, clean.slack.refused) == (2, 2)
+    assert "1 alert(s) waiting for email (ConnectionRefusedError" in summaries[0]
+    assert "slack (SlackApiError" in summaries[0]
+    assert "webhook (HTTPError: HTTP Error 500: Internal Server Error)" in summaries[0]
+    assert summaries[2] == "0 delivery(ies); 1 alert(s) waiting for their next try"
+    clean.smtp.start()
+    clean.webhook.failing = clean.slack.failing = False
+    delivery = outbox.deliver(channels, log, now=240)
+    assert (delivery.delivered, delivery.failed, delivery.waiting) == (3, {}, 0)
+    for _ in range(3):  # nothing more, ever
+        assert outbox.deliver(channels, log, now=300).delivered == 0
+    assert clean.counts() == (1, 1, 1)
+    assert clean.smtp.messages[0]["Subject"] == ALERT.subject
+
+
+def test_an_alert_no_channel_takes_for_two_days_is_given_up_and_said():
+    channels = AlertChannels(
+        webhook=WebhookChannel(url="http://127.0.0.1:9/nothing-listens", timeout_seconds=1)
+    )
+    outbox, log = Outbox(), Log()
+    outbox.add(ALERT, channels.names(), now=0)
+    outbox.deliver(channels, log, now=0)
+    delivery = outbox.deliver(channels, log, now=RETRY_SECONDS + 1)
+    assert delivery.given_up == [f"{ALERT.key} on webhook"] and outbox.pending == []
+    assert any("given up on webhook after 48 h" in line for line in log.lines)
 
 
 def test_without_channels_the_alert_goes_to_the_log():
-    logged: list[str] = []
-
-    class Log:
-        def warning(self, message):
-            logged.append(message)
-
-    assert AlertChannels().deliver(ALERT, Log()) == {"log": "sent"}
-    assert ALERT.text() in logged[0]
+    log = Log()
+    outbox = Outbox()
+    outbox.add(ALERT, AlertChannels().names(), now=0)
+    assert outbox.deliver(AlertChannels(), log, now=0).delivered == 1
+    assert any(ALERT.text() in line for line in log.lines)
 
 
 def test_environment_enables_channels():

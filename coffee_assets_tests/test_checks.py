@@ -29,7 +29,7 @@ from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.alerts.channels import AlertChannels, SlackChannel
 from coffee_assets.defs.alerts.resources import alert_channels
 from coffee_assets.defs.alerts.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_SENSOR
-from coffee_assets.defs.schedules.jobs import execute_daily_refresh
+from coffee_assets.defs.schedules.jobs import execute_daily_refresh, partition_range_tags
 from coffee_assets.settings import Settings
 
 from .alert_servers import AlertServers
@@ -66,8 +66,9 @@ def channels(servers: AlertServers) -> AlertChannels:
     )
 
 
-def tick(defs, instance, servers, name: str, cursor: str | None = None) -> str | None:
-    """One evaluation of an alert sensor, as the daemon does it; returns the new cursor."""
+def evaluate(defs, instance, servers, name: str, cursor: str | None = None):
+    """One evaluation of an alert sensor, as the daemon does it (its cursor, and what the tick
+    says in the UI: the skip message)."""
     sensor = defs.resolve_sensor_def(name)
     with dg.build_sensor_context(
         instance=instance,
@@ -75,8 +76,12 @@ def tick(defs, instance, servers, name: str, cursor: str | None = None) -> str |
         definitions=defs,
         resources={"alerts": channels(servers)},
     ) as context:
-        result = sensor.evaluate_tick(context)
-    return result.cursor
+        return sensor.evaluate_tick(context)
+
+
+def tick(defs, instance, servers, name: str, cursor: str | None = None) -> str | None:
+    """One evaluation of an alert sensor; returns the new cursor."""
+    return evaluate(defs, instance, servers, name, cursor).cursor
 
 
 def tick_all(defs, instance, servers, cursors: dict[str, str | None]) -> dict[str, str | None]:
@@ -447,6 +452,118 @@ def test_mart_checks_catch_a_mart_that_disagrees_with_the_raw_data(base, tmp_pat
     assert not customers.passed
     assert customers.metadata["offending_rows"].value == 1
     assert "duplicated" in customers.metadata["sample"].value
+
+
+def test_alerts_raised_while_every_channel_fails_reach_each_channel_once_when_it_is_back(
+    base, alerting, tmp_path
+):
+    """A failed check and a failed run while the SMTP server is down and the webhook and Slack
+    answer 500 for two ticks: each tick says which channels failed and why (the sensor's tick
+    history in the UI), and once they are back each channel gets each alert exactly once."""
+    settings, defs = copy_base(base, tmp_path)
+    defs = with_redelivery_job(defs)
+    instance = dg.DagsterInstance.ephemeral()
+    cursors = tick_all(defs, instance, alerting, {})
+    wrong_total(settings, LAST)  # a failed check
+    unparsable_date(settings, LAST - timedelta(days=1))  # a file the loader refuses: a failed run
+    job = defs.resolve_job_def("after_upstream_delivery")
+    for day in (LAST, LAST - timedelta(days=1)):
+        result = job.execute_in_process(
+            instance=instance, partition_key=day.isoformat(), raise_on_error=False
+        )
+        assert not result.success
+
+    alerting.smtp.stop()
+    alerting.webhook.failing = alerting.slack.failing = True
+    said: dict[str, list[str]] = {CHECK_ALERT_SENSOR: [], RUN_FAILURE_SENSOR: []}
+
+    def tick_both() -> None:
+        for name in said:
+            data = evaluate(defs, instance, alerting, name, cursors.get(name))
+            cursors[name] = data.cursor
+            said[name].append(str(data.skip_message))
+
+    tick_both()
+    tick_both()
+    for name, messages in said.items():
+        assert messages[0].startswith("1 new alert(s); 0 delivery(ies); 1 alert(s) waiting for "), (
+            name,
+            messages,
+        )
+        assert "email (ConnectionRefusedError" in messages[1], messages
+        assert "webhook (HTTPError: HTTP Error 500" in messages[1], messages
+        assert "slack (SlackApiError" in messages[1], messages
+    assert alerting.counts() == (0, 0, 0)
+    assert (alerting.webhook.refused, alerting.slack.refused) == (4, 4)
+
+    alerting.smtp.start()
+    alerting.webhook.failing = alerting.slack.failing = False
+    tick_both()  # the backoff lets this tick pass
+    assert alerting.counts() == (0, 0, 0)
+    tick_both()
+    assert alerting.counts() == (2, 2, 2)
+    kinds = sorted(r.json()["kind"] for r in alerting.webhook.requests)
+    assert kinds == ["check_failed", "run_failed"]
+    assert sorted(m["Subject"] for m in alerting.smtp.messages) == sorted(
+        r.json()["subject"] for r in alerting.webhook.requests
+    )
+    for _ in range(3):  # and never again
+        tick_both()
+    assert alerting.counts() == (2, 2, 2)
+
+
+def test_a_check_that_fails_on_120_days_of_one_backfill_reaches_an_alert_for_every_day(
+    alerting, tmp_path
+):
+    """120 days whose orders do not reconcile, loaded by one backfill of the raw layer (the raw
+    tables and their checks, nothing downstream): daily_rules fails 120 times in one run, and
+    every failed day reaches an alert: one that lists each of them, not 50 and a silence."""
+    days = 120
+    settings = Settings(data_dir=tmp_path / "data", start_date=START, seed=11, orders_per_day=10)
+    raw_layer = dg.AssetSelection.groups("csv_sources", "raw")
+    defs = dg.Definitions.merge(
+        build_definitions(settings),
+        dg.Definitions(
+            jobs=[
+                dg.define_asset_job("raw_layer", selection=raw_layer),
+                dg.define_asset_job(
+                    "raw_after_delivery", selection=dg.AssetSelection.groups("raw")
+                ),
+            ]
+        ),
+    )
+    last = START + timedelta(days=days - 1)
+    instance = dg.DagsterInstance.ephemeral()
+    tags = partition_range_tags(START, last)
+    assert defs.resolve_job_def("raw_layer").execute_in_process(instance=instance, tags=tags)
+    cursors = tick_all(defs, instance, alerting, {})
+    for i in range(days):
+        wrong_total(settings, START + timedelta(days=i))
+    result = defs.resolve_job_def("raw_after_delivery").execute_in_process(
+        instance=instance, tags=tags, raise_on_error=False
+    )
+    assert not result.success
+    failed = [
+        e for e in result.get_asset_check_evaluations()
+        if not e.passed and e.check_name == "daily_rules"
+    ]  # fmt: skip
+    assert len(failed) == days
+
+    tick_all(defs, instance, alerting, cursors)
+    announced = [r.json() for r in alerting.webhook.requests if r.json()["check"] == "daily_rules"]
+    named = set()
+    for alert in announced:
+        if "partitions" in alert["details"]:  # one alert for many days: each on its line
+            named |= {line.split(":")[0] for line in alert["details"]["partitions"].splitlines()}
+        else:
+            named.add(alert["partition"])
+    assert named == {str(START + timedelta(days=i)) for i in range(days)}
+    [digest] = announced
+    assert digest["summary"].startswith(f"daily_rules failed on {days} partition(s), {START} to")
+    assert (
+        "amounts_reconcile: 1 order(s) whose amounts do not reconcile on"
+        in (digest["details"]["partitions"])
+    )
 
 
 def report_freshness(instance: dg.DagsterInstance, key: dg.AssetKey, new: str, old: str, at: float):

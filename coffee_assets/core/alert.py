@@ -87,6 +87,16 @@ class Alert:
             lines.append(f"*{name}:*\n```{value}```" if "\n" in value else f"*{name}:* {value}")
         return "\n".join(lines)
 
+    def to_dict(self) -> dict[str, object]:
+        """The alert's fields (what from_dict takes back)."""
+        payload = asdict(self)
+        payload["details"] = dict(self.details)
+        return payload
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, object]) -> Alert:
+        return cls(**payload)  # type: ignore[arg-type]
+
     def to_json(self) -> str:
         payload = asdict(self)
         payload["details"] = dict(self.details)

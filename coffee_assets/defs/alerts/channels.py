@@ -1,7 +1,8 @@
 """Where alerts go: a JSON webhook, e-mail over SMTP, Slack. Each channel is a resource.
 
-`AlertChannels` holds the enabled ones (unset channels are None) and delivers an alert to each;
-with none enabled the alert goes to the log, so the sensors are useful from the first start.
+`AlertChannels` holds the enabled ones (unset channels are None) and sends an alert to one of
+them; with none enabled the alert goes to the log, so the sensors are useful from the first start.
+The sensors deliver through an outbox that retries a channel that fails (outbox.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from slack_sdk import WebClient
 
 from coffee_assets.core.alert import Alert
 from coffee_assets.settings import TLS_MODES
+
+LOG = "log"  # the channel of a code location with none configured: the sensor's log
 
 
 class WebhookChannel(dg.ConfigurableResource):
@@ -112,20 +115,17 @@ class AlertChannels(dg.ConfigurableResource):
     def run_url(self, run_id: str | None) -> str | None:
         return f"{self.dagster_url.rstrip('/')}/runs/{run_id}" if run_id else None
 
-    def deliver(self, alert: Alert, log: Any) -> dict[str, str]:
-        """Send to every enabled channel; a channel that fails is logged and does not stop the
-        others. Returns each channel's outcome ("sent" or the error)."""
-        outcome: dict[str, str] = {}
-        channels = self.enabled()
-        if not channels:
+    def names(self) -> list[str]:
+        """The channels an alert goes to: the enabled ones, or the sensor's log without any."""
+        return sorted(self.enabled()) or [LOG]
+
+    def send(self, name: str, alert: Alert, log: Any) -> None:
+        """Send to one channel (raises what the channel raises: the outbox tries again)."""
+        if name == LOG:
             log.warning(f"ALERT (no alert channel configured)\n{alert.text()}")
-            return {"log": "sent"}
-        for name, channel in channels.items():
-            try:
-                channel.send(alert)
-                outcome[name] = "sent"
-            except Exception as exc:  # one broken channel must not silence the others
-                outcome[name] = f"{type(exc).__name__}: {exc}"
-                log.error(f"alert {alert.key} could not be sent to {name}: {outcome[name]}")
-        log.info(f"alert {alert.key} ({alert.subject}): {outcome}")
-        return outcome
+            return
+        channel = self.enabled().get(name)
+        if channel is None:  # disabled since the alert was queued: nothing to send it to
+            log.warning(f"alert {alert.key}: channel {name} is no longer configured; dropped")
+            return
+        channel.send(alert)

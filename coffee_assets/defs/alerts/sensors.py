@@ -1,16 +1,25 @@
 """The alert sensors: failed asset checks (ERROR and WARN), missed freshness, failed runs.
 
-Each is announced once, also across daemon restarts: the check sensor keeps in its cursor (stored
-by Dagster) the ids of the failed check executions it has announced, the incidents it has
-announced (a store down three days fails three daily evaluations: one incident), the quarantined
-days it announced until they are lifted (then one "resolved" alert: defs/raw/quarantine.py) and,
-per asset, the moment its freshness last turned stale; Dagster's run failure sensor keeps its
-own cursor of processed run failures. A run that failed only because blocking checks failed is
-not announced again as a run failure: its checks were.
+Each failure is announced once, also across daemon restarts, and never lost: each sensor keeps
+in its cursor (stored by Dagster) what it has announced and an outbox of the alerts some channel
+has not taken yet (outbox.py: tried again with backoff for two days, the channels that took an
+alert never get it twice).
+
+- `asset_check_alerts` reads every failed check execution of the last 7 days (page by page,
+  however many a backfill failed), keeps the ids it has announced, the incidents it has
+  announced (a store down three days fails three daily evaluations: one incident), the
+  quarantined days it announced until they are lifted (then one "resolved" alert:
+  defs/raw/quarantine.py) and, per asset, the moment its freshness last turned stale. More than
+  DIGEST_AFTER new failures of one check in one tick (a backfill over a bad stretch) are one
+  alert that lists every one of them.
+- `run_failure_alerts` reads the failed runs of the last 7 days and keeps the ids it has
+  announced. A run that failed only because blocking checks failed is not announced again as a
+  run failure: its checks were.
 """
 
 import json
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +29,7 @@ import dagster as dg
 from coffee_assets.core.alert import CHECK_FAILED, FRESHNESS_MISSED, RESOLVED, RUN_FAILED, Alert
 from coffee_assets.core.project import TIMEZONE
 from coffee_assets.defs.alerts.channels import AlertChannels
+from coffee_assets.defs.alerts.outbox import Outbox
 from coffee_assets.defs.raw.quarantine import ACCEPTED, day_rule_checks
 from coffee_assets.platform import dagster_internals as internals
 from coffee_assets.platform.checks import INCIDENTS
@@ -33,7 +43,10 @@ RUN_FAILURE_SENSOR = "run_failure_alerts"
 HORIZON_SECONDS = 7 * 24 * 3600
 # On the very first tick (no cursor), older failures are history, not news.
 FIRST_TICK_SECONDS = 24 * 3600
-RECORDS_PER_CHECK = 50
+# Failed executions read per query (newest first), page after page back to the horizon.
+PAGE = 200
+# More new failures of one check than this in one tick are announced as one alert listing all.
+DIGEST_AFTER = 5
 BLOCKING_CHECK_ERROR = "DagsterAssetCheckFailedError"
 STALE = ("FAIL", "WARN")
 
@@ -119,14 +132,54 @@ def incident_names(evaluation: dg.AssetCheckEvaluation) -> list[str]:
 def failed_checks(
     instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey], since: float
 ) -> list[internals.CheckFailure]:
-    """Failed check executions evaluated after `since`, oldest first."""
-    found = [
-        failure
-        for key in check_keys
-        for failure in internals.failed_check_executions(instance, key, RECORDS_PER_CHECK)
-        if failure.timestamp > since
-    ]
+    """Every failed check execution evaluated after `since`, oldest first (read page by page:
+    a backfill may fail a check on hundreds of days)."""
+    found = []
+    for key in check_keys:
+        before = None
+        while True:
+            page = internals.failed_check_executions(instance, key, PAGE, before_id=before)
+            found += [f for f in page if f.timestamp > since]
+            if len(page) < PAGE or page[-1].timestamp <= since:
+                break
+            before = page[-1].id
     return sorted(found, key=lambda f: (f.timestamp, f.id))
+
+
+def digest_alert(failures: list[internals.CheckFailure], alerts: AlertChannels) -> Alert:
+    """One alert for many failures of one check (a backfill over a bad stretch): every
+    partition and what it said, and the newest run."""
+    newest = failures[-1]
+    evaluation = newest.evaluation
+    partitions = [f.partition or "-" for f in failures]
+    severity = (
+        "ERROR"
+        if any(f.evaluation.severity == dg.AssetCheckSeverity.ERROR for f in failures)
+        else "WARN"
+    )
+    return Alert(
+        key=f"check-executions-{failures[0].id}-{newest.id}",
+        kind=CHECK_FAILED,
+        severity=severity,
+        summary=(
+            f"{evaluation.check_name} failed on {len(failures)} partition(s), "
+            f"{min(partitions)} to {max(partitions)}; each is listed below"
+        ),
+        asset=evaluation.asset_key.to_user_string(),
+        partition=f"{min(partitions)}...{max(partitions)}",
+        check=evaluation.check_name,
+        run_id=newest.run_id,
+        run_url=alerts.run_url(newest.run_id),
+        blocking=bool(evaluation.blocking),
+        details={
+            "failed": str(len(failures)),
+            "partitions": "\n".join(
+                f"{f.partition or '-'}: {f.evaluation.description or 'did not pass'}"
+                for f in failures
+            ),
+        },
+        timestamp=newest.timestamp,
+    )
 
 
 def lifting(
@@ -174,6 +227,30 @@ def resolved_alert(
     )
 
 
+def cursor_state(cursor: str | None) -> dict[str, Any] | None:
+    """A sensor's cursor as this module writes it; None on the first tick, or for a cursor of
+    another format (Dagster's run_failure_sensor's, before this sensor replaced it)."""
+    try:
+        state = json.loads(cursor) if cursor else None
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) and "seen" in state else None
+
+
+def deliver(
+    context: dg.SensorEvaluationContext,
+    alerts: AlertChannels,
+    outbox: Outbox,
+    new: list[Alert],
+    now: float,
+) -> str:
+    """Queue the new alerts on every channel and deliver what is due; what the tick says."""
+    for alert in new:
+        outbox.add(alert, alerts.names(), now)
+    delivery = outbox.deliver(alerts, context.log, now)
+    return f"{len(new)} new alert(s); {delivery.summary()}"
+
+
 def build_check_alert_sensor() -> dg.SensorDefinition:
     @dg.sensor(
         name=CHECK_ALERT_SENSOR,
@@ -181,13 +258,14 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Announces every failed asset check of this code location (ERROR and WARN, dbt "
-            "tests included) and every asset that goes stale (its FreshnessPolicy) once, on "
-            "the configured alert channels."
+            "tests included), every asset that goes stale (its FreshnessPolicy) and every "
+            "quarantined day lifted, once, on the configured alert channels; a channel that "
+            "fails is tried again on later ticks."
         ),
     )
     def asset_check_alerts(context: dg.SensorEvaluationContext, alerts: AlertChannels):
         now = time.time()
-        state = json.loads(context.cursor) if context.cursor else None
+        state = cursor_state(context.cursor)
         seen = set(state["seen"]) if state else set()
         stale: dict[str, float] = dict((state or {}).get("stale", {}))
         # An incident that lasts several days fails a check once a day: announced once, by its
@@ -196,12 +274,13 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
         # Quarantined days announced and not lifted yet (kept until they are, whatever their
         # age): "<check key>|<day>" -> when announced.
         quarantined: dict[str, float] = dict((state or {}).get("quarantined", {}))
+        outbox = Outbox.from_state((state or {}).get("outbox"))
         since = now - (HORIZON_SECONDS if state else FIRST_TICK_SECONDS)
         assert context.repository_def is not None  # a sensor of a code location
         graph = context.repository_def.asset_graph
         failures = failed_checks(context.instance, graph.asset_check_keys, since)
         day_rules = {key.to_user_string() for key in day_rule_checks()}
-        sent = 0
+        news: dict[str, list[internals.CheckFailure]] = defaultdict(list)
         for failure in failures:
             if failure.id in seen:
                 continue
@@ -220,17 +299,21 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
                 context.log.info(f"{check} ({failure.partition}): incident(s) announced already")
                 continue
             incidents |= {f"{check}: {name}": failure.timestamp for name in named}
-            alerts.deliver(check_alert(failure, context.instance, alerts), context.log)
-            sent += 1
+            news[check_key].append(failure)
+        new: list[Alert] = []
+        for group in news.values():
+            if len(group) > DIGEST_AFTER:
+                new.append(digest_alert(group, alerts))
+            else:
+                new += [check_alert(failure, context.instance, alerts) for failure in group]
         # A quarantined day lifted (its files repaired and the day run again, or accepted):
         # announced once, "resolved".
         for entry in sorted(quarantined):
             check_key, partition = entry.rsplit("|", 1)
             lifted = lifting(context.instance, check_key, partition)
             if lifted is not None:
-                alerts.deliver(resolved_alert(lifted, context.instance, alerts), context.log)
+                new.append(resolved_alert(lifted, context.instance, alerts))
                 del quarantined[entry]
-                sent += 1
         # Freshness: once per turn to stale (Dagster's daemon evaluates the policies).
         with_policy = [node.key for node in graph.asset_nodes if node.freshness_policy]
         for key, fresh in internals.freshness_states(context.instance, with_policy).items():
@@ -240,66 +323,111 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
                 continue
             if stale.get(name) == fresh.since or fresh.since <= since:
                 continue
-            alerts.deliver(freshness_alert(key, fresh, context.instance), context.log)
+            new.append(freshness_alert(key, fresh, context.instance))
             stale[name] = fresh.since
-            sent += 1
+        said = deliver(context, alerts, outbox, new, now)
         # Only ids still inside the horizon can come back: the cursor stays small.
         keep = sorted({f.id for f in failures} & seen)
         recent = {name: at for name, at in incidents.items() if at > now - HORIZON_SECONDS}
         context.update_cursor(
             json.dumps(
-                {"seen": keep, "stale": stale, "incidents": recent, "quarantined": quarantined}
+                {
+                    "seen": keep,
+                    "stale": stale,
+                    "incidents": recent,
+                    "quarantined": quarantined,
+                    "outbox": outbox.state(),
+                }
             )
         )
-        return dg.SkipReason(f"{sent} new alert(s) announced")
+        return dg.SkipReason(said)
 
     return asset_check_alerts
 
 
-def build_run_failure_alert_sensor() -> dg.SensorDefinition:
-    @dg.run_failure_sensor(
-        name=RUN_FAILURE_SENSOR,
-        monitor_all_code_locations=True,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Announces every failed run once, on the configured alert channels.",
+def run_failure_alert(
+    run: dg.DagsterRun, instance: dg.DagsterInstance, alerts: AlertChannels
+) -> Alert | None:
+    """The alert of a failed run; None when it failed only on blocking checks (announced as
+    checks)."""
+    steps = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    errors = {}
+    for record in steps:
+        event = record.get_dagster_event()
+        error = event.step_failure_data.error
+        if error is not None:
+            errors[str(event.step_key)] = error
+    if errors and all(e.cls_name == BLOCKING_CHECK_ERROR for e in errors.values()):
+        return None
+    details = {
+        f"step {step_key}": (error.message or "").strip().splitlines()[0]
+        if error.message
+        else error.cls_name or "error"
+        for step_key, error in errors.items()
+    }
+    if errors:
+        summary = f"{len(errors)} step(s) failed: {', '.join(errors)}"
+    else:
+        failed = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        message = failed[-1].get_dagster_event().message if failed else None
+        summary = message or "the run failed"
+    return Alert(
+        key=f"run-{run.run_id}",
+        kind=RUN_FAILED,
+        severity="ERROR",
+        summary=summary,
+        partition=run_partition(run.tags),
+        job=run.job_name,
+        run_id=run.run_id,
+        run_url=alerts.run_url(run.run_id),
+        details=details,
+        timestamp=time.time(),
     )
-    def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertChannels):
-        run = context.dagster_run
-        steps = context.get_step_failure_events()
-        errors = {
-            str(step.step_key): step.step_failure_data.error
-            for step in steps
-            if step.step_failure_data.error is not None
-        }
-        if errors and all(e.cls_name == BLOCKING_CHECK_ERROR for e in errors.values()):
-            context.log.info(
-                f"run {run.run_id} failed only on blocking checks ({', '.join(errors)}): "
-                f"announced by {CHECK_ALERT_SENSOR}"
-            )
-            return
-        details = {
-            f"step {step_key}": (error.message or "").strip().splitlines()[0]
-            if error.message
-            else error.cls_name or "error"
-            for step_key, error in errors.items()
-        }
-        summary = (
-            f"{len(errors)} step(s) failed: {', '.join(errors)}"
-            if errors
-            else (context.failure_event.message or "the run failed")
+
+
+def build_run_failure_alert_sensor() -> dg.SensorDefinition:
+    @dg.sensor(
+        name=RUN_FAILURE_SENSOR,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Announces every failed run of the instance once, on the configured alert "
+            "channels; a channel that fails is tried again on later ticks."
+        ),
+    )
+    def run_failure_alerts(context: dg.SensorEvaluationContext, alerts: AlertChannels):
+        now = time.time()
+        state = cursor_state(context.cursor)
+        seen = set(state["seen"]) if state else set()
+        outbox = Outbox.from_state((state or {}).get("outbox"))
+        since = now - (HORIZON_SECONDS if state else FIRST_TICK_SECONDS)
+        records = context.instance.get_run_records(
+            filters=dg.RunsFilter(
+                statuses=[dg.DagsterRunStatus.FAILURE],
+                updated_after=datetime.fromtimestamp(since, tz=UTC),
+            ),
+            ascending=True,
         )
-        alert = Alert(
-            key=f"run-{run.run_id}",
-            kind=RUN_FAILED,
-            severity="ERROR",
-            summary=summary,
-            partition=run_partition(run.tags),
-            job=run.job_name,
-            run_id=run.run_id,
-            run_url=alerts.run_url(run.run_id),
-            details=details,
-            timestamp=time.time(),
+        new = []
+        current = set()
+        for record in records:
+            run = record.dagster_run
+            current.add(run.run_id)
+            if run.run_id in seen:
+                continue
+            seen.add(run.run_id)
+            alert = run_failure_alert(run, context.instance, alerts)
+            if alert is None:
+                context.log.info(
+                    f"run {run.run_id} failed only on blocking checks: announced by "
+                    f"{CHECK_ALERT_SENSOR}"
+                )
+                continue
+            new.append(alert)
+        said = deliver(context, alerts, outbox, new, now)
+        context.update_cursor(
+            json.dumps({"seen": sorted(seen & current), "outbox": outbox.state()})
         )
-        alerts.deliver(alert, context.log)
+        return dg.SkipReason(said)
 
     return run_failure_alerts
