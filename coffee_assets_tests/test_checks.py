@@ -537,8 +537,12 @@ def test_a_check_that_fails_on_120_days_of_one_backfill_reaches_an_alert_for_eve
     tags = partition_range_tags(START, last)
     assert defs.resolve_job_def("raw_layer").execute_in_process(instance=instance, tags=tags)
     cursors = tick_all(defs, instance, alerting, {})
-    for i in range(days):
-        wrong_total(settings, START + timedelta(days=i))
+    for i in range(days):  # the day's first order's TotalAmount raised by 1.00
+        path = file_of(settings, c.ORDERS, START + timedelta(days=i))
+        header, rows = read_csv(path)
+        total = header.index("TotalAmount")
+        rows[0][total] = f"{float(rows[0][total]) + 1:.2f}"
+        write_csv(path, header, rows)
     result = defs.resolve_job_def("raw_after_delivery").execute_in_process(
         instance=instance, tags=tags, raise_on_error=False
     )
