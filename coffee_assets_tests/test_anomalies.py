@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import defaultdict
 from datetime import date, timedelta
+from decimal import Decimal, getcontext
+
+import pytest
 
 from coffee_assets.core import anomalies as a
 from coffee_assets.core.dates import days_between
@@ -18,6 +22,7 @@ from .original_showcase import original_files
 
 START = date(2025, 1, 1)
 SEED = 42
+WEEKS_OF_HISTORY = 9
 
 
 def history_of(config: GeneratorConfig, days: list[date]) -> dict[int, dict[date, a.StoreDay]]:
@@ -181,3 +186,46 @@ def test_a_season_turning_inside_the_weeks_does_not_hide_a_day_that_lost_most_of
     [failed] = [j for j in verdict.failed if j.store_id == 1 and j.metric == "orders"]
     assert failed.verdict == "unusual" and failed.low is not None
     assert failed.expected is not None and failed.low >= failed.expected * 0.5 - 1
+
+
+def exact_poisson_cdf(k: int, mean: int) -> Decimal:
+    """P(X <= k), summed term by term in 80-digit decimals: the reference."""
+    getcontext().prec = 80
+    m = Decimal(mean)
+    term = total = (-m).exp()
+    for i in range(1, k + 1):
+        term = term * m / i
+        total += term
+    return total
+
+
+@pytest.mark.parametrize("mean", [5, 745, 5_000, 50_000])
+def test_poisson_tails_are_right_at_every_size(mean):
+    """exp(-745) is 0 in floating point: a tail summed from there read 1.0 above ~745 expected
+    orders, and a rise was never unlikely enough. In log space, both tails match the exact
+    sums to a few parts in 10^9, far out in the tails too (6 and 8 spreads out)."""
+    sd = math.sqrt(mean)
+    below = {max(0, int(mean - z * sd)) for z in (6, 3, 1, 0)}
+    above = {int(mean + z * sd) for z in (1, 3, 6, 8)}
+    for k in sorted(below | above):
+        exact = exact_poisson_cdf(k, mean)
+        assert a.poisson_cdf(k, mean) == pytest.approx(float(exact), rel=1e-9, abs=1e-300), k
+        assert a.poisson_sf(k + 1, mean) == pytest.approx(float(1 - exact), rel=1e-9), k
+    assert 0 < a.poisson_sf(max(above), mean) < 1e-7
+
+
+def test_a_busy_store_whose_orders_rise_by_three_quarters_fails():
+    """A store at ~2,000 orders a day (past the old underflow at ~745): eight ordinary weeks,
+    then a day with 75 % more orders and the same revenue (a duplicated delivery of cheap
+    orders, say): unusual."""
+    last = START + timedelta(weeks=WEEKS_OF_HISTORY)
+    history = {
+        1: {
+            day: a.StoreDay(2000 + (day.toordinal() % 7) * 10, 2_000_000)
+            for day in days_between(START, last - timedelta(days=1))
+        }
+    }
+    history[1][last] = a.StoreDay(3500, 2_000_000)
+    [verdict] = a.judge(history, [last])
+    [orders] = [j for j in verdict.failed if j.metric == "orders"]
+    assert orders.verdict == "unusual" and orders.actual == 3500 and orders.high < 3500

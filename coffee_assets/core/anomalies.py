@@ -145,20 +145,41 @@ class DayVerdict:
         return [j for j in self.judgements if j.failed]
 
 
-def _poisson_cdf(k: int, mean: float) -> float:
-    """P(X <= k) for X ~ Poisson(mean)."""
-    if mean <= 0:
+def _log_pmfs(first: int, last: int, mean: float) -> np.ndarray:
+    """log P(X = i) for i in first...last, X ~ Poisson(mean) (mean > 0): the first from lgamma,
+    the others by the ratio of neighbours, log(mean / i), summed; never exp(-mean) alone, which
+    is 0 in floating point from about 745 expected orders on."""
+    head = first * math.log(mean) - mean - math.lgamma(first + 1)
+    steps = math.log(mean) - np.log(np.arange(first + 1, last + 1, dtype=float))
+    return head + np.concatenate(([0.0], np.cumsum(steps)))
+
+
+def _log_sum(logs: np.ndarray) -> float:
+    top = float(np.max(logs))
+    return top + math.log(float(np.sum(np.exp(logs - top))))
+
+
+def poisson_cdf(k: int, mean: float) -> float:
+    """P(X <= k) for X ~ Poisson(mean), right at any size of mean (computed in log space)."""
+    if mean <= 0 or k >= mean + 40 * math.sqrt(mean) + 50:
+        return 1.0 if k >= 0 else 0.0
+    if k < 0:
+        return 0.0
+    # The terms more than 40 sd (and 50) below the mean, or below k, add nothing a float holds.
+    first = max(0, int(min(k, mean) - 40 * math.sqrt(max(mean, 1.0)) - 50))
+    return min(1.0, math.exp(_log_sum(_log_pmfs(first, k, mean))))
+
+
+def poisson_sf(k: int, mean: float) -> float:
+    """P(X >= k) for X ~ Poisson(mean), right at any size of mean (computed in log space)."""
+    if k <= 0:
         return 1.0
-    term = total = math.exp(-mean)
-    for i in range(1, k + 1):
-        term *= mean / i
-        total += term
-    return min(total, 1.0)
-
-
-def _poisson_sf(k: int, mean: float) -> float:
-    """P(X >= k)."""
-    return 1.0 - _poisson_cdf(k - 1, mean) if k > 0 else 1.0
+    if mean <= 0:
+        return 0.0
+    if k <= mean:
+        return 1.0 - poisson_cdf(k - 1, mean)
+    last = int(k + 40 * math.sqrt(max(mean, 1.0)) + 50)
+    return min(1.0, math.exp(_log_sum(_log_pmfs(k, last, mean))))
 
 
 def _band(
@@ -363,9 +384,9 @@ def _judge_store_day(
             # Outside the band, and unlikely even for a Poisson day of the expected size (for a
             # rise: of the expected or the recent level, whichever is higher).
             unlikely = (
-                _poisson_cdf(int(actual), expected) < POISSON_P
+                poisson_cdf(int(actual), expected) < POISSON_P
                 if actual < lo
-                else _poisson_sf(int(actual), max(expected, recent_level, 1.0)) < POISSON_P_HIGH
+                else poisson_sf(int(actual), max(expected, recent_level, 1.0)) < POISSON_P_HIGH
             )
             if not unlikely:
                 return "ok"
