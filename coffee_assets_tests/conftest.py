@@ -20,6 +20,7 @@ from coffee_assets.defs.schedules.jobs import execute_daily_refresh
 from coffee_assets.settings import Settings
 
 from .alert_servers import AlertServers, start_alert_servers
+from .deployments import gcp_deployment  # noqa: F401 (one gcp deployment per session)
 from .gcp_fixtures import gcp_emulators  # noqa: F401 (the emulators' fixture, for every module)
 
 # As the scripts run Dagster (README, "Instance settings"): one planned-materialization event per
@@ -50,9 +51,20 @@ LONGEST_FIRST = (
 )
 
 
+def module_name(item: pytest.Item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1]
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first; each module one unit of work for pytest-xdist's loadgroup
+    (which otherwise hands out every ungrouped test on its own): a module's fixtures are built
+    once, on one worker, and its tests run in their order there."""
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(rank)))
+    items.sort(key=lambda item: rank.get(module_name(item), len(rank)))
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(module_name(item)))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

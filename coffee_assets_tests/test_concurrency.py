@@ -37,13 +37,11 @@ from coffee_assets.defs.schedules.jobs import DAILY_REFRESH, SCHEDULE, partition
 from coffee_assets.platform.target import BIGQUERY_POOL, DUCKDB_POOL, GCP, LOCAL
 from coffee_assets.settings import Settings
 
+from .deployments import GCP_GROUP, LAST, Deployment, deployed
 from .test_dagster_dev import LAUNCH_BACKFILL, graphql, wait_for_run
-from .test_production import LAST, Deployment, deployed
 
-# test_production's gcp deployment, a fixture of this module too (pytest knows it by this name)
-from .test_production import gcp_deployment as gcp_deployment_fixture  # noqa: F401
-
-# One worker runs this module and test_production.py, whose deployments it shares.
+# One worker runs this module and test_production.py (the local deployment; the gcp one is shared
+# through conftest.py, in a group of its own).
 pytestmark = pytest.mark.xdist_group("deployment")
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -415,10 +413,11 @@ def test_on_the_local_target_the_schedule_asks_once_and_an_asset_backfill_waits_
 
 
 @pytest.mark.slow
-def test_on_the_gcp_target_an_asset_backfill_waits_for_the_running_daily_refresh(request):
+@pytest.mark.xdist_group(GCP_GROUP)
+def test_on_the_gcp_target_an_asset_backfill_waits_for_the_running_daily_refresh(gcp_deployment):
     """On BigQuery (the emulator) too: the asset backfill launched while a daily_refresh runs
     is queued until it has ended, and no warehouse step of one run overlaps another's."""
-    deployment: Deployment = request.getfixturevalue("gcp_deployment_fixture")
+    deployment: Deployment = gcp_deployment
     set_pool_limit(deployment, BIGQUERY_POOL, 1)  # as on a new instance (docs/deployment.md)
     client = deployment.client
     refresh = client.submit_job_execution(DAILY_REFRESH, tags={"dagster/partition": str(LAST)})

@@ -95,6 +95,17 @@ def wait_for_run(
     return status
 
 
+def failed_checks(data_dir: Path) -> list[str]:
+    """The failed check evaluations in dg dev's log (beside the data folder), to say why a run
+    failed."""
+    log = (data_dir.parent / "dagster-dev.log").read_text(errors="replace")
+    return [
+        line[:600]
+        for line in log.splitlines()
+        if "ASSET_CHECK_EVALUATION" in line and "failed" in line
+    ]
+
+
 def graphql(port: int, query: str, variables: dict) -> dict:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
@@ -112,7 +123,10 @@ def test_daily_refresh_launched_through_graphql(dagster_dev):
     client = DagsterGraphQLClient("127.0.0.1", port_number=port)
     run_id = client.submit_job_execution("daily_refresh", tags={"dagster/partition": PARTITION})
     status = wait_for_run(client, run_id)
-    assert status == DagsterRunStatus.SUCCESS, f"run {run_id} ended as {status}"
+    assert status == DagsterRunStatus.SUCCESS, (
+        f"run {run_id} ended as {status}",
+        failed_checks(data_dir),
+    )
 
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         days = con.execute("select distinct OrderDate from coffee_shop.orders").fetchall()
@@ -199,7 +213,7 @@ def test_two_runs_at_once_share_the_duckdb_file(dagster_dev):
         for day in days
     ]
     statuses = [wait_for_run(client, run_id) for run_id in run_ids]
-    assert statuses == [DagsterRunStatus.SUCCESS] * 2
+    assert statuses == [DagsterRunStatus.SUCCESS] * 2, failed_checks(data_dir)
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         loaded = con.execute(
             "select distinct cast(order_date as varchar) from dbt_models.fact_order_details "

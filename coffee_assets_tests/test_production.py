@@ -27,18 +27,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
 import psutil
 import pytest
-from dagster_graphql import DagsterGraphQLClient
-from google.api_core.exceptions import Conflict
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage
 
 from coffee_assets.core import contract as c
 from coffee_assets.core.project import CSV_PREFIX
@@ -50,23 +44,29 @@ from coffee_assets.defs.schedules.jobs import (
     SCHEDULE,
 )
 from coffee_assets.platform import dagster_internals as internals
-from coffee_assets.settings import yesterday
 
 from .alert_servers import RecordingHttpServer
-from .gcp_fixtures import Emulators, prepare_gcp_manifest
-from .processes import free_port, processes_mentioning, stop_group
+from .deployments import (
+    APP_ROLE,
+    GCP_BUCKET,
+    GCP_GROUP,
+    LAST,
+    SCRIPT,
+    Deployment,
+    assert_nothing_left,
+    deployed,
+    gcs_client,
+    new_deployment,
+)
+from .processes import free_port, stop_group
 from .test_dagster_dev import graphql, wait_for_run
 
 # One worker runs this module and test_concurrency.py, which shares its deployments.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("deployment")]
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "prod-local.sh"
 LOCAL_POSTGRES = ROOT / "scripts" / "local-postgres.sh"
-LAST = yesterday()
 START = LAST - timedelta(days=2)
-PARTS = ("postgres", "code-server", "webserver", "daemon", "watchdog")
-APP_ROLE = "dagster_app"
 SENSOR_TICKS = """
 query($name: String!) {
   sensorOrError(sensorSelector: {repositoryLocationName: "coffee_assets",
@@ -74,15 +74,11 @@ query($name: String!) {
     ... on Sensor { sensorState { ticks(limit: 10) { timestamp status } } }
   }
 }"""
-DAEMONS = "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy } } } }"
 RUNS = "{ runsOrError { ... on Runs { results { runId status } } } }"
 PARTITIONS = """
 { assetNodes(assetKeys: [{path: ["dbt_models", "flat_order_details"]}]) {
     assetPartitionStatuses { ... on TimePartitionStatuses {
       ranges { startKey endKey status } } } } }"""
-LOCATIONS = """
-{ workspaceOrError { ... on Workspace { locationEntries {
-    name locationOrLoadError { __typename ... on RepositoryLocation { serverId } } } } } }"""
 STORAGES = """
 query($schedule: String!) {
   runsOrError(limit: 1) { ... on Runs { results { runId } } }
@@ -95,163 +91,11 @@ query($schedule: String!) {
 }"""
 
 
-@dataclass
-class Deployment:
-    """The four parts of scripts/prod-local.sh, each its own process (group)."""
-
-    env: dict[str, str]
-    base: Path
-    web_port: int
-    home: Path
-    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
-
-    def start(self, part: str) -> None:
-        log = open(self.base / f"{part}.log", "ab")  # noqa: SIM115 (closed with the process)
-        self.procs[part] = subprocess.Popen(
-            ["bash", str(SCRIPT), part],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.wait_ready(part)
-
-    def stop(self, part: str) -> None:
-        stop_group(self.procs.pop(part))
-
-    def restart(self, part: str) -> None:
-        self.stop(part)
-        self.start(part)
-
-    def wait_ready(self, part: str, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.procs[part].poll() is not None:
-                raise RuntimeError(f"{part} exited: {self.log(part)[-3000:]}")
-            if self.is_ready(part):
-                return
-            time.sleep(1)
-        raise TimeoutError(f"{part} not ready after {timeout} s: {self.log(part)[-3000:]}")
-
-    def is_ready(self, part: str) -> bool:
-        check = {
-            "postgres": ["pg_isready", "-h", "127.0.0.1", "-p", self.env["COFFEE_PG_PORT"]],
-            "code-server": [
-                str(ROOT / ".venv/bin/dagster"), "api", "grpc-health-check",
-                "-h", "127.0.0.1", "-p", self.env["COFFEE_CODE_SERVER_PORT"],
-            ],
-        }.get(part)  # fmt: skip
-        if check and subprocess.run(check, capture_output=True, check=False).returncode != 0:
-            return False
-        if part == "postgres":  # the server answers before its roles and password files exist
-            return "Ctrl-C stops PostgreSQL" in self.log(part)
-        if check:
-            return True
-        if part == "watchdog":
-            return "watching the code server" in self.log(part)
-        try:
-            statuses = graphql(self.web_port, DAEMONS, {})["instance"]["daemonHealth"]
-        except OSError:
-            return False
-        if part == "webserver":
-            return True
-        healthy = {d["daemonType"]: d["healthy"] for d in statuses["allDaemonStatuses"]}
-        needed = ("SCHEDULER", "SENSOR", "QUEUED_RUN_COORDINATOR")
-        return all(healthy.get(daemon) for daemon in needed)
-
-    def log(self, part: str) -> str:
-        return (self.base / f"{part}.log").read_text(errors="replace")
-
-    @property
-    def client(self) -> DagsterGraphQLClient:
-        return DagsterGraphQLClient("127.0.0.1", port_number=self.web_port)
-
-    def instance(self) -> dg.DagsterInstance:
-        return dg.DagsterInstance.from_config(str(self.home))
-
-    @property
-    def pg_dir(self) -> Path:
-        return Path(self.env["COFFEE_PG_DIR"])
-
-    def pg_password(self) -> str:
-        """The application role's password, which scripts/local-postgres.sh generated."""
-        return (self.pg_dir / "dagster.pw").read_text().strip()
-
-    def server_id(self) -> str | None:
-        """The id of the code server process whose definitions the webserver has, None while it
-        has none (or an error instead)."""
-        try:
-            data = graphql(self.web_port, LOCATIONS, {})
-        except (OSError, AssertionError):
-            return None
-        [entry] = data["workspaceOrError"]["locationEntries"]
-        return entry["locationOrLoadError"].get("serverId")
-
-
 @pytest.fixture(scope="module")
 def webhook() -> Iterator[RecordingHttpServer]:
     server = RecordingHttpServer()
     yield server
     server.stop()
-
-
-def new_deployment(settings: dict[str, str]) -> Deployment:
-    """A deployment's settings (COFFEE_*, on top of a fresh folder and free ports), not started."""
-    # Not under pytest's tmp_path: as root, PostgreSQL runs as the postgres user, which must
-    # reach its folder (pytest's base folder is closed to other users).
-    base = Path(tempfile.mkdtemp(prefix="coffee-prod-"))
-    base.chmod(0o755)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("COFFEE_", "DAGSTER_HOME", "DAGSTER_PG_", "PG"))
-    }
-    env |= {
-        "COFFEE_DATA_DIR": str(base / "data"),
-        "COFFEE_PG_DIR": str(base / "pg"),
-        "COFFEE_PG_PORT": str(free_port()),
-        "COFFEE_CODE_SERVER_PORT": str(free_port()),
-        "COFFEE_WEB_PORT": str(web_port := free_port()),
-        "COFFEE_DAGSTER_URL": f"http://127.0.0.1:{web_port}",
-        **settings,
-    }
-    return Deployment(env, base, web_port, base / "data" / "dagster_home_prod")
-
-
-def assert_nothing_left(base: Path) -> None:
-    """No process runs with the deployment's folder on its command line or in its environment
-    (PostgreSQL, the servers, the watchdog, runs, a `sleep`)."""
-    leftovers = processes_mentioning(str(base))
-    assert not leftovers, "processes left running:\n" + "\n".join(leftovers)
-
-
-@contextmanager
-def deployed(settings: dict[str, str]) -> Iterator[Deployment]:
-    """The five parts started with these settings (COFFEE_*, on top of fresh folders and free
-    ports), stopped afterwards; no process may be left behind."""
-    deployment = new_deployment(settings)
-    with pytest.MonkeyPatch.context() as mp:
-        # This process opens the same instance to read runs and events, as the application's
-        # role, with the password the cluster's folder keeps (once PostgreSQL has started).
-        for name, value in {
-            "DAGSTER_PG_HOST": "127.0.0.1",
-            "DAGSTER_PG_PORT": deployment.env["COFFEE_PG_PORT"],
-            "DAGSTER_PG_USER": APP_ROLE,
-            "DAGSTER_PG_DB": "dagster",
-        }.items():
-            mp.setenv(name, value)
-        try:
-            for part in PARTS:
-                deployment.start(part)
-                if part == "postgres":
-                    mp.setenv("DAGSTER_PG_PASSWORD", deployment.pg_password())
-            yield deployment
-        finally:
-            for part in reversed(PARTS):
-                if part in deployment.procs:
-                    deployment.stop(part)
-    assert_nothing_left(deployment.base)
 
 
 @pytest.fixture(scope="module")
@@ -727,45 +571,7 @@ def test_the_whole_starts_a_dead_code_server_again_and_ctrl_c_stops_everything()
     assert_nothing_left(deployment.base)
 
 
-# ------------------------------------------------------------------------ the gcp target
-GCP_BUCKET = "coffee-prod"
-
-
-@pytest.fixture(scope="module")
-def gcp_deployment(gcp_emulators: Emulators) -> Iterator[Deployment]:
-    """The same shape on the gcp target against the GCS and BigQuery emulators, compute logs in
-    the bucket (deploy/compute-logs-gcs.yaml). The schedule waits for New Year: runs here are
-    the test's."""
-    settings = {
-        **gcp_emulators.env(),
-        "COFFEE_TARGET": "gcp",
-        "COFFEE_GCP_PROJECT": gcp_emulators.project,
-        "COFFEE_GCS_BUCKET": GCP_BUCKET,
-        "COFFEE_BQ_LOCATION": "US",
-        "COFFEE_BQ_RAW_DATASET": "prod_raw",
-        "COFFEE_BQ_DBT_DATASET": "prod_marts",
-        "COFFEE_START_DATE": LAST.isoformat(),
-        "COFFEE_ORDERS_PER_DAY": "60",
-        "COFFEE_SCHEDULE_CRON": "0 0 1 1 *",
-    }
-    with suppress(Conflict):  # made by another module's deployment on the same emulators
-        gcs_client(gcp_emulators).create_bucket(GCP_BUCKET)
-    with pytest.MonkeyPatch.context() as mp:  # the gcp manifest, as the image build prepares it
-        for name, value in settings.items():
-            mp.setenv(name, value)
-        prepare_gcp_manifest()  # the gcp manifest, as the container build prepares it
-    with deployed(settings) as deployment:
-        yield deployment
-
-
-def gcs_client(emulators: Emulators) -> storage.Client:
-    return storage.Client(
-        project=emulators.project,
-        credentials=AnonymousCredentials(),
-        client_options={"api_endpoint": emulators.storage_host},
-    )
-
-
+@pytest.mark.xdist_group(GCP_GROUP)
 def test_on_the_gcp_target_a_queued_run_loads_bigquery_and_logs_to_gcs(
     gcp_deployment, gcp_emulators
 ):
