@@ -153,6 +153,30 @@ def test_repair_moves_registrations_back_rounds_half_up_and_lists_every_change(t
     assert {levels[k] for k, v in original.items() if v == "10%"} == {"0.10"}
 
 
+def test_the_next_steps_ask_for_the_start_date_only_and_say_how_the_volume_is_judged(tmp_path):
+    """No volume setting to copy (the anomaly check judges the data by its own history); at the
+    original's one or two orders a store-day, the words say what the check can and cannot see."""
+    files = original_files(START, LAST)
+    plan = plan_import(files, repair=True)
+    settings = Settings(data_dir=tmp_path, start_date=START - timedelta(days=30))
+    steps = cli.next_steps(plan, settings)
+    assert steps[0] == (
+        f"Set COFFEE_START_DATE={START} wherever Dagster runs (.env, your shell): "
+        "the partitions begin there."
+    )
+    assert not any("COFFEE_VOLUME_PROFILE" in step for step in steps)
+    [judged] = [step for step in steps if step.startswith("store_days_as_usual")]
+    per_day = plan.rows[c.ORDERS.table] / DAYS
+    per_store_day = per_day / plan.rows[c.STORES.table]
+    assert per_store_day < cli.SMALL_STORE_DAY
+    assert f"({per_day:.1f} orders a day here;" in judged
+    assert f"at {per_store_day:.1f} orders a store-day, one store's day is seldom" in judged
+    assert steps[-1] == f"Then: dg launch --job daily_refresh --partition-range {START}...{LAST}"
+    # Set where the import starts, nothing to set: the step about the check stays.
+    same = cli.next_steps(plan, Settings(data_dir=tmp_path, start_date=START))
+    assert same == steps[1:]
+
+
 def test_the_cloud_run_jobs_files_with_their_15_percent_level_import_too():
     files = original_files(START, LAST, writer=CLOUD_RUN)
     assert "15%" in {r["LevelOfDiscount"] for r in rows(files, "Customers.csv")}

@@ -25,7 +25,6 @@ import dagster as dg
 from tqdm import tqdm
 
 from coffee_assets.core import contract as c
-from coffee_assets.core.generator.profiles import get_profile
 from coffee_assets.core.importer.core import (
     ImportPlan,
     ImportProblem,
@@ -78,23 +77,34 @@ def report(plan: ImportPlan) -> None:
         )
 
 
+# Below this many orders a store-day, a store's day is seldom far enough from chance for
+# store_days_as_usual to flag it (a whole store-day lost is a WARN from 9 expected orders).
+SMALL_STORE_DAY = 9
+
+
 def next_steps(plan: ImportPlan, settings: Settings) -> list[str]:
     """What the user sets and runs next, from what the import found."""
     assert plan.first_day and plan.last_day
     steps = []
-    env = []
-    if plan.first_day != settings.start_date:
-        env.append(f"COFFEE_START_DATE={plan.first_day}")  # the partitions begin there
     orders = plan.rows[c.ORDERS.table]
     mean = orders / len(plan.days)
-    profile = get_profile(settings.volume_profile, settings.orders_per_day)
-    if abs(profile.average_orders_per_day - mean) > 0.5 * mean:
-        env.append("COFFEE_VOLUME_PROFILE=original")  # the volume check's expectations
-    if env:
+    if plan.first_day != settings.start_date:
         steps.append(
-            f"Set {' '.join(env)} (the imported history starts {plan.first_day}, "
-            f"{mean:.1f} orders/day) wherever Dagster runs (.env, your shell)."
+            f"Set COFFEE_START_DATE={plan.first_day} wherever Dagster runs (.env, your shell): "
+            "the partitions begin there."
         )
+    # The anomaly check needs no setting: it judges each store-day by the data's own history.
+    judged = (
+        f"store_days_as_usual judges each imported day by the history's own days ({mean:.1f} "
+        "orders a day here; the first eight weeks only teach it), no setting needed"
+    )
+    stores = plan.rows.get(c.STORES.table, 0)
+    if stores and mean / stores < SMALL_STORE_DAY:
+        judged += (
+            f"; at {mean / stores:.1f} orders a store-day, one store's day is seldom far enough "
+            "from chance to be flagged (docs/checks-and-alerts.md)"
+        )
+    steps.append(judged + ".")
     last = min(plan.last_day, yesterday())
     if plan.last_day > last:
         steps.append(f"Days after {last} are not partitions yet; they load once they are past.")
