@@ -25,6 +25,7 @@ import dagster as dg
 from tqdm import tqdm
 
 from coffee_assets.core import contract as c
+from coffee_assets.core.anomalies import NO_ORDERS_MIN_EXPECTED
 from coffee_assets.core.importer.core import (
     ImportPlan,
     ImportProblem,
@@ -78,8 +79,8 @@ def report(plan: ImportPlan) -> None:
 
 
 # Below this many orders a store-day, a store's day is seldom far enough from chance for
-# store_days_as_usual to flag it (a whole store-day lost is a WARN from 9 expected orders).
-SMALL_STORE_DAY = 9
+# store_days_as_usual to flag it: the anomaly judge's own bar for a store-day without orders.
+SMALL_STORE_DAY = NO_ORDERS_MIN_EXPECTED
 
 
 def next_steps(plan: ImportPlan, settings: Settings) -> list[str]:
