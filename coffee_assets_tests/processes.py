@@ -4,6 +4,7 @@ what a test left running."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -12,12 +13,36 @@ from pathlib import Path
 
 import psutil
 
+# Ports handed out come from below the kernel's ephemeral range (32768-60999 by default), which
+# outgoing connections draw their source ports from: a port that bind(0) found free is in that
+# range, and any client (another worker's HTTP or gRPC call) can take it as its source port before
+# the server binds it ("address already in use", seen in CI). Each xdist worker has its own slice,
+# so two workers never pick the same port, and a process never hands out the same port twice.
+_PORT_FLOOR, _PORT_SLICE, _SLICES = 20000, 1500, 8
+_handed_out: set[int] = set()
+
+
+def _port_slice() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... or "" without xdist
+    index = int(worker[2:]) + 1 if worker.startswith("gw") else 0
+    start = _PORT_FLOOR + (index % _SLICES) * _PORT_SLICE
+    return range(start, start + _PORT_SLICE)
+
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, that no outgoing connection can
+    take meanwhile and that no other test worker is given."""
+    candidates = [port for port in _port_slice() if port not in _handed_out]
+    random.shuffle(candidates)  # two sessions side by side rarely try the same port first
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port left in {_port_slice()}")
 
 
 def stop_group(proc: subprocess.Popen, timeout: float = 60) -> None:

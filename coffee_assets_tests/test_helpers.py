@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,8 @@ from coffee_assets.core.dbt_process import duckdb_path
 from coffee_assets.core.sql import between, date_literal
 from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars
 from coffee_assets.defs.dbt.translator import is_daily, sources_read
+
+from . import processes
 
 
 def test_dbt_vars_of_a_window_and_of_none():
@@ -90,3 +93,17 @@ def test_coffee_dbt_finds_the_warehouse_in_the_dbt_vars():
     assert duckdb_path(args) == "/data/w.duckdb"
     assert duckdb_path(["build", "--vars", "{}"]) is None
     assert duckdb_path(["parse"]) is None
+
+
+def test_test_servers_get_ports_no_outgoing_connection_or_other_worker_can_take(monkeypatch):
+    """The tests' own helper: ports come from below the kernel's ephemeral range (so a client's
+    source port never takes one between the check and the server's bind) and from one slice per
+    xdist worker, each handed out once."""
+    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    slices = {}
+    for worker in ("gw0", "gw1"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        slices[worker] = {processes.free_port() for _ in range(20)}
+        assert len(slices[worker]) == 20
+        assert all(port < ephemeral_low for port in slices[worker])
+    assert not slices["gw0"] & slices["gw1"]
