@@ -16,7 +16,8 @@ WORKDIR /opt/coffee
 
 COPY --chown=coffee:coffee . .
 # No package cache left in a layer.
-ENV UV_NO_CACHE=1 UV_LINK_MODE=copy PIP_NO_CACHE_DIR=1
+# Bytecode compiled once, at build: each run's pod starts without compiling its imports.
+ENV UV_NO_CACHE=1 UV_LINK_MODE=copy PIP_NO_CACHE_DIR=1 UV_COMPILE_BYTECODE=1
 RUN bash scripts/build-image.sh
 
 ENV PATH=/opt/coffee/.venv/bin:$PATH \

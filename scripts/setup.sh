@@ -14,6 +14,11 @@ PYTHON="${PYTHON:-python3}"
 bash scripts/install-uv.sh
 UV=.tools/uv/bin/uv
 export UV_PYTHON_DOWNLOADS=never
+# Packages are installed with their bytecode compiled (.pyc), here and in the emulators' venvs.
+# Without it, every Python process compiles what it imports again wherever bytecode is not
+# written (PYTHONDONTWRITEBYTECODE, a read-only folder): loading the definitions took 11.6 s of
+# CPU instead of 5.7, paid by each code server, run, dbt command and test worker.
+export UV_COMPILE_BYTECODE=1
 
 # uv sync is a no-op (tens of ms) when .venv matches uv.lock, and repairs it when it does not
 # (a `uv sync --no-dev` by hand, a changed lock).
