@@ -31,7 +31,8 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 # The order pytest-xdist hands the modules out in (scripts/test.sh runs two workers): the longest
 # first, so that short modules fill the gaps at the end instead of a long one starting last.
-# The deployment group (test_production and test_concurrency, one worker) is the longest.
+# The deployment group (test_production's local deployment, one worker) is the longest; the gcp
+# deployment's group (test_production's and test_concurrency's gcp tests) comes with them.
 LONGEST_FIRST = (
     "test_production",
     "test_concurrency",

@@ -1,5 +1,6 @@
 """The production shape as scripts/prod-local.sh runs it, one part per process, started and
-stopped for a test: shared by test_production.py and test_concurrency.py. The gcp deployment (the
+stopped for a test, and what tests read of its runs (pools, schedule ticks, backfills): shared by
+test_production.py and test_concurrency.py. The gcp deployment (the
 emulators, BigQuery and GCS) is one per test session, the costliest thing a test starts here;
 conftest.py registers its fixture so that every module gets the same one.
 """
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -22,11 +24,12 @@ from google.api_core.exceptions import Conflict
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
+from coffee_assets.defs.schedules.jobs import SCHEDULE
 from coffee_assets.settings import yesterday
 
 from .gcp_fixtures import Emulators, prepare_gcp_manifest
 from .processes import free_port, processes_mentioning, stop_group
-from .test_dagster_dev import graphql
+from .test_dagster_dev import LAUNCH_BACKFILL, graphql
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "prod-local.sh"
@@ -164,9 +167,12 @@ def assert_nothing_left(base: Path) -> None:
 
 
 @contextmanager
-def deployed(settings: dict[str, str]) -> Iterator[Deployment]:
+def deployed(
+    settings: dict[str, str], pool_limits: dict[str, int] | None = None
+) -> Iterator[Deployment]:
     """The five parts started with these settings (COFFEE_*, on top of fresh folders and free
-    ports), stopped afterwards; no process may be left behind."""
+    ports), stopped afterwards; no process may be left behind. `pool_limits` are set before the
+    daemon starts (nothing is launched from the queue, nor a schedule ticked, before them)."""
     deployment = new_deployment(settings)
     with pytest.MonkeyPatch.context() as mp:
         # This process opens the same instance to read runs and events, as the application's
@@ -180,6 +186,9 @@ def deployed(settings: dict[str, str]) -> Iterator[Deployment]:
             mp.setenv(name, value)
         try:
             for part in PARTS:
+                if part == "daemon":
+                    for pool, limit in (pool_limits or {}).items():
+                        set_pool_limit(deployment, pool, limit)
                 deployment.start(part)
                 if part == "postgres":
                     mp.setenv("DAGSTER_PG_PASSWORD", deployment.pg_password())
@@ -189,6 +198,125 @@ def deployed(settings: dict[str, str]) -> Iterator[Deployment]:
                 if part in deployment.procs:
                     deployment.stop(part)
     assert_nothing_left(deployment.base)
+
+
+# ------------------------------------------------- runs in a deployment: pools, turns, ticks
+SCHEDULE_TICKS = """
+query($name: String!) {
+  scheduleOrError(scheduleSelector: {repositoryLocationName: "coffee_assets",
+                                     repositoryName: "__repository__", scheduleName: $name}) {
+    ... on Schedule { scheduleState { ticks(limit: 20) { timestamp status skipReason runIds } } }
+  }
+}"""
+# What the UI sends when a user selects assets and backfills a day: the raw tables of the day,
+# the products (not partitioned: a run of its own) and the marts above them (a later run, once
+# their parents are done): several __ASSET_JOB runs.
+BACKFILL_SELECTION = [
+    ["coffee_shop", "products"],
+    ["coffee_shop", "orders"],
+    ["coffee_shop", "order_details"],
+    ["dbt_models", "fact_order_details"],
+    ["dbt_models", "flat_order_details"],
+]
+ENDED = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+
+
+def set_pool_limit(deployment: Deployment, pool: str, limit: int) -> None:
+    """What `dagster instance concurrency set POOL LIMIT` does (docs/deployment.md: set once on
+    a new instance)."""
+    with deployment.instance() as instance:
+        instance.event_log_storage.set_concurrency_slots(pool, limit)
+
+
+def launch_asset_backfill(deployment: Deployment, day: date) -> str:
+    launched = graphql(
+        deployment.web_port,
+        LAUNCH_BACKFILL,
+        {
+            "params": {
+                "partitionNames": [str(day)],
+                "assetSelection": [{"path": path} for path in BACKFILL_SELECTION],
+            }
+        },
+    )["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    return launched["backfillId"]
+
+
+def wait_for_backfill(deployment: Deployment, backfill_id: str, timeout: float) -> list[str]:
+    """The backfill's runs once it has ended and they have."""
+    deadline = time.monotonic() + timeout
+    with deployment.instance() as instance:
+        while True:
+            backfill = instance.get_backfill(backfill_id)
+            assert backfill is not None
+            runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+            if backfill.status.value != "REQUESTED" and all(run.status in ENDED for run in runs):
+                assert backfill.status.value == "COMPLETED_SUCCESS", (
+                    backfill.status,
+                    [(r.run_id, r.status) for r in runs],
+                    deployment.log("code-server")[-3000:],
+                )
+                return [run.run_id for run in runs]
+            assert time.monotonic() < deadline, (backfill.status, deployment.log("daemon")[-3000:])
+            time.sleep(3)
+
+
+@dataclass(frozen=True)
+class Span:
+    run_id: str
+    step: str
+    start: float
+    end: float
+
+
+def warehouse_spans(instance: dg.DagsterInstance, run_id: str, pool: str) -> list[Span]:
+    """When each of the run's steps in `pool` ran (STEP_START to its success or failure)."""
+    run = instance.get_run_by_id(run_id)
+    assert run is not None and run.execution_plan_snapshot_id
+    plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+    pooled = {step.key for step in plan.steps if step.pool == pool}
+    started: dict[str, float] = {}
+    spans = []
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or event.step_key not in pooled:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = record.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            spans.append(Span(run_id, event.step_key, started[event.step_key], record.timestamp))
+    return spans
+
+
+def assert_runs_took_turns(deployment: Deployment, run_ids: list[str], pool: str) -> None:
+    """No warehouse step of one run overlaps one of another run; and, the pool being per run,
+    each run's warehouse steps all lie outside every other run's first-to-last such step."""
+    with deployment.instance() as instance:
+        spans = {run_id: warehouse_spans(instance, run_id, pool) for run_id in run_ids}
+    assert all(spans.values()), {run_id: len(s) for run_id, s in spans.items()}
+    every = sorted((s for run_spans in spans.values() for s in run_spans), key=lambda s: s.start)
+    for a, b in zip(every, every[1:], strict=False):
+        assert a.run_id == b.run_id or b.start >= a.end, f"steps overlapped: {a} and {b}"
+    windows = sorted(
+        (min(s.start for s in run_spans), max(s.end for s in run_spans), run_id)
+        for run_id, run_spans in spans.items()
+    )
+    for (_, end, run_a), (begin, _, run_b) in zip(windows, windows[1:], strict=False):
+        assert begin >= end, f"runs {run_a} and {run_b} interleaved on the warehouse"
+
+
+def run_times(deployment: Deployment, run_id: str) -> tuple[float, float]:
+    """When the run was created (queued) and when it ended."""
+    with deployment.instance() as instance:
+        [record] = instance.get_run_records(filters=dg.RunsFilter(run_ids=[run_id]))
+    assert record.end_time is not None
+    return record.create_timestamp.timestamp(), record.end_time
+
+
+def schedule_ticks(deployment: Deployment) -> list[dict]:
+    state = graphql(deployment.web_port, SCHEDULE_TICKS, {"name": SCHEDULE})["scheduleOrError"]
+    return sorted(state["scheduleState"]["ticks"], key=lambda t: t["timestamp"])
 
 
 # ------------------------------------------------------------------------ the gcp target

@@ -4,10 +4,11 @@ code server's watchdog as separate processes, runs through the queue (deploy/dag
 deploy/workspace.yaml).
 
 One deployment for the module; the tests run in order and share it, the way a deployment lives:
-the schedule's first tick builds the history, a user's runs go through the queue, a corrupt
-delivery alerts once across a daemon restart, a webserver restart loses nothing, other users of
-the machine are kept out of PostgreSQL, PostgreSQL restarts under the running services, and the
-code server dies under a running run, first its inner process, then all of it. Then
+the schedule's first tick asks for the history once while its run waits in the queue, an asset
+backfill launched beside it waits its turn on the warehouse, a corrupt delivery alerts once
+across a daemon restart, a webserver restart loses nothing, other users of the machine are kept
+out of PostgreSQL, PostgreSQL restarts under the running services, and the code server dies
+under a running run, first its inner process, then all of it. Then
 `prod-local.sh` on its own: a cluster of the earlier trust-authenticated kind is converted,
 Ctrl-C on the postgres part and on the whole leaves nothing behind, and the whole starts a dead
 code server again.
@@ -44,6 +45,7 @@ from coffee_assets.defs.schedules.jobs import (
     SCHEDULE,
 )
 from coffee_assets.platform import dagster_internals as internals
+from coffee_assets.platform.target import DUCKDB_POOL
 
 from .alert_servers import RecordingHttpServer
 from .deployments import (
@@ -54,14 +56,20 @@ from .deployments import (
     SCRIPT,
     Deployment,
     assert_nothing_left,
+    assert_runs_took_turns,
     deployed,
     gcs_client,
+    launch_asset_backfill,
     new_deployment,
+    run_times,
+    schedule_ticks,
+    set_pool_limit,
+    wait_for_backfill,
 )
 from .processes import free_port, stop_group
 from .test_dagster_dev import graphql, wait_for_run
 
-# One worker runs this module and test_concurrency.py, which shares its deployments.
+# One worker runs this module (its deployment); the gcp tests share the session's gcp deployment.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("deployment")]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,14 +109,16 @@ def webhook() -> Iterator[RecordingHttpServer]:
 @pytest.fixture(scope="module")
 def deployment(webhook) -> Iterator[Deployment]:
     """The local target, its history three days long, the schedule every minute (its tick comes
-    within a minute, evaluated by the daemon), alerts to a webhook."""
+    within a minute, evaluated by the daemon), alerts to a webhook; the duckdb pool at 0 until
+    the first test lets the runs go."""
     with deployed(
         {
             "COFFEE_START_DATE": START.isoformat(),
             "COFFEE_ORDERS_PER_DAY": "60",
             "COFFEE_SCHEDULE_CRON": "* * * * *",
             "COFFEE_ALERT_WEBHOOK_URL": webhook.url,
-        }
+        },
+        pool_limits={DUCKDB_POOL: 0},
     ) as deployment:
         yield deployment
 
@@ -121,51 +131,62 @@ def event_types(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     return [e.dagster_event.event_type_value for e in instance.all_logs(run_id) if e.dagster_event]
 
 
-def test_the_schedule_ticks_in_the_daemon_and_builds_the_history_through_the_queue(deployment):
-    with deployment.instance() as instance:
+def test_the_schedule_asks_once_through_the_queue_and_an_asset_backfill_waits_its_turn(
+    deployment,
+):
+    """The schedule ticks every minute in the daemon. The duckdb pool starts at 0, so its first
+    run (daily_refresh for the whole history) stays queued: an asset backfill of the last day is
+    launched beside it, the way the UI does, and the next tick skips, naming the queued run. Once
+    the pool is back at 1, both succeed one run at a time: their warehouse steps never overlap,
+    and the schedule requested one run whatever its ticks since."""
+    client = deployment.client
+    try:
+        with deployment.instance() as instance:
+            deadline = time.monotonic() + 150
+            while not (runs := runs_with_tag(instance, "dagster/schedule_name", SCHEDULE)):
+                assert time.monotonic() < deadline, deployment.log("daemon")[-3000:]
+                time.sleep(2)
+        [scheduled] = runs
+        assert scheduled.job_name == DAILY_REFRESH
+        assert (scheduled.tags[RANGE_START_TAG], scheduled.tags[RANGE_END_TAG]) == (
+            str(START), str(LAST)
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while (
+            status := client.get_run_status(scheduled.run_id)
+        ) == dg.DagsterRunStatus.NOT_STARTED:
+            assert time.monotonic() < deadline, deployment.log("daemon")[-3000:]
+            time.sleep(1)  # created, about to be submitted to the queue
+        assert status == dg.DagsterRunStatus.QUEUED
+        backfill_id = launch_asset_backfill(deployment, LAST)
+
+        # The next tick, while the scheduled run waits in the queue, skips it.
         deadline = time.monotonic() + 150
-        while not (runs := runs_with_tag(instance, "dagster/schedule_name", SCHEDULE)):
+        while not any(t["status"] == "SKIPPED" for t in schedule_ticks(deployment)):
             assert time.monotonic() < deadline, deployment.log("daemon")[-3000:]
             time.sleep(2)
-        [run] = runs
-        assert run.job_name == DAILY_REFRESH
-        assert (run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG]) == (str(START), str(LAST))
-        status = wait_for_run(deployment.client, run.run_id)
-        assert status == dg.DagsterRunStatus.SUCCESS, deployment.log("code-server")[-3000:]
-        assert "PIPELINE_ENQUEUED" in event_types(instance, run.run_id)  # through the queue
-
-
-def test_runs_launched_through_graphql_queue_and_take_turns_on_the_warehouse(deployment):
-    """A daily_refresh and a raw-table materialization at once: both queued, both succeed, and
-    no step of one overlaps a step of the other (one DuckDB writer: the pool, the run lock)."""
-    client = deployment.client
-    day = str(LAST)
-    run_ids = [
-        client.submit_job_execution(DAILY_REFRESH, tags={"dagster/partition": day}),
-        client.submit_job_execution(
-            "__ASSET_JOB",
-            tags={"dagster/partition": day},
-            asset_selection=[["coffee_shop", "orders"], ["coffee_shop", "order_details"]],
-        ),
-    ]
-    statuses = [wait_for_run(client, run_id) for run_id in run_ids]
-    assert statuses == [dg.DagsterRunStatus.SUCCESS] * 2, deployment.log("code-server")[-3000:]
+        ticks = schedule_ticks(deployment)
+        assert [t["status"] for t in ticks][:2] == ["SUCCESS", "SKIPPED"], ticks
+        assert scheduled.run_id in ticks[1]["skipReason"], ticks[1]
+        assert client.get_run_status(scheduled.run_id) == dg.DagsterRunStatus.QUEUED
+    finally:  # the later tests' runs go, whatever happened here
+        set_pool_limit(deployment, DUCKDB_POOL, 1)
+    status = wait_for_run(client, scheduled.run_id)
+    assert status == dg.DagsterRunStatus.SUCCESS, deployment.log("code-server")[-3000:]
+    backfill_runs = wait_for_backfill(deployment, backfill_id, timeout=420)
+    assert len(backfill_runs) >= 2, backfill_runs  # as the UI does it: several __ASSET_JOB runs
     with deployment.instance() as instance:
-        spans = []
-        for run_id in run_ids:
-            assert "PIPELINE_ENQUEUED" in event_types(instance, run_id)
-            started = {}
-            for record in instance.all_logs(run_id):
-                event = record.dagster_event
-                if event is None:
-                    continue
-                if event.event_type_value == "STEP_START":
-                    started[event.step_key] = record.timestamp
-                elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
-                    spans.append((started[event.step_key], record.timestamp, run_id))
-    spans.sort()
-    for (_, end, run_a), (begin, _, run_b) in zip(spans, spans[1:], strict=False):
-        assert run_a == run_b or begin >= end, "steps of two runs overlapped on the warehouse"
+        assert runs_with_tag(instance, "dagster/schedule_name", SCHEDULE) == [
+            instance.get_run_by_id(scheduled.run_id)
+        ]  # one run requested, whatever the ticks since
+        for run_id in (scheduled.run_id, *backfill_runs):
+            assert "PIPELINE_ENQUEUED" in event_types(instance, run_id)  # through the queue
+    # The backfill's first runs were queued while the scheduled run was still on its way.
+    assert (
+        min(run_times(deployment, r)[0] for r in backfill_runs)
+        < run_times(deployment, scheduled.run_id)[1]
+    )
+    assert_runs_took_turns(deployment, [scheduled.run_id, *backfill_runs], DUCKDB_POOL)
 
 
 def wait_for_alert_sensor_ticks(deployment: Deployment, after: float) -> None:
