@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from coffee_assets.core.generator import GeneratorConfig, get_profile
 from coffee_assets.core.project import CSV_PREFIX, DBT_SCHEMA, PROJECT_ROOT, RAW_SCHEMA, TIMEZONE
+from coffee_assets.core.public_holidays import DEFAULT_COUNTRY, HolidayCalendar
 
 TARGETS = ("local", "gcp")
 
@@ -312,6 +313,18 @@ def _parse_number(name: str, value: str, kind: type) -> int | float:
         raise SettingsError(f"{name}={value!r} is not a valid {kind.__name__}") from None
 
 
+def _holidays(env: Mapping[str, str]) -> HolidayCalendar:
+    country = env.get("COFFEE_HOLIDAYS_COUNTRY", "").strip().upper() or DEFAULT_COUNTRY
+    subdivision = env.get("COFFEE_HOLIDAYS_SUBDIVISION", "").strip().upper() or None
+    try:
+        return HolidayCalendar(country, subdivision)
+    except ValueError as exc:
+        raise SettingsError(
+            f"COFFEE_HOLIDAYS_COUNTRY={country!r} / COFFEE_HOLIDAYS_SUBDIVISION="
+            f"{subdivision or ''!r}: {exc}"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Settings:
     target: str = "local"
@@ -331,6 +344,8 @@ class Settings:
     # where the UI's code references point: the repository (COFFEE_GIT_URL) or local files
     git_url: str | None = None
     git_branch: str = "main"
+    # the public holidays the anomaly check knows without a calendar file (core/public_holidays.py)
+    holidays: HolidayCalendar = HolidayCalendar()
 
     @property
     def bucket_dir(self) -> Path:
@@ -381,6 +396,7 @@ class Settings:
             alerts=AlertSettings.from_env(env),
             git_url=_git_url(env.get("COFFEE_GIT_URL", "").strip()),
             git_branch=env.get("COFFEE_GIT_BRANCH", "").strip() or "main",
+            holidays=_holidays(env),
         )
         _check_start(settings.start_date)
         settings.check_volume()

@@ -10,13 +10,19 @@ import math
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal, getcontext
+from pathlib import Path
 
 import pytest
 
 from coffee_assets.core import anomalies as a
+from coffee_assets.core import contract as c
 from coffee_assets.core.dates import days_between
 from coffee_assets.core.generator import GeneratorConfig, generate_day
 from coffee_assets.core.generator import events as ev
+from coffee_assets.core.project import RAW_SCHEMA
+from coffee_assets.core.public_holidays import HolidayCalendar
+from coffee_assets.defs.business.checks import calendar as store_day_calendar
+from coffee_assets.platform.warehouse import DuckDBWarehouse
 
 from .original_showcase import original_files
 
@@ -47,14 +53,11 @@ def calendar(until: date) -> dict[tuple[int | None, date], list[tuple[str, str]]
     return known
 
 
-def judge_generated(last: date) -> list[a.DayVerdict]:
-    days = days_between(START, last)
-    config = GeneratorConfig(seed=SEED, history_start=START)
-    opened = {ev.NEW_STORE_ID: ev.opening_day(SEED, START)}
-    return a.judge(history_of(config, days), days, opened=opened, known=calendar(last))
-
-
-VERDICTS = judge_generated(START + timedelta(days=239))  # eight months: an opening, outages
+LAST_JUDGED = START + timedelta(days=239)  # eight months: an opening, outages, Easter
+JUDGED = days_between(START, LAST_JUDGED)
+HISTORY = history_of(GeneratorConfig(seed=SEED, history_start=START), JUDGED)
+OPENED = {ev.NEW_STORE_ID: ev.opening_day(SEED, START)}
+VERDICTS = a.judge(HISTORY, JUDGED, opened=OPENED, known=calendar(LAST_JUDGED))
 
 
 def failures_on(day: date) -> list[a.Judgement]:
@@ -229,3 +232,50 @@ def test_a_busy_store_whose_orders_rise_by_three_quarters_fails():
     [verdict] = a.judge(history, [last])
     [orders] = [j for j in verdict.failed if j.metric == "orders"]
     assert orders.verdict == "unusual" and orders.actual == 3500 and orders.high < 3500
+
+
+def empty_calendar_warehouse(path: Path) -> DuckDBWarehouse:
+    """A warehouse whose business calendar (Events.csv's table) holds nothing: imported or real
+    data, which arrives without the generator's."""
+    warehouse = DuckDBWarehouse(path=str(path))
+    columns = ", ".join(f"{col.name} {col.type.duckdb}" for col in c.BUSINESS_EVENTS.columns)
+    with warehouse.connect() as con:
+        con.execute(f"create schema {RAW_SCHEMA}")
+        con.execute(f"create table {RAW_SCHEMA}.{c.BUSINESS_EVENTS.table} ({columns})")
+    return warehouse
+
+
+def test_with_its_calendar_withheld_the_history_still_knows_its_public_holidays(tmp_path):
+    """The check's calendar (defs/business/checks.py) over an empty Events table: Easter, which
+    fails stores when nothing explains it, is explained by the holidays library's Ukraine."""
+    warehouse = empty_calendar_warehouse(tmp_path / "warehouse.duckdb")
+    easter = date(2025, 4, 20)
+
+    def verdict_on(day: date, known) -> a.DayVerdict:
+        verdicts = a.judge(HISTORY, JUDGED, opened=OPENED, known=known)
+        return next(v for v in verdicts if v.day == day)
+
+    assert verdict_on(easter, {}).failed  # the precondition: Easter alone is unusual
+    known = store_day_calendar(warehouse, START, LAST_JUDGED, HolidayCalendar("UA"))
+    assert known[(None, easter)] == [("public_holiday", "Easter Sunday (Pascha)")]
+    verdict = verdict_on(easter, known)
+    assert not verdict.failed
+    assert any("public_holiday: Easter Sunday (Pascha)" in j.known for j in verdict.judgements)
+    # The country is a setting: Poland's calendar has no Women's Day off (and its Easter, in
+    # 2025 on the same Sunday, under its own name).
+    polish = store_day_calendar(warehouse, START, LAST_JUDGED, HolidayCalendar("PL"))
+    assert (None, date(2025, 3, 8)) not in polish
+    assert polish[(None, easter)] == [("public_holiday", "Easter Sunday")]
+
+
+def test_a_holiday_the_business_calendar_lists_is_not_added_twice(tmp_path):
+    warehouse = empty_calendar_warehouse(tmp_path / "warehouse.duckdb")
+    with warehouse.connect() as con:
+        con.execute(
+            f"insert into {RAW_SCHEMA}.{c.BUSINESS_EVENTS.table} (EventId, EventType, Name, "
+            "StartDate, EndDate) values (1, 'public_holiday', 'New Year', '2025-01-01', "
+            "'2025-01-01')"
+        )
+    known = store_day_calendar(warehouse, START, date(2025, 3, 31), HolidayCalendar("UA"))
+    assert known[(None, START)] == [("public_holiday", "New Year")]
+    assert known[(None, date(2025, 3, 8))] == [("public_holiday", "International Women's Day")]

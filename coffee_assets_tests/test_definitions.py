@@ -217,9 +217,12 @@ def test_settings_from_env(tmp_path):
             "COFFEE_START_DATE": "2024-06-01",
             "COFFEE_ORDERS_PER_DAY": "120",
             "COFFEE_SCHEDULE_CRON": " 0  6 * * 1-5",
+            "COFFEE_HOLIDAYS_COUNTRY": "de",
+            "COFFEE_HOLIDAYS_SUBDIVISION": "by",
         }
     )
     assert settings.target == "local" and settings.start_date == date(2024, 6, 1)
+    assert settings.holidays.describe() == "DE-BY" and Settings().holidays.describe() == "UA"
     assert settings.schedule_cron == "0 6 * * 1-5"
     assert Settings().schedule_cron == "30 4 * * *"
     assert settings.duckdb_path == tmp_path / "warehouse.duckdb"
@@ -237,6 +240,8 @@ def test_settings_from_env(tmp_path):
         ({"COFFEE_VOLUME_PROFILE": "weekly"}, "COFFEE_VOLUME_PROFILE='weekly'"),
         ({"COFFEE_ORDERS_PER_DAY": "1e9"}, "COFFEE_ORDERS_PER_DAY=1000000000.0"),
         ({"COFFEE_SCHEDULE_CRON": "at dawn"}, "COFFEE_SCHEDULE_CRON='at dawn' is not a cron"),
+        ({"COFFEE_HOLIDAYS_COUNTRY": "Ukraine"}, "COFFEE_HOLIDAYS_COUNTRY='UKRAINE'.*ISO 3166"),
+        ({"COFFEE_HOLIDAYS_SUBDIVISION": "99"}, "'99' is not a subdivision of UA"),
     ],
 )
 def test_bad_settings_name_the_variable(env, message, tmp_path):

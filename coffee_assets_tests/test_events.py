@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
-import pytest
-
 from coffee_assets.core import contract
 from coffee_assets.core.generator import GeneratorConfig, generate_day, get_profile
 from coffee_assets.core.generator import events as ev
@@ -40,22 +38,21 @@ def test_events_are_on_in_the_realistic_profile_and_off_in_the_originals():
     assert tables["product_prices"].num_rows == len(PRODUCTS)  # one price each, always
 
 
-@pytest.mark.parametrize(
-    ("year", "easter"), [(2022, date(2022, 4, 24)), (2024, date(2024, 5, 5)),
-                         (2025, date(2025, 4, 20)), (2026, date(2026, 4, 12))],
-)  # fmt: skip
-def test_orthodox_easter(year, easter):
-    assert ev.orthodox_easter(year) == easter
-
-
-def test_ukraines_holidays_follow_the_2023_reform():
-    names_2022 = {name: day for day, name, _ in ev.ukrainian_holidays(2022)}
-    names_2025 = {name: day for day, name, _ in ev.ukrainian_holidays(2025)}
-    assert names_2022["Orthodox Christmas"] == date(2022, 1, 7)
-    assert names_2025["Christmas"] == date(2025, 12, 25) and "Orthodox Christmas" not in names_2025
-    assert names_2025["Statehood Day"] == date(2025, 7, 15)
-    assert names_2025["Defenders Day"] == date(2025, 10, 1)
-    assert names_2025["Trinity"] == date(2025, 6, 8)  # Easter + 49 days
+def test_the_chains_holidays_are_the_holidays_librarys_ukraine_after_the_2023_reform():
+    """Orthodox Easter and Pentecost move; the 2023 reform moved Christmas to 25 December,
+    Statehood Day to 15 July and Defenders Day to 1 October; each holiday has its volume."""
+    days_2022 = {day: (name, volume) for day, name, volume in ev.chain_holidays(2022)}
+    days_2025 = {day: (name, volume) for day, name, volume in ev.chain_holidays(2025)}
+    assert days_2022[date(2022, 1, 7)][0] == "Christmas Day"
+    assert days_2022[date(2022, 1, 3)] == ("New Year's Day (observed)", 0.55)
+    assert date(2025, 1, 7) not in days_2025
+    assert days_2025[date(2025, 12, 25)] == ("Christmas Day", 0.75)
+    assert days_2025[date(2025, 7, 15)] == ("Ukrainian Statehood Day", 0.95)
+    assert days_2025[date(2025, 10, 1)] == ("Day of defenders of Ukraine", 0.90)
+    assert days_2025[date(2025, 4, 20)] == ("Easter Sunday (Pascha)", 0.70)
+    assert days_2025[date(2025, 6, 8)] == ("Pentecost", 0.90)  # Easter + 49 days
+    assert days_2025[date(2025, 3, 8)] == ("International Women's Day", 1.25)
+    assert len(days_2025) == 11  # under martial law: working days, still the chain's holidays
 
 
 def stores_of(day: date) -> Counter:

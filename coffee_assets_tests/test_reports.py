@@ -30,6 +30,7 @@ import pytest
 
 from coffee_assets.core import anomalies
 from coffee_assets.core.dates import days_between
+from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.reports import KINDS, headline, render_report, sparkline
 from coffee_assets.defs.reports.assets import as_of_key, build_report_assets, latest_key
 from coffee_assets.defs.reports.data import (
@@ -555,7 +556,7 @@ def test_reports_are_as_of_the_customer_metrics_day_and_say_so_when_they_cannot_
     warehouse_file = tmp_path / "warehouse.duckdb"
     shutil.copy(pipeline.settings.duckdb_path, warehouse_file)
     warehouse = DuckDBWarehouse(path=str(warehouse_file))
-    assert load_report_data(warehouse, MARTS)["as_of"] == LAST.isoformat()
+    assert load_report_data(warehouse, MARTS, HolidayCalendar())["as_of"] == LAST.isoformat()
     with duckdb.connect(str(warehouse_file)) as con:
         con.execute(
             "update dbt_models.flat_customer_metrics set as_of_date = as_of_date - 1 "

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from coffee_assets.core.project import PROJECT_ROOT
+from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.reports import render_report
 from coffee_assets.defs.reports.assets import latest_key
 from coffee_assets.defs.reports.data import load_report_data
@@ -332,7 +333,7 @@ def synthetic_sales(tmp_path_factory) -> tuple[WarehouseFile, Path]:
     """The sales report of test_reports' synthetic warehouse, rendered as the asset renders it."""
     folder = tmp_path_factory.mktemp("synthetic-report")
     warehouse = synthetic_warehouse(folder / "warehouse.duckdb")
-    data = load_report_data(DuckDBWarehouse(path=str(warehouse.path)), MARTS)
+    data = load_report_data(DuckDBWarehouse(path=str(warehouse.path)), MARTS, HolidayCalendar())
     path = folder / "sales_report.html"
     path.write_bytes(render_report("sales", data))
     return warehouse, path

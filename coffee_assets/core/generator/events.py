@@ -7,8 +7,8 @@ realistic profile (`VolumeProfile.events`), off in the original's.
 - **store_opening**: a sixth store opens about five months into the history and ramps up over
   eight weeks, from 30 % to its full volume (12 % of the chain's first five stores'); its row in
   Stores.csv says since when (OpeningDate).
-- **public_holiday**: Ukraine's public holidays, each with the volume a coffee shop sees on it
-  (New Year's Day 55 %, Women's Day 125 %, Independence Day 120 %, ...).
+- **public_holiday**: Ukraine's public holidays (the holidays library's), each with the volume a
+  coffee shop sees on it (New Year's Day 55 %, Women's Day 125 %, Independence Day 120 %, ...).
 - **promotion**: every five to ten weeks, a product or a whole category at 20 % off for five to
   ten days; the promoted products sell twice as often meanwhile.
 - **price_change**: twice a year a product's price rises by about 10 %, from its day on (the
@@ -42,6 +42,7 @@ from coffee_assets.core.generator.reference import (
     stores_table,
 )
 from coffee_assets.core.generator.schema import arrow_schema
+from coffee_assets.core.public_holidays import HolidayCalendar
 
 STREAM_EVENTS = 3  # the events' own random stream (core.py has 1 and 2)
 HORIZON_DAYS = 20 * 366  # events are planned this far from the history's start
@@ -94,45 +95,30 @@ class Event:
 
 
 # ------------------------------------------------------------------------------ holidays
-def orthodox_easter(year: int) -> date:
-    """Easter Sunday of the Orthodox church (Julian computus, as a Gregorian date)."""
-    a, b, c = year % 4, year % 7, year % 19
-    d = (19 * c + 15) % 30
-    e = (2 * a + 4 * b - d + 34) % 7
-    month, day = divmod(d + e + 114, 31)
-    julian = date(year, month, day + 1)
-    return julian + timedelta(days=year // 100 - year // 400 - 2)
+# The chain is in Kyiv: its public holidays are Ukraine's, as the holidays library keeps them
+# (core/public_holidays.py: the 2023 reform, martial law's working-day holidays, observed and
+# substituted days off). What each does to a coffee shop's orders, by the library's name (an
+# "(observed)" day like its holiday); a holiday not listed here, 90 %.
+CHAIN_HOLIDAYS = HolidayCalendar("UA")
+HOLIDAY_VOLUME = {
+    "New Year's Day": 0.55,
+    "International Women's Day": 1.25,
+    "Easter Sunday (Pascha)": 0.70,
+    "Christmas Day": 0.75,
+    "Independence Day": 1.20,
+    "Ukrainian Statehood Day": 0.95,
+}
+OTHER_HOLIDAY_VOLUME = 0.90
 
 
-def ukrainian_holidays(year: int) -> list[tuple[date, str, float]]:
-    """(day, name, volume) of Ukraine's public holidays in a year: the 2023 reform moved
-    Christmas to 25 December, Statehood Day to 15 July and Defenders Day to 1 October."""
-    easter = orthodox_easter(year)
-    days = [
-        (date(year, 1, 1), "New Year's Day", 0.55),
-        (date(year, 3, 8), "International Women's Day", 1.25),
-        (easter, "Easter", 0.70),
-        (easter + timedelta(days=49), "Trinity", 0.90),
-        (date(year, 5, 1), "Labour Day", 0.90),
-        (date(year, 6, 28), "Constitution Day", 0.90),
-        (date(year, 8, 24), "Independence Day", 1.20),
-    ]
-    if year < 2023:
-        days += [
-            (date(year, 1, 7), "Orthodox Christmas", 0.75),
-            (date(year, 5, 9), "Victory Day", 0.90),
-            (date(year, 10, 14), "Defenders Day", 0.90),
-        ]
-        if year == 2022:
-            days.append((date(year, 7, 28), "Statehood Day", 0.95))
-    else:
-        days += [
-            (date(year, 5, 8), "Day of Remembrance and Victory", 0.90),
-            (date(year, 7, 15), "Statehood Day", 0.95),
-            (date(year, 10, 1), "Defenders Day", 0.90),
-            (date(year, 12, 25), "Christmas", 0.75),
-        ]
-    return sorted(days)
+def holiday_volume(name: str) -> float:
+    return HOLIDAY_VOLUME.get(name.removesuffix(" (observed)"), OTHER_HOLIDAY_VOLUME)
+
+
+def chain_holidays(year: int) -> list[tuple[date, str, float]]:
+    """(day, name, volume) of the chain's public holidays in a year."""
+    found = CHAIN_HOLIDAYS.between(date(year, 1, 1), date(year, 12, 31))
+    return [(day, name, holiday_volume(name)) for day, name in found.items()]
 
 
 # ------------------------------------------------------------------------------ the calendar
@@ -156,7 +142,7 @@ def _events(seed: int, history_start: date) -> tuple[Event, ...]:
     add(type=STORE_OPENING, name=f"{NEW_STORE[1]} opens", start=opening, end=ramped,
         store_id=NEW_STORE_ID)  # fmt: skip
     for year in range(history_start.year, horizon.year + 1):
-        for day, name, volume in ukrainian_holidays(year):
+        for day, name, volume in chain_holidays(year):
             if history_start <= day <= horizon:
                 add(type=PUBLIC_HOLIDAY, name=name, start=day, end=day, volume=volume)
 

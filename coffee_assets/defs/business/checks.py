@@ -2,7 +2,8 @@
 
 A check of the raw orders, one result per day, run after the raw tables load and before dbt. It
 reads the store-day counts and revenue of the run's days and the nine weeks before (a bounded
-window, whatever the history's length), the stores' opening days and the chain's calendar.
+window, whatever the history's length), the stores' opening days and the chain's calendar, with
+the public holidays of the settings' country added where the calendar does not list them.
 
 - WARN, not blocking: a store-day outside its band (an unexplained drop or rise), or a store
   that should have been busy with no order at all (a POS down all day). The data may well be
@@ -28,6 +29,7 @@ from coffee_assets.core import anomalies as a
 from coffee_assets.core import contract as c
 from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.project import RAW_SCHEMA
+from coffee_assets.core.public_holidays import PUBLIC_HOLIDAY, HolidayCalendar, missing_holidays
 from coffee_assets.core.sql import between, cents, date_literal
 from coffee_assets.defs.raw.assets import raw_asset_key
 from coffee_assets.defs.runs.books import RunBooks
@@ -69,9 +71,11 @@ def stores(warehouse: Warehouse) -> dict[int, tuple[str, date | None]]:
 
 
 def calendar(
-    warehouse: Warehouse, first: date, last: date
+    warehouse: Warehouse, first: date, last: date, holidays: HolidayCalendar
 ) -> dict[tuple[int | None, date], list[tuple[str, str]]]:
-    """The chain's known events by (store, or None for every store) and day, first...last."""
+    """The chain's known events by (store, or None for every store) and day, first...last: the
+    business's calendar (Events.csv), and the public holidays it does not list (the holidays
+    library's, for the settings' country: imported or real data has them with no file)."""
     rows = warehouse.query(
         f"SELECT EventType, Name, StartDate, EndDate, StoreId "
         f"FROM {_table(warehouse, c.BUSINESS_EVENTS)} "
@@ -81,6 +85,13 @@ def calendar(
     for kind, name, start, end, store in rows:
         for day in days_between(max(as_date(start), first), min(as_date(end), last)):
             known[(int(store) if store is not None else None, day)].append((kind, name))
+    listed = [
+        day
+        for (store, day), events in known.items()
+        if store is None and any(kind == PUBLIC_HOLIDAY for kind, _ in events)
+    ]
+    for day, name in missing_holidays(holidays, first, last, listed).items():
+        known[(None, day)].append((PUBLIC_HOLIDAY, name))
     return known
 
 
@@ -119,7 +130,7 @@ def _metadata(verdict: a.DayVerdict, names: dict[int, str]) -> dict[str, Any]:
 
 
 def build_store_day_check(
-    partitions_def: dg.PartitionsDefinition, *, pool: str | None
+    partitions_def: dg.PartitionsDefinition, *, pool: str | None, holidays: HolidayCalendar
 ) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=raw_asset_key(c.ORDERS),
@@ -130,7 +141,9 @@ def build_store_day_check(
             "band. WARN for an unusual store-day or a store without orders that should have "
             "had them (a POS down); ERROR, blocking, for a day no store recorded anything on (a "
             "lost delivery). The chain's calendar explains what it holds (holidays, "
-            "promotions, openings); a store with little history is judged leniently."
+            "promotions, openings), and the public holidays of "
+            f"{holidays.describe()} (the holidays library) explain their days without it; a "
+            "store with little history is judged leniently."
         ),
         blocking=True,
         partitions_def=partitions_def,
@@ -155,7 +168,7 @@ def build_store_day_check(
             history,
             judged,
             opened={store: opened for store, (_, opened) in known_stores.items()},
-            known=calendar(warehouse, judged[0] - LOOKBACK, last),
+            known=calendar(warehouse, judged[0] - LOOKBACK, last, holidays),
         )
         starts = incident_starts(verdicts)
         results: dict[str | None, Verdict] = {}

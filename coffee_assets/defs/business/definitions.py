@@ -13,7 +13,9 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         asset_checks=[
             build_store_day_check(
-                daily_partitions(settings.start_date), pool=target_of(settings).pool
+                daily_partitions(settings.start_date),
+                pool=target_of(settings).pool,
+                holidays=settings.holidays,
             )
         ],
         resources={

@@ -154,7 +154,7 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     ):
         """Both reports from one read of the marts, as of the customer metrics' day."""
         try:
-            data = load_report_data(warehouse, marts)
+            data = load_report_data(warehouse, marts, settings.holidays)
         except ReportDataError as exc:
             raise dg.Failure(description=f"reports: {exc}") from None
         as_of = data["as_of"]

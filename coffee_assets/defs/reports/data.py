@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 
 from coffee_assets.core import anomalies
 from coffee_assets.core.dates import as_date, days_between
+from coffee_assets.core.public_holidays import PUBLIC_HOLIDAY, HolidayCalendar, missing_holidays
 from coffee_assets.core.sql import date_literal
 from coffee_assets.core.vocabulary import PRODUCT_CATEGORIES, PRODUCT_MIX_TYPES, RFM_SEGMENTS
 from coffee_assets.platform.warehouse import Warehouse
@@ -157,6 +158,19 @@ def load_opening_days(warehouse: Warehouse, relation: str) -> dict[int, date | N
     return {int(s): as_date(o) if o is not None else None for s, o in rows}
 
 
+def with_holidays(
+    events: list[CalendarEvent], holidays: HolidayCalendar, first: date, last: date
+) -> list[CalendarEvent]:
+    """The calendar and the public holidays (the holidays library's) it does not list, first...last,
+    in the order of their days."""
+    listed = [e.start for e in events if e.type == PUBLIC_HOLIDAY and e.store_id is None]
+    added = [
+        CalendarEvent(PUBLIC_HOLIDAY, name, day, day, None)
+        for day, name in missing_holidays(holidays, first, last, listed).items()
+    ]
+    return sorted([*events, *added], key=lambda e: (e.start, e.end, e.type, e.name))
+
+
 def known_days(events: Sequence[CalendarEvent], first: date, last: date) -> anomalies.Known:
     """The events as the judge reads them: (type, name) by (store or None, day), first...last."""
     known: dict[tuple[int | None, date], list[tuple[str, str]]] = defaultdict(list)
@@ -256,10 +270,13 @@ def _ordered(known: Sequence[str], found: Sequence[str], what: str, table: str) 
     return list(known)
 
 
-def load_report_data(warehouse: Warehouse, marts: Marts) -> dict[str, Any]:
+def load_report_data(
+    warehouse: Warehouse, marts: Marts, holidays: HolidayCalendar
+) -> dict[str, Any]:
     """Every figure both reports need, as of flat_customer_metrics' day: from the history's
     first order up to that day inclusive. The customer metrics are read first, in one query, so
-    a run that rebuilds the marts meanwhile cannot mix two days into one report."""
+    a run that rebuilds the marts meanwhile cannot mix two days into one report. The calendar is
+    the business's, with the public holidays of `holidays` it does not list."""
     store_days = warehouse.table_ref(marts.store_days)
     customers, as_of = load_customers(warehouse, marts.customer_metrics)
     until = f"order_date <= {date_literal(as_of)}"
@@ -352,7 +369,12 @@ def load_report_data(warehouse: Warehouse, marts: Marts) -> dict[str, Any]:
     events = load_customer_events(warehouse, marts, grid, customers["id"], until, as_of)
 
     names = [name for _, name in stores]
-    calendar = load_calendar(warehouse, marts.calendar, grid.first_day, as_of)
+    calendar = with_holidays(
+        load_calendar(warehouse, marts.calendar, grid.first_day, as_of),
+        holidays,
+        grid.first_day,
+        as_of,
+    )
     incidents = store_day_incidents(
         grid,
         sales,
