@@ -120,17 +120,39 @@ def test_the_originals_history_does_not_alert_on_its_normal_days():
     """The original showcase's 10 orders a day (3 in its low season), its stores with one or
     two orders a day: days without an order are normal there, and nothing fails."""
     first, last = date(2022, 1, 1), date(2022, 9, 30)  # the low season: 2022-02-25..05-31
-    files = original_files(first, last)
+    verdicts = a.judge(original_history(first, last), days_between(first, last))
+    assert [(j.store_id, v.day, j.metric) for v in verdicts for j in v.failed] == []
+    assert not [v.day for v in verdicts if v.chain_empty]
+
+
+def original_history(first: date, last: date) -> dict[int, dict[date, a.StoreDay]]:
+    """The original showcase's orders (its own generator's files), as store-days."""
     history: dict[int, dict[date, a.StoreDay]] = defaultdict(dict)
-    for order in csv.DictReader(io.StringIO(files["Orders.csv"].decode())):
+    for order in csv.DictReader(io.StringIO(original_files(first, last)["Orders.csv"].decode())):
         store, day = int(order["StoreId"]), date.fromisoformat(order["OrderDate"])
         figures = history[store].get(day, a.StoreDay(0, 0))
         history[store][day] = a.StoreDay(
             figures.orders + 1, figures.revenue_cents + round(float(order["TotalAmount"]) * 100)
         )
-    verdicts = a.judge(history, days_between(first, last))
-    assert [(j.store_id, v.day, j.metric) for v in verdicts for j in v.failed] == []
-    assert not [v.day for v in verdicts if v.chain_empty]
+    return history
+
+
+def test_a_whole_day_lost_from_the_originals_history_alerts():
+    """At the original's volume one store's day shows too little to judge, but the chain's day
+    does: a day whose delivery lost every order (the original's 10 a day, 7 on its Wednesdays)
+    warns, naming the whole chain; the same day with its orders passes."""
+    first, last = date(2022, 6, 1), date(2022, 9, 30)  # after the low season
+    history = original_history(first, last)
+    lost = date(2022, 9, 14)
+    assert sum(history[store].get(lost, a.StoreDay(0, 0)).orders for store in history) >= 5
+    [as_delivered] = a.judge(history, [lost])
+    assert not as_delivered.failed
+    for series in history.values():
+        series.pop(lost, None)
+    [verdict] = a.judge(history, [lost])
+    [failed] = verdict.failed
+    assert (failed.store_id, failed.metric, failed.verdict) == (a.CHAIN, "orders", "no_orders")
+    assert failed.text("").startswith(f"The whole chain, {lost}, orders: 0, expected 7 (band ")
 
 
 def test_a_day_no_store_recorded_anything_cannot_be_a_business_day():

@@ -28,7 +28,10 @@ For each store, day and metric (orders, revenue):
   opening weeks), the band is twice as wide and a day above it is growth, not an incident;
   the verdict says so.
 - **the whole chain** is judged the same way when no store fails on its own: a delivery that
-  lost part of every store's orders (a truncated file) shows there.
+  lost part of every store's orders (a truncated file) shows there. A day without any order
+  where no store is busy enough to say so alone (the original's one or two orders a store) is
+  judged on the chain: `no_orders` when no order at all has a probability under 0.001 for the
+  chain's usual day (about 7 orders or more).
 - **known events** (the chain's calendar) explain a deviation in the direction they cause, and
   are left out of the baselines: a public holiday explains any volume, a promotion more orders
   (and any revenue), a price change any revenue, a store's opening weeks anything at that store.
@@ -48,7 +51,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -238,16 +241,38 @@ def judge(
             unusual_days = {d for (_, d), found in known.items() if found}
             since = min(chain, default=day)
             judgements += _judge_store_day(CHAIN, day, chain, since, everything, unusual_days)
-        chain_empty = (
-            bool(judgements)
-            and all(j.actual == 0 for j in judgements if j.metric == "orders")
-            and expected_orders >= NO_ORDERS_MIN_EXPECTED
+        nothing = bool(judgements) and all(
+            j.actual == 0 for j in judgements if j.metric == "orders"
         )
+        chain_empty = nothing and expected_orders >= NO_ORDERS_MIN_EXPECTED
+        if nothing and not chain_empty:
+            judgements = [_empty_chain(j) for j in judgements]
         verdicts.append(DayVerdict(day, judgements, chain_empty))
     return verdicts
 
 
 CHAIN = 0  # the store id under which the whole chain is judged
+# A day no store recorded anything on is what a lost delivery looks like. Where the stores are
+# too small to say so one by one (the original's one or two orders a store), the chain's day
+# is: no order at all, against the chain's usual day, warns below this probability (at its 7
+# expected orders on a Wednesday, 0.0009: about one false warning in three years).
+EMPTY_CHAIN_P = 1e-3
+
+
+def _empty_chain(judgement: Judgement) -> Judgement:
+    """The chain's orders on a day without any order: `no_orders` when that is unlikely enough
+    for the chain's usual day (no calendar event explains a chain without orders)."""
+    if (
+        judgement.store_id != CHAIN
+        or judgement.metric != "orders"
+        or judgement.expected is None
+        or judgement.lenient
+        or poisson_cdf(0, judgement.expected) >= EMPTY_CHAIN_P
+    ):
+        return judgement
+    return replace(judgement, verdict="no_orders", known=())
+
+
 PEERS_MIN = 3  # stores with a settled baseline needed to measure a chain-wide event's effect
 
 
