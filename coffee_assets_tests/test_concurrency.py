@@ -48,6 +48,11 @@ from .deployments import (
 )
 from .test_dagster_dev import wait_for_run
 
+# The local deployment's group, also for the gcp test: xdist names a group by all of a test's
+# marks, and test_production.py's gcp test, in that module's group too, must share its worker
+# (the session's gcp deployment is one per worker).
+pytestmark = pytest.mark.xdist_group("deployment")
+
 KYIV = ZoneInfo("Europe/Kyiv")
 FLAT_ORDER_DETAILS = dg.AssetKey(["dbt_models", "flat_order_details"])
 

@@ -69,8 +69,11 @@ from .deployments import (
 from .processes import free_port, stop_group
 from .test_dagster_dev import graphql, wait_for_run
 
-# One worker runs this module (its deployment); the gcp tests share the session's gcp deployment.
+# One worker runs the tests on this module's deployment; the gcp tests share the session's gcp
+# deployment (GCP_GROUP), and the tests of prod-local.sh on its own, which start their own
+# PostgreSQL and processes, are a group of their own (run beside the others).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("deployment")]
+SCRIPT_GROUP = "script"
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_POSTGRES = ROOT / "scripts" / "local-postgres.sh"
@@ -498,6 +501,7 @@ def newest_postgres_bin() -> Path:
     return found[-1].parent
 
 
+@pytest.mark.xdist_group(SCRIPT_GROUP)
 def test_a_trust_cluster_made_by_the_earlier_script_is_converted_keeping_its_tables():
     """What scripts/local-postgres.sh made before (trust authentication, the superuser
     `dagster`, Dagster's tables owned by it) is converted on its next start: no trust left, the
@@ -549,6 +553,7 @@ def test_a_trust_cluster_made_by_the_earlier_script_is_converted_keeping_its_tab
     assert_nothing_left(base)
 
 
+@pytest.mark.xdist_group(SCRIPT_GROUP)
 def test_ctrl_c_on_the_postgres_part_leaves_nothing_behind():
     deployment = new_deployment({})
     deployment.start("postgres")
@@ -558,6 +563,7 @@ def test_ctrl_c_on_the_postgres_part_leaves_nothing_behind():
     assert_nothing_left(deployment.base)
 
 
+@pytest.mark.xdist_group(SCRIPT_GROUP)
 def test_the_whole_starts_a_dead_code_server_again_and_ctrl_c_stops_everything():
     """`prod-local.sh` with no part: its code server's process group killed, it starts the
     code server again and the webserver gets it; Ctrl-C then stops every part and PostgreSQL."""
