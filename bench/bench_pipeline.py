@@ -217,7 +217,7 @@ def baseline(days: int, workdir: Path, orders_per_day: float | None) -> dict[str
     times["dbt build"] = time.perf_counter() - began
 
     began = time.perf_counter()
-    data = load_report_data(warehouse, report_marts(settings))
+    data = load_report_data(warehouse, report_marts(settings), settings.holidays)
     for kind in ("sales", "customers"):
         bucket.write_bytes(f"reports/{kind}.html", render_report(kind, data))
     times["reports"] = time.perf_counter() - began

@@ -563,13 +563,13 @@ def test_reports_are_as_of_the_customer_metrics_day_and_say_so_when_they_cannot_
             "where customer_id = (select min(customer_id) from dbt_models.flat_customer_metrics)"
         )
     with pytest.raises(ReportDataError) as exc:
-        load_report_data(warehouse, MARTS)
+        load_report_data(warehouse, MARTS, HolidayCalendar())
     assert "dbt_models.flat_customer_metrics is as of" in str(exc.value)
     assert f"{LAST - timedelta(days=1)}, {LAST}" in str(exc.value)
     with duckdb.connect(str(warehouse_file)) as con:
         con.execute("delete from dbt_models.flat_customer_metrics")
     with pytest.raises(ReportDataError, match="as of no day \\(it is empty\\)"):
-        load_report_data(warehouse, MARTS)
+        load_report_data(warehouse, MARTS, HolidayCalendar())
 
 
 def _materialize_reports(
@@ -874,7 +874,9 @@ def synthetic_warehouse(path: Path) -> WarehouseFile:
 def synthetic(tmp_path_factory) -> tuple[WarehouseFile, dict]:
     """The synthetic warehouse and the report data built from it."""
     warehouse = synthetic_warehouse(tmp_path_factory.mktemp("synthetic") / "warehouse.duckdb")
-    return warehouse, load_report_data(DuckDBWarehouse(path=str(warehouse.path)), MARTS)
+    return warehouse, load_report_data(
+        DuckDBWarehouse(path=str(warehouse.path)), MARTS, HolidayCalendar()
+    )
 
 
 def test_report_data_marks_the_outage_and_the_calendar_of_a_synthetic_history(synthetic):
