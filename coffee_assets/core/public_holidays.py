@@ -67,9 +67,13 @@ def _by_year(country: str, subdivision: str | None, years: tuple[int, ...]) -> d
 
 
 def missing_holidays(
-    calendar: HolidayCalendar, first: date, last: date, known_days: Iterable[date]
+    calendar: HolidayCalendar,
+    first: date,
+    last: date,
+    listed: Iterable[tuple[str, int | None, date]],
 ) -> dict[date, str]:
-    """The calendar's holidays on days the business's own calendar holds no public holiday on
-    (`known_days`): what the library adds to it."""
-    have = set(known_days)
+    """The calendar's holidays on days the business's own calendar lists no chain-wide public
+    holiday on: what the library adds to it. `listed`: the business calendar's (event type,
+    store or None for the whole chain, day)."""
+    have = {day for kind, store, day in listed if kind == PUBLIC_HOLIDAY and store is None}
     return {day: name for day, name in calendar.between(first, last).items() if day not in have}

@@ -42,13 +42,12 @@ from coffee_assets.core.generator.reference import (
     stores_table,
 )
 from coffee_assets.core.generator.schema import arrow_schema
-from coffee_assets.core.public_holidays import HolidayCalendar
+from coffee_assets.core.public_holidays import PUBLIC_HOLIDAY, HolidayCalendar
 
 STREAM_EVENTS = 3  # the events' own random stream (core.py has 1 and 2)
 HORIZON_DAYS = 20 * 366  # events are planned this far from the history's start
 
 STORE_OPENING = "store_opening"
-PUBLIC_HOLIDAY = "public_holiday"
 PROMOTION = "promotion"
 PRICE_CHANGE = "price_change"
 POS_OUTAGE = "pos_outage"

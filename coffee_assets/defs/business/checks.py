@@ -85,11 +85,7 @@ def calendar(
     for kind, name, start, end, store in rows:
         for day in days_between(max(as_date(start), first), min(as_date(end), last)):
             known[(int(store) if store is not None else None, day)].append((kind, name))
-    listed = [
-        day
-        for (store, day), events in known.items()
-        if store is None and any(kind == PUBLIC_HOLIDAY for kind, _ in events)
-    ]
+    listed = ((kind, store, day) for (store, day), events in known.items() for kind, _ in events)
     for day, name in missing_holidays(holidays, first, last, listed).items():
         known[(None, day)].append((PUBLIC_HOLIDAY, name))
     return known

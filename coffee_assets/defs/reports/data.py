@@ -163,7 +163,7 @@ def with_holidays(
 ) -> list[CalendarEvent]:
     """The calendar and the public holidays (the holidays library's) it does not list, first...last,
     in the order of their days."""
-    listed = [e.start for e in events if e.type == PUBLIC_HOLIDAY and e.store_id is None]
+    listed = ((e.type, e.store_id, day) for e in events for day in days_between(e.start, e.end))
     added = [
         CalendarEvent(PUBLIC_HOLIDAY, name, day, day, None)
         for day, name in missing_holidays(holidays, first, last, listed).items()
