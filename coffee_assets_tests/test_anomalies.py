@@ -16,6 +16,7 @@ import pytest
 
 from coffee_assets.core import anomalies as a
 from coffee_assets.core import contract as c
+from coffee_assets.core import price_list as pl
 from coffee_assets.core.dates import days_between
 from coffee_assets.core.generator import GeneratorConfig, generate_day
 from coffee_assets.core.generator import events as ev
@@ -260,10 +261,11 @@ def empty_calendar_warehouse(path: Path) -> DuckDBWarehouse:
     """A warehouse whose business calendar (Events.csv's table) holds nothing: imported or real
     data, which arrives without the generator's."""
     warehouse = DuckDBWarehouse(path=str(path))
-    columns = ", ".join(f"{col.name} {col.type.duckdb}" for col in c.BUSINESS_EVENTS.columns)
     with warehouse.connect() as con:
         con.execute(f"create schema {RAW_SCHEMA}")
-        con.execute(f"create table {RAW_SCHEMA}.{c.BUSINESS_EVENTS.table} ({columns})")
+        for table in c.REFERENCE_TABLES:
+            columns = ", ".join(f"{col.name} {col.type.duckdb}" for col in table.columns)
+            con.execute(f"create table {RAW_SCHEMA}.{table.table} ({columns})")
     return warehouse
 
 
@@ -301,3 +303,62 @@ def test_a_holiday_the_business_calendar_lists_is_not_added_twice(tmp_path):
     known = store_day_calendar(warehouse, START, date(2025, 3, 31), HolidayCalendar("UA"))
     assert known[(None, START)] == [("public_holiday", "New Year")]
     assert known[(None, date(2025, 3, 8))] == [("public_holiday", "International Women's Day")]
+
+
+def with_price_list(warehouse: DuckDBWarehouse, until: date) -> None:
+    """The generator's products and price list (as ProductPrices.csv holds them on `until`)
+    into the warehouse's raw tables: what a point-of-sale system exports."""
+    tables = ev.reference_tables(SEED, START, until)
+    with warehouse.connect() as con:
+        for contract in (c.PRODUCTS, c.PRODUCT_PRICES):
+            arrow = tables[contract.table]  # noqa: F841 (read by DuckDB's replacement scan)
+            con.execute(f"insert into {RAW_SCHEMA}.{contract.table} select * from arrow")
+
+
+def test_with_its_calendar_withheld_the_price_list_knows_the_promotions_and_price_changes(
+    tmp_path,
+):
+    """Events.csv empty, the price list loaded: every promotion and price change of the
+    generator's calendar is known on each of its days (from the price list's entries), and the
+    eight months are judged as with the whole calendar but for the new store's opening weeks
+    (which only the business knows) and the days they feed."""
+    warehouse = empty_calendar_warehouse(tmp_path / "warehouse.duckdb")
+    with_price_list(warehouse, LAST_JUDGED)
+    known = store_day_calendar(warehouse, START, LAST_JUDGED, HolidayCalendar("UA"))
+    for event in ev.known_events(SEED, START, LAST_JUDGED):
+        if event.type in ("promotion", "price_change"):
+            for day in days_between(event.start, min(event.end, LAST_JUDGED)):
+                kinds = [kind for kind, _ in known[(None, day)]]
+                assert event.type in kinds, (event, known[(None, day)])
+    [change] = [e for e in ev.known_events(SEED, START, LAST_JUDGED) if e.type == "price_change"]
+    assert ("price_change", "Blueberry Muffin up 10% (price list)") in known[(None, change.start)]
+    withheld = a.judge(HISTORY, JUDGED, opened=OPENED, known=known)
+    failed = {(j.store_id, v.day) for v in withheld for j in v.failed}
+    usual = {(j.store_id, v.day) for v in VERDICTS for j in v.failed}
+    assert usual <= failed
+    assert all(store == ev.NEW_STORE_ID for store, _ in failed - usual), failed - usual
+
+
+def test_a_price_list_entry_that_moves_more_than_half_explains_nothing_and_is_named():
+    latte = [
+        pl.PriceEntry(1, 7, "Latte", 350, date(2025, 1, 1), date(2025, 3, 1)),
+        pl.PriceEntry(2, 7, "Latte", 3500, date(2025, 3, 2), None),
+    ]
+    cookie = [
+        pl.PriceEntry(3, 9, "Cookie", 200, date(2025, 1, 1), date(2025, 2, 9)),
+        pl.PriceEntry(4, 9, "Cookie", 160, date(2025, 2, 10), date(2025, 2, 16)),
+        pl.PriceEntry(5, 9, "Cookie", 200, date(2025, 2, 17), None),
+    ]
+    found = pl.moves([*latte, *cookie])
+    [promotion, back, wrong] = found
+    assert promotion.promotion and not promotion.too_far and not back.promotion
+    assert wrong.too_far and wrong.covers(date(2025, 3, 9)) and not wrong.covers(date(2025, 3, 1))
+    assert wrong.words() == "Latte 3.50 -> 35.00 (+900%) from 2025-03-02 (price list entry 2)"
+    # The promotion is one event (its end is part of it); the tenfold price is none.
+    assert pl.derived_events(found, date(2025, 1, 1), date(2025, 12, 31)) == [
+        pl.DerivedEvent("promotion", "Cookie at 20% off (price list)", date(2025, 2, 10),
+                        date(2025, 2, 16)),
+    ]  # fmt: skip
+    # A calendar that lists the promotion is not repeated.
+    listed = [("promotion", date(2025, 2, 10) + timedelta(days=i)) for i in range(7)]
+    assert pl.derived_events(found, date(2025, 1, 1), date(2025, 12, 31), listed) == []

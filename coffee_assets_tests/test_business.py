@@ -180,3 +180,108 @@ def _remove_store(settings: Settings, day: date, *, store: int) -> None:
         line_header,
         [row for row in lines if row[line_header.index("OrderId")] in kept_ids],
     )
+
+
+WRONG_DAY = date(2025, 3, 4)  # a Tuesday no event touches (the Matcha promotion starts next day)
+
+
+def _price_entered_wrong(settings: Settings, day: date) -> tuple[str, int, int]:
+    """The day's best seller costs ten times its price on `day` only, as a till with a price
+    entered wrong charges it: the price list says so (its entry for the day, and the entry
+    putting it back), and the day's orders carry it (SubTotal, discount and total recomputed
+    as the contract computes them, so every raw rule still holds). Returns the product's name
+    and the two entries' ids."""
+    [(product, name, price)] = sql(
+        settings,
+        f"select l.ProductId, p.ProductName, coalesce(pp.Price, p.Price) "
+        f"from coffee_shop.order_details l join coffee_shop.products p using (ProductId) "
+        f"left join coffee_shop.product_prices pp on pp.ProductId = l.ProductId "
+        f"and date '{day}' between pp.ValidFrom and coalesce(pp.ValidTo, date '{day}') "
+        f"where l.OrderDate = date '{day}' group by all order by sum(l.Quantity) desc limit 1",
+    )
+    prices_path = settings.bucket_dir / c.bucket_key(c.PRODUCT_PRICES)
+    header, rows = read_csv(prices_path)
+    col = {name: i for i, name in enumerate(header)}
+    [entry] = [
+        r
+        for r in rows
+        if int(r[col["ProductId"]]) == product
+        and r[col["ValidFrom"]] <= day.isoformat() <= (r[col["ValidTo"]] or "9999")
+    ]
+    wrong_id, back_id = (max(int(r[col["PriceId"]]) for r in rows) + i for i in (1, 2))
+    wrong = list(entry)
+    wrong[col["PriceId"]], wrong[col["Price"]] = str(wrong_id), f"{price * 10:.2f}"
+    wrong[col["ValidFrom"]] = wrong[col["ValidTo"]] = day.isoformat()
+    back = list(entry)
+    back[col["PriceId"]], back[col["ValidFrom"]] = str(back_id), (day + timedelta(1)).isoformat()
+    entry[col["ValidTo"]] = (day - timedelta(days=1)).isoformat()
+    write_csv(prices_path, header, [*rows, wrong, back])
+
+    extra = f"9 * q.quantity * {price}"
+    new = dict(
+        (str(order), (sub, discount))
+        for order, sub, discount in sql(
+            settings,
+            f"select o.OrderId, cast(round((o.SubTotal + {extra}) * 100) as integer), "
+            f"cast(round((o.SubTotal + {extra}) * coalesce(cu.LevelOfDiscount, 0) * 100) "
+            f"as integer) from coffee_shop.orders o join (select OrderId, sum(Quantity) as "
+            f"quantity from coffee_shop.order_details where OrderDate = date '{day}' and "
+            f"ProductId = {product} group by 1) q using (OrderId) left join "
+            f"coffee_shop.customers cu on cu.CustomerId = o.CustomerId",
+        )
+    )
+    orders_path = settings.bucket_dir / c.bucket_key(c.ORDERS, day.isoformat())
+    header, orders = read_csv(orders_path)
+    col = {name: i for i, name in enumerate(header)}
+    for row in orders:
+        if row[col["OrderId"]] in new:
+            sub, discount = new[row[col["OrderId"]]]
+            row[col["SubTotal"]] = f"{sub / 100:.2f}"
+            row[col["DiscountAmount"]] = f"{discount / 100:.2f}"
+            row[col["TotalAmount"]] = f"{(sub - discount) / 100:.2f}"
+    write_csv(orders_path, header, orders)
+    return str(name), wrong_id, back_id
+
+
+def test_a_price_entered_wrong_warns_on_the_price_list_and_is_named_as_the_days_cause(
+    history, tmp_path
+):
+    """The best seller at ten times its price for a day, with no events file (imported data):
+    the price list's check warns naming both entries (each an incident); the store-day check
+    fails the day's revenue and names the entry as the probable cause, and says no business
+    calendar explained the day. The run still succeeds: both are WARN."""
+    settings = replace(history.settings, data_dir=tmp_path / "data")
+    shutil.copytree(history.settings.data_dir, settings.data_dir)
+    events_path = settings.bucket_dir / c.bucket_key(c.BUSINESS_EVENTS)
+    header, _ = read_csv(events_path)
+    write_csv(events_path, header, [])
+    product, wrong_id, back_id = _price_entered_wrong(settings, WRONG_DAY)
+
+    defs = with_redelivery_job(build_definitions(settings))
+    result = defs.resolve_job_def("after_upstream_delivery").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        partition_key=WRONG_DAY.isoformat(),
+        raise_on_error=False,
+    )
+    assert result.success
+    found = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    prices = found["price_list_moves"]
+    assert not prices.passed and prices.severity == dg.AssetCheckSeverity.WARN
+    assert prices.description.startswith("2 price list entries moved more than 50%: ")
+    assert f"{product} " in prices.description and " (+900%) from 2025-03-04 " in prices.description
+    assert prices.metadata["incidents"].value == (
+        f"price list entry {wrong_id}, price list entry {back_id}"
+    )
+    assert prices.metadata["moves_beyond_limit"].value == 2
+    day = found[CHECK]
+    assert not day.passed and day.severity == dg.AssetCheckSeverity.WARN
+    assert ", revenue: " in day.description
+    assert f"Probably: a price list entry that moved more than half: {product} " in day.description
+    assert f"(price list entry {wrong_id})" in day.description
+    assert day.description.endswith(
+        "No business calendar explained it (Events.csv lists no event): judged with the public "
+        "holidays of UA and the price list's changes and promotions only"
+    )
+    assert "likely causes" in day.metadata
+    # Every raw rule still holds: the orders carry the price the list says.
+    assert all(e.passed for e in found.values() if e.check_name == "daily_rules")

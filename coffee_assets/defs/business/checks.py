@@ -3,7 +3,9 @@
 A check of the raw orders, one result per day, run after the raw tables load and before dbt. It
 reads the store-day counts and revenue of the run's days and the nine weeks before (a bounded
 window, whatever the history's length), the stores' opening days and the chain's calendar, with
-the public holidays of the settings' country added where the calendar does not list them.
+what it does not list added: the public holidays of the settings' country (the holidays library)
+and the price changes and promotions the price list shows (core/price_list.py). Without a
+calendar file (imported data) every day is still judged, and a failed day says so.
 
 - WARN, not blocking: a store-day outside its band (an unexplained drop or rise), or a store
   that should have been busy with no order at all (a POS down all day). The data may well be
@@ -13,6 +15,9 @@ the public holidays of the settings' country added where the calendar does not l
   empty or lost delivery): that cannot be a business day.
 - A day the calendar explains (a holiday, a promotion, an opening's first weeks) is judged and
   reported, never failed; a store with too little history is judged leniently and says so.
+- A failed day names what the data shows as its likely cause: a price list entry valid that day
+  that moved more than half (a price entered wrong). Orders whose lines are missing or off the
+  list price are the order lines' `daily_rules` finding (lines_add_up_to_subtotal, an ERROR).
 
 Each evaluation carries every store's actual, expected, low and high (orders and revenue) as
 numbers the UI plots per partition, and the incidents it fails on: an outage that lasts several
@@ -27,9 +32,11 @@ import dagster as dg
 
 from coffee_assets.core import anomalies as a
 from coffee_assets.core import contract as c
+from coffee_assets.core import price_list as pl
+from coffee_assets.core.business_calendar import CalendarEvent, completed, known_days
 from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.project import RAW_SCHEMA
-from coffee_assets.core.public_holidays import PUBLIC_HOLIDAY, HolidayCalendar, missing_holidays
+from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.sql import between, cents, date_literal
 from coffee_assets.defs.raw.assets import raw_asset_key
 from coffee_assets.defs.runs.books import RunBooks
@@ -70,25 +77,64 @@ def stores(warehouse: Warehouse) -> dict[int, tuple[str, date | None]]:
     return {int(s): (str(n), as_date(o) if o is not None else None) for s, n, o in rows}
 
 
+NO_CALENDAR = (
+    "No business calendar explained it (Events.csv lists no event): judged with the public "
+    "holidays of {holidays} and the price list's changes and promotions only"
+)
+
+
+def calendar_rows(warehouse: Warehouse) -> int:
+    """How many events the business's calendar (Events.csv) holds: 0 for imported data."""
+    [(count,)] = warehouse.query(f"SELECT COUNT(*) FROM {_table(warehouse, c.BUSINESS_EVENTS)}")
+    return int(count)
+
+
+def price_moves(warehouse: Warehouse) -> list[pl.PriceMove]:
+    """Every move of the price list (raw ProductPrices.csv), with the products' names."""
+    sql = pl.price_list_sql(_table(warehouse, c.PRODUCT_PRICES), _table(warehouse, c.PRODUCTS))
+    return pl.moves(pl.entries_from_rows(warehouse.query(sql)))
+
+
 def calendar(
-    warehouse: Warehouse, first: date, last: date, holidays: HolidayCalendar
-) -> dict[tuple[int | None, date], list[tuple[str, str]]]:
+    warehouse: Warehouse,
+    first: date,
+    last: date,
+    holidays: HolidayCalendar,
+    moves: list[pl.PriceMove] | None = None,
+) -> a.Known:
     """The chain's known events by (store, or None for every store) and day, first...last: the
-    business's calendar (Events.csv), and the public holidays it does not list (the holidays
-    library's, for the settings' country: imported or real data has them with no file)."""
+    business's calendar (raw Events.csv) completed with the public holidays and the price
+    list's changes and promotions it does not list (core/business_calendar.py)."""
     rows = warehouse.query(
         f"SELECT EventType, Name, StartDate, EndDate, StoreId "
         f"FROM {_table(warehouse, c.BUSINESS_EVENTS)} "
         f"WHERE StartDate <= {date_literal(last)} AND EndDate >= {date_literal(first)}"
     )
-    known: dict[tuple[int | None, date], list[tuple[str, str]]] = defaultdict(list)
-    for kind, name, start, end, store in rows:
-        for day in days_between(max(as_date(start), first), min(as_date(end), last)):
-            known[(int(store) if store is not None else None, day)].append((kind, name))
-    listed = ((kind, store, day) for (store, day), events in known.items() for kind, _ in events)
-    for day, name in missing_holidays(holidays, first, last, listed).items():
-        known[(None, day)].append((PUBLIC_HOLIDAY, name))
-    return known
+    listed = [
+        CalendarEvent(
+            str(kind),
+            str(name),
+            as_date(start),
+            as_date(end),
+            int(store) if store is not None else None,
+        )  # fmt: skip
+        for kind, name, start, end, store in rows
+    ]
+    found = price_moves(warehouse) if moves is None else moves
+    return known_days(completed(listed, holidays, found, first, last), first, last)
+
+
+def likely_causes(failed: list[a.Judgement], moves: list[pl.PriceMove]) -> dict[date, list[str]]:
+    """What the data shows that probably explains a failed day, by day: a price list entry
+    valid that day that moved more than half (a price entered wrong?). Orders whose lines are
+    missing or off the list price are the order lines' `daily_rules` finding (an ERROR, named
+    there with the orders): this check runs before the lines load."""
+    causes: dict[date, list[str]] = defaultdict(list)
+    for day in sorted({j.day for j in failed}):
+        for move in moves:
+            if move.too_far and move.covers(day):
+                causes[day].append(f"a price list entry that moved more than half: {move.words()}")
+    return causes
 
 
 def incident_starts(verdicts: list[a.DayVerdict]) -> dict[tuple[int, date], date]:
@@ -137,13 +183,17 @@ def build_store_day_check(
             "band. WARN for an unusual store-day or a store without orders that should have "
             "had them (a POS down); ERROR, blocking, for a day no store recorded anything on (a "
             "lost delivery). The chain's calendar explains what it holds (holidays, "
-            "promotions, openings), and the public holidays of "
-            f"{holidays.describe()} (the holidays library) explain their days without it; a "
-            "store with little history is judged leniently."
+            "promotions, openings); where it is silent (imported data has none), the public "
+            f"holidays of {holidays.describe()} (the holidays library) and the price list's "
+            "changes and promotions explain their days. A failed day names its likely cause "
+            "where the data shows one (a price list entry that moved more than half); a store "
+            "with little history is judged leniently."
         ),
         blocking=True,
         partitions_def=partitions_def,
-        additional_deps=[raw_asset_key(c.STORES), raw_asset_key(c.BUSINESS_EVENTS)],
+        additional_deps=[
+            raw_asset_key(t) for t in (c.STORES, c.BUSINESS_EVENTS, c.PRODUCT_PRICES, c.PRODUCTS)
+        ],
         pool=pool,
         metadata=check_metadata(ERROR, layer="business"),
     )
@@ -160,13 +210,17 @@ def build_store_day_check(
         names[a.CHAIN] = "The whole chain"
         for store in known_stores:
             history.setdefault(store, {})
+        moves = price_moves(warehouse)
         verdicts = a.judge(
             history,
             judged,
             opened={store: opened for store, (_, opened) in known_stores.items()},
-            known=calendar(warehouse, judged[0] - LOOKBACK, last, holidays),
+            known=calendar(warehouse, judged[0] - LOOKBACK, last, holidays, moves),
         )
         starts = incident_starts(verdicts)
+        failed_now = [j for v in verdicts if v.day >= first for j in v.failed]
+        causes = likely_causes(failed_now, moves)
+        without_calendar = bool(failed_now) and not calendar_rows(warehouse)
         results: dict[str | None, Verdict] = {}
         for verdict in verdicts:
             if verdict.day < first:
@@ -193,6 +247,15 @@ def build_store_day_check(
             )
             metadata[INCIDENTS] = ", ".join(incidents)
             description = "; ".join(j.text(names.get(j.store_id, str(j.store_id))) for j in failed)
+            probable = causes.get(verdict.day, [])
+            if probable:
+                description += f". Probably: {'; '.join(probable)}"
+                metadata["likely causes"] = dg.MetadataValue.md(
+                    "\n".join(f"- {cause}" for cause in probable)
+                )
+            if without_calendar:
+                description += f". {NO_CALENDAR.format(holidays=holidays.describe())}"
+                metadata["calendar"] = NO_CALENDAR.format(holidays=holidays.describe())
             results[verdict.day.isoformat()] = Verdict(False, description, metadata, WARN)
         yield from emit(context, results)
 

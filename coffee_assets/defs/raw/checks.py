@@ -1,8 +1,9 @@
-"""Checks on the raw tables: keys and dates over the whole table, and each day's rules.
+"""Checks on the raw tables: keys and dates over the whole table, each day's rules, the prices.
 
-All blocking: a raw table that fails an ERROR rule holds corrupt data, so dbt must not build on
-it (the marts keep their last good content). The loader already guarantees types, required
-values, what a sale can be and each file's dates; these rules span rows, days and tables.
+Blocking but for `price_list_moves`: a raw table that fails an ERROR rule holds corrupt data, so
+dbt must not build on it (the marts keep their last good content). The loader already guarantees
+types, required values, what a sale can be and each file's dates; these rules span rows, days
+and tables.
 
 - `unique_key` (every table) and `dates_inside_partitions` (daily tables): one verdict per run;
   a duplicate or a stray date is a property of the table, not of a day. A daily table's run
@@ -11,8 +12,14 @@ values, what a sale can be and each file's dates; these rules span rows, days an
 - `daily_rules` (orders, order lines): one verdict per day of the run, covering every rule a
   single day can break on its own (core/rules.py, which coffee-import runs too); the day's
   metadata names each failed rule with its offending rows. All ERROR, blocking what is
-  downstream. (Whether a day's volume is plausible is the business layer's question, judged by
-  each store's own history: defs/business.)
+  downstream.
+- `price_list_moves` (product prices): one verdict per run, WARN and not blocking: a price list
+  entry whose price moved more than half from the product's previous one (a price entered
+  wrong, 35.00 for 3.50) is reference data a dashboard should not meet unannounced, though it
+  may be right. Each entry is an incident of its own, announced once.
+
+Whether a day's volume is plausible is the business layer's question, judged by each store's own
+history (defs/business).
 """
 
 from dataclasses import dataclass, field
@@ -22,6 +29,7 @@ from typing import Any
 import dagster as dg
 
 from coffee_assets.core import contract as c
+from coffee_assets.core import price_list as pl
 from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.core.rules import Rule, Tables, duplicated_keys, rules_of
 from coffee_assets.core.sql import between
@@ -38,6 +46,7 @@ from coffee_assets.platform.checks import (
     offenders,
     offenders_per_day,
 )
+from coffee_assets.platform.metadata import markdown_table
 from coffee_assets.platform.partitions import run_days, run_window
 from coffee_assets.platform.warehouse import Warehouse
 from coffee_assets.settings import Settings
@@ -233,6 +242,65 @@ def build_daily_rules_check(
     return _daily_rules
 
 
+def build_price_list_check(*, pool: str | None) -> dg.AssetChecksDefinition:
+    limit = f"{pl.MOVE_LIMIT:.0%}"
+
+    @dg.asset_check(
+        asset=raw_asset_key(c.PRODUCT_PRICES),
+        name="price_list_moves",
+        description=(
+            f"No price list entry moves its product's price by more than {limit} from the "
+            "entry before it (up or down): such a move is more likely a price entered wrong "
+            "than a business decision. WARN, not blocking; each entry is one incident."
+        ),
+        blocking=False,
+        additional_deps=[raw_asset_key(c.PRODUCTS)],
+        pool=pool,
+        metadata=check_metadata(WARN, layer="raw", limit=limit),
+    )
+    def _price_list_moves(
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse, run_books: RunBooks
+    ):
+        tables = raw_tables(warehouse)
+        sql = pl.price_list_sql(tables[c.PRODUCT_PRICES.table], tables[c.PRODUCTS.table])
+        found = pl.moves(pl.entries_from_rows(warehouse.query(sql)))
+        too_far = [m for m in found if m.too_far]
+        largest = max((abs(m.change) for m in found), default=0.0)
+        metadata: dict[str, Any] = {
+            "table": raw_name(c.PRODUCT_PRICES),
+            "price_moves": len(found),
+            "moves_beyond_limit": len(too_far),
+            "largest_move_pct": dg.MetadataValue.float(round(100 * largest, 1)),
+        }
+        if too_far:
+            metadata["entries"] = markdown_table(
+                ["entry", "product", "valid from", "previous", "price", "move"],
+                [
+                    (
+                        m.entry.price_id,
+                        m.entry.product,
+                        m.entry.valid_from.isoformat(),
+                        f"{m.previous_cents / 100:.2f}",
+                        f"{m.entry.price_cents / 100:.2f}",
+                        f"{m.change:+.0%}",
+                    )
+                    for m in too_far
+                ],
+            )
+            metadata[INCIDENTS] = ", ".join(f"price list entry {m.entry.price_id}" for m in too_far)
+        verdict = Verdict(
+            not too_far,
+            f"{len(too_far)} price list entr{'y' if len(too_far) == 1 else 'ies'} moved more "
+            f"than {limit}: " + "; ".join(m.words() for m in too_far)
+            if too_far
+            else f"every one of {len(found)} price moves within {limit} of the price before",
+            metadata,
+        )
+        yield from emit(context, {None: verdict})
+
+    return _price_list_moves
+
+
 def build_raw_checks(
     settings: Settings, partitions_def: dg.PartitionsDefinition, *, pool: str | None
 ) -> list[dg.AssetChecksDefinition]:
@@ -246,4 +314,5 @@ def build_raw_checks(
             build_daily_rules_check(t, partitions_def, pool=pool)
             for t in (c.ORDERS, c.ORDER_DETAILS)
         ),
+        build_price_list_check(pool=pool),
     ]

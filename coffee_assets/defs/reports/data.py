@@ -15,8 +15,9 @@ of one day (its as_of_date, the newest day of the data): the report is as of tha
 order figures stop there too.
 
 The sales report marks on its daily charts what explains a curve: the chain's calendar of
-known events (stg_business_events: openings, holidays, promotions, price changes) overlapping
-the report's days (`calendar`), and the incidents the store-day judge (core/anomalies.py, the
+known events (stg_business_events: openings, holidays, promotions, price changes; with the public
+holidays and the price list's changes and promotions it does not list) overlapping the report's
+days (`calendar`), and the incidents the store-day judge (core/anomalies.py, the
 same judgement as the `store_days_as_usual` check) finds in the report's own per-store daily
 orders and revenue (`incidents`): an outage is in no calendar, the figures show it.
 
@@ -38,8 +39,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from coffee_assets.core import anomalies
+from coffee_assets.core import price_list as pl
+from coffee_assets.core.business_calendar import CalendarEvent, completed, known_days
 from coffee_assets.core.dates import as_date, days_between
-from coffee_assets.core.public_holidays import PUBLIC_HOLIDAY, HolidayCalendar, missing_holidays
+from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.sql import date_literal
 from coffee_assets.core.vocabulary import PRODUCT_CATEGORIES, PRODUCT_MIX_TYPES, RFM_SEGMENTS
 from coffee_assets.platform.warehouse import Warehouse
@@ -59,6 +62,8 @@ class Marts:
     customer_metrics: str  # flat_customer_metrics
     calendar: str  # stg_business_events: the chain's known events
     stores: str  # dim_store: the stores' names and opening days
+    prices: str  # stg_product_prices: the price list (its changes and promotions)
+    products: str  # stg_products: the products' names
 
     MODELS = (
         "agg_store_days",
@@ -68,6 +73,8 @@ class Marts:
         "flat_customer_metrics",
         "stg_business_events",
         "dim_store",
+        "stg_product_prices",
+        "stg_products",
     )
 
 
@@ -119,17 +126,6 @@ class Grid:
         return (d * len(self.store_ids) + s) * len(self.order_types) + t
 
 
-@dataclass(frozen=True)
-class CalendarEvent:
-    """One event of the chain's calendar, from `start` to `end` (both included)."""
-
-    type: str  # store_opening, public_holiday, promotion, price_change
-    name: str
-    start: date
-    end: date
-    store_id: int | None  # None: the whole chain
-
-
 def load_calendar(
     warehouse: Warehouse, relation: str, first: date, last: date
 ) -> list[CalendarEvent]:
@@ -152,32 +148,18 @@ def load_calendar(
     ]
 
 
+def load_price_moves(warehouse: Warehouse, marts: Marts) -> list[pl.PriceMove]:
+    """The price list's moves (stg_product_prices, with stg_products' names)."""
+    sql = pl.price_list_sql(
+        warehouse.table_ref(marts.prices), warehouse.table_ref(marts.products), pl.STAGED_COLUMNS
+    )
+    return pl.moves(pl.entries_from_rows(warehouse.query(sql)))
+
+
 def load_opening_days(warehouse: Warehouse, relation: str) -> dict[int, date | None]:
     """{store: its opening day, or None when it opened before the history} from dim_store."""
     rows = warehouse.query(f"select store_id, opening_date from {warehouse.table_ref(relation)}")
     return {int(s): as_date(o) if o is not None else None for s, o in rows}
-
-
-def with_holidays(
-    events: list[CalendarEvent], holidays: HolidayCalendar, first: date, last: date
-) -> list[CalendarEvent]:
-    """The calendar and the public holidays (the holidays library's) it does not list, first...last,
-    in the order of their days."""
-    listed = ((e.type, e.store_id, day) for e in events for day in days_between(e.start, e.end))
-    added = [
-        CalendarEvent(PUBLIC_HOLIDAY, name, day, day, None)
-        for day, name in missing_holidays(holidays, first, last, listed).items()
-    ]
-    return sorted([*events, *added], key=lambda e: (e.start, e.end, e.type, e.name))
-
-
-def known_days(events: Sequence[CalendarEvent], first: date, last: date) -> anomalies.Known:
-    """The events as the judge reads them: (type, name) by (store or None, day), first...last."""
-    known: dict[tuple[int | None, date], list[tuple[str, str]]] = defaultdict(list)
-    for event in events:
-        for day in days_between(max(event.start, first), min(event.end, last)):
-            known[(event.store_id, day)].append((event.type, event.name))
-    return known
 
 
 def calendar_entries(grid: Grid, events: Sequence[CalendarEvent]) -> list[dict[str, Any]]:
@@ -276,7 +258,8 @@ def load_report_data(
     """Every figure both reports need, as of flat_customer_metrics' day: from the history's
     first order up to that day inclusive. The customer metrics are read first, in one query, so
     a run that rebuilds the marts meanwhile cannot mix two days into one report. The calendar is
-    the business's, with the public holidays of `holidays` it does not list."""
+    the business's, with what it does not list of the public holidays of `holidays` and of the
+    price list's changes and promotions (core/business_calendar.py, as the check reads it)."""
     store_days = warehouse.table_ref(marts.store_days)
     customers, as_of = load_customers(warehouse, marts.customer_metrics)
     until = f"order_date <= {date_literal(as_of)}"
@@ -369,9 +352,10 @@ def load_report_data(
     events = load_customer_events(warehouse, marts, grid, customers["id"], until, as_of)
 
     names = [name for _, name in stores]
-    calendar = with_holidays(
+    calendar = completed(
         load_calendar(warehouse, marts.calendar, grid.first_day, as_of),
         holidays,
+        load_price_moves(warehouse, marts),
         grid.first_day,
         as_of,
     )

@@ -1,0 +1,67 @@
+"""The chain's calendar as the anomaly check and the reports read it: one assembly for both.
+
+Three sources, in this order of precedence:
+
+1. the business's own calendar (Events.csv: openings, holidays, promotions, price changes),
+   which the generator writes and a user can edit;
+2. the public holidays of the settings' country it does not list (the `holidays` library:
+   core/public_holidays.py);
+3. the price changes and promotions the price list shows that it does not list
+   (ProductPrices.csv: core/price_list.py).
+
+Imported or real data, which arrives without an events file, still knows 2 and 3: what a real
+business has without keeping a calendar.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from coffee_assets.core import price_list as pl
+from coffee_assets.core.anomalies import Known
+from coffee_assets.core.dates import days_between
+from coffee_assets.core.public_holidays import PUBLIC_HOLIDAY, HolidayCalendar, missing_holidays
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    """One event of the chain's calendar, from `start` to `end` (both included)."""
+
+    type: str  # store_opening, public_holiday, promotion, price_change
+    name: str
+    start: date
+    end: date
+    store_id: int | None  # None: the whole chain
+
+
+def completed(
+    listed: Sequence[CalendarEvent],
+    holidays: HolidayCalendar,
+    moves: Sequence[pl.PriceMove],
+    first: date,
+    last: date,
+) -> list[CalendarEvent]:
+    """The business's calendar (`listed`) with what it does not list of the public holidays and
+    of the price list's changes and promotions, first...last, in the order of their days."""
+    days = [(e.type, e.store_id, day) for e in listed for day in days_between(e.start, e.end)]
+    added = [
+        CalendarEvent(PUBLIC_HOLIDAY, name, day, day, None)
+        for day, name in missing_holidays(holidays, first, last, days).items()
+    ]
+    added += [
+        CalendarEvent(event.type, event.name, event.start, event.end, None)
+        for event in pl.derived_events(moves, first, last, ((k, d) for k, _, d in days))
+    ]
+    return sorted([*listed, *added], key=lambda e: (e.start, e.end, e.type, e.name))
+
+
+def known_days(events: Sequence[CalendarEvent], first: date, last: date) -> Known:
+    """The events as the judge reads them: (type, name) by (store or None, day), first...last."""
+    known: dict[tuple[int | None, date], list[tuple[str, str]]] = defaultdict(list)
+    for event in events:
+        for day in days_between(max(event.start, first), min(event.end, last)):
+            known[(event.store_id, day)].append((event.type, event.name))
+    return known
