@@ -6,8 +6,9 @@ the raw orders give, under two calendars:
 
 - **business**: the chain's own calendar (what Events.csv holds: openings, holidays, promotions,
   price changes), completed with the holidays library and the price list, as the check does;
-- **library**: no events file, only the holidays library (Ukraine) and the price list's changes
-  and promotions (core/business_calendar.py): what imported or real data has.
+- **library**: no events file, only the holidays library (Ukraine), the price list's changes
+  and promotions and the new store's opening day from the store list
+  (core/business_calendar.py): what a real business has without keeping a calendar.
 
 Reported for each, per incident type, the share caught **on its first day** (the store, or for
 a chain-wide incident any store or the chain, fails that day):
@@ -101,13 +102,18 @@ def calendars(seed: int, start: date, last: date) -> dict[str, a.Known]:
     ]
     moves = pl.moves(entries)
     holidays = HolidayCalendar("UA")
+    opening = ev.opening_day(seed, start)  # the store list's OpeningDate
     business = [
         CalendarEvent(e.type, e.name, e.start, min(e.end, last), e.store_id)
         for e in ev.known_events(seed, start, last)
     ]
     return {
         "business": known_days(completed(business, holidays, moves, start, last), start, last),
-        "library": known_days(completed([], holidays, moves, start, last), start, last),
+        "library": known_days(
+            completed([], holidays, moves, start, last, {ev.NEW_STORE_ID: ("new", opening)}),
+            start,
+            last,
+        ),
     }
 
 

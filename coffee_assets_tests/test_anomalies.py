@@ -306,11 +306,11 @@ def test_a_holiday_the_business_calendar_lists_is_not_added_twice(tmp_path):
 
 
 def with_price_list(warehouse: DuckDBWarehouse, until: date) -> None:
-    """The generator's products and price list (as ProductPrices.csv holds them on `until`)
+    """The generator's products, price list and stores (as the files hold them on `until`)
     into the warehouse's raw tables: what a point-of-sale system exports."""
     tables = ev.reference_tables(SEED, START, until)
     with warehouse.connect() as con:
-        for contract in (c.PRODUCTS, c.PRODUCT_PRICES):
+        for contract in (c.PRODUCTS, c.PRODUCT_PRICES, c.STORES):
             arrow = tables[contract.table]  # noqa: F841 (read by DuckDB's replacement scan)
             con.execute(f"insert into {RAW_SCHEMA}.{contract.table} select * from arrow")
 
@@ -318,10 +318,10 @@ def with_price_list(warehouse: DuckDBWarehouse, until: date) -> None:
 def test_with_its_calendar_withheld_the_price_list_knows_the_promotions_and_price_changes(
     tmp_path,
 ):
-    """Events.csv empty, the price list loaded: every promotion and price change of the
-    generator's calendar is known on each of its days (from the price list's entries), and the
-    eight months are judged as with the whole calendar but for the new store's opening weeks
-    (which only the business knows) and the days they feed."""
+    """Events.csv empty, the price list and the store list loaded: every promotion and price
+    change of the generator's calendar is known on each of its days (from the price list's
+    entries), the new store's opening weeks from its OpeningDate, and the eight months are
+    judged exactly as with the whole calendar."""
     warehouse = empty_calendar_warehouse(tmp_path / "warehouse.duckdb")
     with_price_list(warehouse, LAST_JUDGED)
     known = store_day_calendar(warehouse, START, LAST_JUDGED, HolidayCalendar("UA"))
@@ -335,8 +335,11 @@ def test_with_its_calendar_withheld_the_price_list_knows_the_promotions_and_pric
     withheld = a.judge(HISTORY, JUDGED, opened=OPENED, known=known)
     failed = {(j.store_id, v.day) for v in withheld for j in v.failed}
     usual = {(j.store_id, v.day) for v in VERDICTS for j in v.failed}
-    assert usual <= failed
-    assert all(store == ev.NEW_STORE_ID for store, _ in failed - usual), failed - usual
+    assert failed == usual
+    opening = ev.opening_day(SEED, START)
+    assert known[(ev.NEW_STORE_ID, opening)] == [
+        ("store_opening", "Japan Coffee opened (store list)")
+    ]
 
 
 def test_a_price_list_entry_that_moves_more_than_half_explains_nothing_and_is_named():
@@ -362,3 +365,53 @@ def test_a_price_list_entry_that_moves_more_than_half_explains_nothing_and_is_na
     # A calendar that lists the promotion is not repeated.
     listed = [("promotion", date(2025, 2, 10) + timedelta(days=i)) for i in range(7)]
     assert pl.derived_events(found, date(2025, 1, 1), date(2025, 12, 31), listed) == []
+
+
+def shifted(store: int, first: date, days: int, factor: float) -> dict[int, dict[date, a.StoreDay]]:
+    """HISTORY with one store's orders and revenue times `factor` for `days` days from `first`."""
+    changed = {s: dict(series) for s, series in HISTORY.items()}
+    for day in days_between(first, first + timedelta(days=days - 1)):
+        if day in changed[store]:
+            figures = changed[store][day]
+            changed[store][day] = a.StoreDay(
+                round(figures.orders * factor), round(figures.revenue_cents * factor)
+            )
+    return changed
+
+
+SHIFT = date(2025, 5, 12)  # a Monday of an ordinary May: no holiday, promotion or outage near
+
+
+@pytest.mark.parametrize("factor", [2.0, 0.4], ids=["rise", "drop"])
+def test_a_shift_that_lasts_two_weeks_is_one_incident_from_its_first_day_to_its_end(factor):
+    """Store 2's day at twice (or 40 % of) its usual for two weeks: every one of the fourteen
+    days fails (not only the first few, before the recent level or the baseline absorbed the
+    shift), the later ones judged against the store's days before the incident; the day it is
+    back, the incident ends, and nothing fails after it."""
+    judged = days_between(SHIFT - timedelta(days=7), SHIFT + timedelta(days=27))
+    verdicts = a.judge(
+        shifted(2, SHIFT, 14, factor), judged, opened=OPENED, known=calendar(LAST_JUDGED)
+    )
+    failing = [v.day for v in verdicts if any(j.store_id == 2 for j in v.failed)]
+    assert failing == days_between(SHIFT, SHIFT + timedelta(days=13))
+    later = next(v for v in verdicts if v.day == SHIFT + timedelta(days=5))
+    [orders] = [j for j in later.failed if j.metric == "orders"]
+    assert f"against its days before the incident since {SHIFT}" in orders.text("Store 2")
+    ends = [(v.day, v.ended) for v in verdicts if v.ended]
+    assert ends == [(SHIFT + timedelta(days=14), ((2, SHIFT),))]
+    assert not any(
+        v.failed for v in verdicts if v.day != SHIFT - timedelta(days=1) and v.day not in failing
+    )
+
+
+def test_a_shift_that_stays_is_the_stores_new_usual_after_five_weeks():
+    """Store 2 at twice its usual from a Monday on: one incident for five weeks, every day of it
+    failing, then the store's new usual (its days join the baseline) and the incident ends."""
+    judged = days_between(SHIFT, SHIFT + timedelta(days=55))
+    verdicts = a.judge(
+        shifted(2, SHIFT, 60, 2.0), judged, opened=OPENED, known=calendar(LAST_JUDGED)
+    )
+    failing = [v.day for v in verdicts if any(j.store_id == 2 for j in v.failed)]
+    assert failing == days_between(SHIFT, SHIFT + timedelta(days=a.INCIDENT_DAYS_MAX - 1))
+    ends = [(v.day, end) for v in verdicts for end in v.ended if end[0] == 2]
+    assert ends == [(SHIFT + timedelta(days=a.INCIDENT_DAYS_MAX), (2, SHIFT))]

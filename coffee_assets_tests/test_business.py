@@ -18,7 +18,7 @@ import pytest
 from coffee_assets.core import contract as c
 from coffee_assets.core.generator import events as ev
 from coffee_assets.definitions import build_definitions
-from coffee_assets.defs.schedules.jobs import execute_daily_refresh
+from coffee_assets.defs.schedules.jobs import execute_daily_refresh, partition_range_tags
 from coffee_assets.settings import Settings
 
 from .test_checks import read_csv, tick_all, with_redelivery_job, write_csv
@@ -152,7 +152,10 @@ def test_a_store_down_for_days_fails_each_day_and_alerts_once(history, alerting,
         [failed] = [e for e in result.get_asset_check_evaluations() if not e.passed]
         assert failed.check_name == CHECK and failed.severity == dg.AssetCheckSeverity.WARN
         assert failed.description.startswith(f"Brazil Coffee, {day}, orders: 0, expected ")
-        assert failed.description.endswith(": no orders recorded")
+        words = ": no orders recorded"
+        if day == LAST:  # the incident's second day, judged by the store's days before it
+            words += f" [against its days before the incident since {LAST - timedelta(days=1)}]"
+        assert failed.description.endswith(words)
         assert failed.metadata["incidents"].value == f"store 1 since {LAST - timedelta(days=1)}"
         cursors = tick_all(defs, instance, alerting, cursors)
         assert alerting.counts() == (1, 1, 1)  # the incident's first day; not again
@@ -285,3 +288,75 @@ def test_a_price_entered_wrong_warns_on_the_price_list_and_is_named_as_the_days_
     assert "likely causes" in day.metadata
     # Every raw rule still holds: the orders carry the price the list says.
     assert all(e.passed for e in found.values() if e.check_name == "daily_rules")
+
+
+def _thin_store(settings: Settings, day: date, *, store: int, kept: float) -> None:
+    """Only `kept` of the store's orders of the day (and their lines) stay in the files."""
+    orders_path = settings.bucket_dir / c.bucket_key(c.ORDERS, day.isoformat())
+    header, orders = read_csv(orders_path)
+    col = header.index("StoreId")
+    at_store = [row for row in orders if row[col] == str(store)]
+    dropped = {row[header.index("OrderId")] for row in at_store[round(len(at_store) * kept) :]}
+    kept_rows = [row for row in orders if row[header.index("OrderId")] not in dropped]
+    write_csv(orders_path, header, kept_rows)
+    lines_path = settings.bucket_dir / c.bucket_key(c.ORDER_DETAILS, day.isoformat())
+    line_header, lines = read_csv(lines_path)
+    order = line_header.index("OrderId")
+    write_csv(lines_path, line_header, [row for row in lines if row[order] not in dropped])
+
+
+LOW_DAYS = [date(2025, 3, 2), date(2025, 3, 3), date(2025, 3, 4)]  # Sunday to Tuesday
+
+
+def test_a_store_that_sells_less_for_days_is_one_incident_until_it_is_back(
+    history, alerting, tmp_path
+):
+    """Brazil Coffee records 40 % of its orders three days running, then is back: the three
+    days fail as one incident (named by its first day, the later days judged against the
+    store's days before it) and are announced once; the day it is back passes saying the
+    incident ended, and the end is announced once ("resolved"), on every channel."""
+    settings = replace(history.settings, data_dir=tmp_path / "data")
+    shutil.copytree(history.settings.data_dir, settings.data_dir)
+    defs = with_redelivery_job(build_definitions(settings))
+    instance = dg.DagsterInstance.ephemeral()
+    cursors = tick_all(defs, instance, alerting, {})
+    for day in LOW_DAYS:
+        _thin_store(settings, day, store=1, kept=0.4)
+    job = defs.resolve_job_def("after_upstream_delivery")
+    result = job.execute_in_process(
+        instance=instance, tags=partition_range_tags(LOW_DAYS[0], LOW_DAYS[-1])
+    )
+    assert result.success
+    failed = {e.partition: e for e in result.get_asset_check_evaluations() if not e.passed}
+    assert sorted(failed) == [d.isoformat() for d in LOW_DAYS]
+    for day in LOW_DAYS:
+        evaluation = failed[day.isoformat()]
+        assert evaluation.check_name == CHECK
+        assert evaluation.description.startswith(f"Brazil Coffee, {day}, orders: ")
+        assert evaluation.metadata["incidents"].value == f"store 1 since {LOW_DAYS[0]}"
+        if day != LOW_DAYS[0]:
+            assert f"against its days before the incident since {LOW_DAYS[0]}" in (
+                evaluation.description
+            )
+    cursors = tick_all(defs, instance, alerting, cursors)
+    assert alerting.counts() == (1, 1, 1)  # one incident, three days
+
+    back = LOW_DAYS[-1] + timedelta(days=1)
+    result = job.execute_in_process(instance=instance, partition_key=back.isoformat())
+    [day] = [e for e in result.get_asset_check_evaluations() if e.check_name == CHECK]
+    assert day.passed
+    assert day.description == (
+        f"every store's day as usual on {back}; Brazil Coffee back to its usual (the incident "
+        f"store 1 since {LOW_DAYS[0]}, 3 day(s))"
+    )
+    assert day.metadata["incidents ended"].value == f"store 1 since {LOW_DAYS[0]}"
+    cursors = tick_all(defs, instance, alerting, cursors)
+    assert alerting.counts() == (2, 2, 2)
+    ended = alerting.webhook.requests[1].json()
+    assert ended["kind"] == "resolved" and ended["severity"] == "OK"
+    assert ended["partition"] == back.isoformat()
+    assert ended["summary"].startswith(
+        f"the incident store 1 since {LOW_DAYS[0]} ended on {back}: every store's day as usual"
+    )
+    tick_all(defs, instance, alerting, cursors)
+    assert alerting.counts() == (2, 2, 2)  # announced once

@@ -41,6 +41,15 @@ For each store, day and metric (orders, revenue):
   expected, and a store judged unusual against its expectation scaled to that level is an
   incident (a POS down on a holiday), its verdict saying so.
 
+- **lasting incidents**: a store that fails is judged, while it keeps failing on the days that
+  follow, without its incident's days (neither in its baseline, nor its recent level, nor its
+  order value): a shift that lasts, up or down, stays one incident from its first day until the
+  store is back inside its band (the verdict's `ended`; a day of an incident needs no Poisson
+  improbability on top, its first day gave that), and its days say what they were judged by;
+  their baseline reaches back past the incident. After five weeks a shift is the store's new
+  usual: its days join the baseline again and the incident ends. A season turning, gradual,
+  starts none.
+
 Verdicts: `ok`; `unusual` (WARN: lower or higher than the band, an unexplained incident or a
 real odd day); `no_orders` (WARN: a store that should have been busy recorded nothing, a POS
 down all day). ERROR is kept for what cannot be a business day at all: no store of the chain
@@ -142,6 +151,11 @@ class DayVerdict:
     day: date
     judgements: list[Judgement] = field(default_factory=list)
     chain_empty: bool = False  # no store recorded anything while stores were expected busy
+    # Incidents that ended this day, (store, first day): the store judged as usual again, after
+    # failing every day since its first (or after INCIDENT_DAYS_MAX days: its new usual).
+    ended: tuple[tuple[int, date], ...] = ()
+    # The incident each failing store is in, (store, its first day): one name for all its days.
+    incidents: tuple[tuple[int, date], ...] = ()
 
     @property
     def failed(self) -> list[Judgement]:
@@ -221,7 +235,15 @@ def judge(
     opened = opened or {}
     known = known or {}
     verdicts = []
+    # Each store's ongoing incident: its failed days so far, consecutive up to the day before.
+    ongoing: dict[int, list[date]] = {}
     for day in days:
+        lasting = {
+            store: incident
+            for store, incident in ongoing.items()
+            if incident[-1] == day - timedelta(days=1)
+            and (day - incident[0]).days < INCIDENT_DAYS_MAX
+        }
         stores = {}
         for store_id, series in sorted(history.items()):
             start = opened.get(store_id)
@@ -230,7 +252,7 @@ def judge(
             first_seen = min(series) if series else day
             since = max(d for d in (start, first_seen) if d is not None)
             unusual = {d for (s, d), found in known.items() if found and s in (None, store_id)}
-            stores[store_id] = (series, since, unusual)
+            stores[store_id] = _Store(series, since, unusual, frozenset(lasting.get(store_id, ())))
         judgements = _judge_stores(day, stores, known)
         expected_orders = sum(j.expected or 0 for j in judgements if j.metric == "orders")
         if not any(j.failed for j in judgements) and history:
@@ -240,15 +262,48 @@ def judge(
             everything = [e for (_, d), found in known.items() if d == day for e in found]
             unusual_days = {d for (_, d), found in known.items() if found}
             since = min(chain, default=day)
-            judgements += _judge_store_day(CHAIN, day, chain, since, everything, unusual_days)
+            judgements += _judge_store_day(
+                CHAIN, day, chain, since, everything, unusual_days,
+                frozenset(lasting.get(CHAIN, ())),
+            )  # fmt: skip
         nothing = bool(judgements) and all(
             j.actual == 0 for j in judgements if j.metric == "orders"
         )
         chain_empty = nothing and expected_orders >= NO_ORDERS_MIN_EXPECTED
         if nothing and not chain_empty:
             judgements = [_empty_chain(j) for j in judgements]
-        verdicts.append(DayVerdict(day, judgements, chain_empty))
+        judgements = [_in_incident(j, lasting.get(j.store_id)) for j in judgements]
+        failing = {j.store_id for j in judgements if j.failed}
+        ended = tuple(
+            (store, incident[0]) for store, incident in sorted(ongoing.items())
+            if incident[-1] == day - timedelta(days=1) and store not in failing
+        )  # fmt: skip
+        ongoing = {store: [*(lasting.get(store) or []), day] for store in sorted(failing)}
+        incidents = tuple((store, days_of[0]) for store, days_of in ongoing.items())
+        verdicts.append(DayVerdict(day, judgements, chain_empty, ended, incidents))
     return verdicts
+
+
+# A shift that lasts longer than this is the store's new usual: its days join the baseline again
+# (after five weeks, five of the eight same weekdays), and the incident ends.
+INCIDENT_DAYS_MAX = 35
+
+
+@dataclass(frozen=True)
+class _Store:
+    series: Mapping[date, StoreDay]
+    since: date  # its first business day in the history
+    unusual: set[date]  # days the calendar explains: left out of its baseline
+    incident: frozenset[date]  # its ongoing incident's days: left out of baseline and level
+
+
+def _in_incident(judgement: Judgement, incident: list[date] | None) -> Judgement:
+    """A judgement that fails again inside an ongoing incident says what it was judged by."""
+    if not incident or not judgement.failed:
+        return judgement
+    words = f"against its days before the incident since {incident[0]}"
+    context = f"{judgement.context}; {words}" if judgement.context else words
+    return replace(judgement, context=context)
 
 
 CHAIN = 0  # the store id under which the whole chain is judged
@@ -278,7 +333,7 @@ PEERS_MIN = 3  # stores with a settled baseline needed to measure a chain-wide e
 
 def _judge_stores(
     day: date,
-    stores: Mapping[int, tuple[Mapping[date, StoreDay], date, set[date]]],
+    stores: Mapping[int, _Store],
     known: Known,
 ) -> list[Judgement]:
     """Every store's judgements of the day. A chain-wide event (a holiday) explains a store's
@@ -290,12 +345,13 @@ def _judge_stores(
         store_id: _judge_store_day(
             store_id,
             day,
-            series,
-            since,
+            store.series,
+            store.since,
             [*chain_wide, *known.get((store_id, day), ())],
-            unusual,
+            store.unusual,
+            store.incident,
         )
-        for store_id, (series, since, unusual) in stores.items()
+        for store_id, store in stores.items()
     }
     if chain_wide:
         ratios = [
@@ -313,10 +369,10 @@ def _judge_stores(
             context = f"the chain at {level:.0%} of its usual on {names}"
             for store_id, js in judged.items():
                 if any(j.known for j in js):
-                    series, since, unusual = stores[store_id]
+                    store = stores[store_id]
                     again = _judge_store_day(
-                        store_id, day, series, since, known.get((store_id, day), ()), unusual,
-                        scale=level, context=context,
+                        store_id, day, store.series, store.since, known.get((store_id, day), ()),
+                        store.unusual, store.incident, scale=level, context=context,
                     )  # fmt: skip
                     if any(j.failed for j in again):
                         judged[store_id] = again
@@ -352,20 +408,25 @@ def _judge_store_day(
     since: date,
     events: Sequence[tuple[str, str]],
     unusual: set[date],
+    incident: frozenset[date] = frozenset(),
     *,
     scale: float = 1.0,
     context: str = "",
 ) -> list[Judgement]:
     """One store's day, both metrics; `scale` adjusts the expectation (and its band) for what
-    the whole chain did that day, `context` says so in the verdict."""
+    the whole chain did that day, `context` says so in the verdict. `incident`: the days of
+    the store's ongoing incident, judged by neither its baseline nor its recent level (a shift
+    that lasts stays an incident until the store is back to its usual)."""
     today = series.get(day, StoreDay(0, 0))
-    weekdays = [day - timedelta(weeks=w) for w in range(1, WEEKS + 1)]
+    # Inside an incident, the baseline reaches back past it: its eight weeks of ordinary days.
+    extra_weeks = -(-len(incident) // 7)
+    weekdays = [day - timedelta(weeks=w) for w in range(1, WEEKS + 1 + extra_weeks)]
     # The baseline: ordinary days only (no holiday, promotion, opening week among them).
-    same = [d for d in weekdays if d >= since and d not in unusual]
+    same = [d for d in weekdays if d >= since and d not in unusual and d not in incident]
     lenient = len(same) < MIN_SAMPLES
     if lenient:
         recent = [since + timedelta(days=i) for i in range((day - since).days)]
-        ordinary = [d for d in recent if d not in unusual]
+        ordinary = [d for d in recent if d not in unusual and d not in incident]
         same = (ordinary if len(ordinary) >= LENIENT_DAYS // 2 else recent)[-LENIENT_DAYS:]
     if not same:  # the store's first day: nothing to compare with
         return [
@@ -381,8 +442,8 @@ def _judge_store_day(
     low, high = _band("orders", counts, expected, math.sqrt(max(expected, 1.0)), width)
     lately = [
         series[d]
-        for d in (day - timedelta(days=i) for i in range(1, AOV_DAYS + 1))
-        if d in series and series[d].orders
+        for d in (day - timedelta(days=i) for i in range(1, AOV_DAYS + 1 + len(incident)))
+        if d in series and series[d].orders and d not in incident
     ]
     aov = float(np.median([s.revenue_cents / s.orders for s in lately])) if lately else 0.0
     revenues = scale * np.array(
@@ -397,7 +458,9 @@ def _judge_store_day(
         width,
     )
 
-    recent_days = [day - timedelta(days=i) for i in range(1, RECENT_DAYS + 1)]
+    recent_days = [
+        d for d in (day - timedelta(days=i) for i in range(1, RECENT_DAYS + 1)) if d not in incident
+    ]
     recent_level = float(
         np.median([series.get(d, StoreDay(0, 0)).orders for d in recent_days if d >= since] or [0])
     )
@@ -405,7 +468,9 @@ def _judge_store_day(
     def verdict_of(actual: float, lo: float, hi: float, count_check: bool) -> str:
         if lo <= actual <= hi:
             return "ok"
-        if count_check:
+        # Inside an incident, the store is back when it is back inside its band: its first day
+        # proved the shift unlikely, the days after only tell whether it lasts.
+        if count_check and not incident:
             # Outside the band, and unlikely even for a Poisson day of the expected size (for a
             # rise: of the expected or the recent level, whichever is higher).
             unlikely = (

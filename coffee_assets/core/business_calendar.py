@@ -7,23 +7,29 @@ Three sources, in this order of precedence:
 2. the public holidays of the settings' country it does not list (the `holidays` library:
    core/public_holidays.py);
 3. the price changes and promotions the price list shows that it does not list
-   (ProductPrices.csv: core/price_list.py).
+   (ProductPrices.csv: core/price_list.py);
+4. a store's opening weeks, from its opening day in the store list (Stores.csv's OpeningDate),
+   where the calendar lists no opening for it.
 
-Imported or real data, which arrives without an events file, still knows 2 and 3: what a real
+Imported or real data, which arrives without an events file, still knows 2 to 4: what a real
 business has without keeping a calendar.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from coffee_assets.core import price_list as pl
 from coffee_assets.core.anomalies import Known
 from coffee_assets.core.dates import days_between
 from coffee_assets.core.public_holidays import PUBLIC_HOLIDAY, HolidayCalendar, missing_holidays
+
+STORE_OPENING = "store_opening"
+# How long a new store's opening explains its days: its first eight weeks (the ramp-up).
+OPENING_DAYS = 56
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,12 @@ def completed(
     moves: Sequence[pl.PriceMove],
     first: date,
     last: date,
+    openings: Mapping[int, tuple[str, date | None]] | None = None,
 ) -> list[CalendarEvent]:
-    """The business's calendar (`listed`) with what it does not list of the public holidays and
-    of the price list's changes and promotions, first...last, in the order of their days."""
+    """The business's calendar (`listed`) with what it does not list of the public holidays, of
+    the price list's changes and promotions and of the stores' opening weeks (`openings`: a
+    store's name and opening day, None when it opened before the history), first...last, in
+    the order of their days."""
     days = [(e.type, e.store_id, day) for e in listed for day in days_between(e.start, e.end)]
     added = [
         CalendarEvent(PUBLIC_HOLIDAY, name, day, day, None)
@@ -55,6 +64,13 @@ def completed(
         CalendarEvent(event.type, event.name, event.start, event.end, None)
         for event in pl.derived_events(moves, first, last, ((k, d) for k, _, d in days))
     ]
+    opened = {store for kind, store, _ in days if kind == STORE_OPENING}
+    for store, (name, day) in sorted((openings or {}).items()):
+        end = day + timedelta(days=OPENING_DAYS - 1) if day else None
+        if day and end and store not in opened and day <= last and end >= first:
+            added.append(
+                CalendarEvent(STORE_OPENING, f"{name} opened (store list)", day, end, store)
+            )
     return sorted([*listed, *added], key=lambda e: (e.start, e.end, e.type, e.name))
 
 

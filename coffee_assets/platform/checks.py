@@ -24,6 +24,11 @@ from coffee_assets.platform.metadata import markdown_table
 # A failed evaluation's metadata naming the incidents it fails on ("store 3 since 2025-03-01"):
 # the alert sensor announces each incident once, however many days it fails.
 INCIDENTS = "incidents"
+# A failed evaluation whose incidents last (a store's shift, day after day): the alert sensor
+# keeps each open until an evaluation of a later partition names it in ENDED, and announces the
+# end once.
+LASTING = "incidents last"
+ENDED = "incidents ended"
 SAMPLE_ROWS = 5  # offending rows shown in a check's metadata (the count is always exact)
 
 ERROR = dg.AssetCheckSeverity.ERROR

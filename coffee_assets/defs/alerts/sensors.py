@@ -9,9 +9,10 @@ alert never get it twice).
   however many a backfill failed), keeps the ids it has announced, the incidents it has
   announced (a store down three days fails three daily evaluations: one incident), the
   quarantined days it announced until they are lifted (then one "resolved" alert:
-  defs/raw/quarantine.py) and, per asset, the moment its freshness last turned stale. More than
-  DIGEST_AFTER new failures of one check in one tick (a backfill over a bad stretch) are one
-  alert that lists every one of them.
+  defs/raw/quarantine.py), the lasting incidents it announced until an evaluation of a later
+  day ends them (a store back to its usual: one "resolved" alert) and, per asset, the moment
+  its freshness last turned stale. More than DIGEST_AFTER new failures of one check in one tick
+  (a backfill over a bad stretch) are one alert that lists every one of them.
 - `run_failure_alerts` reads the failed runs of the last 7 days and keeps the ids it has
   announced. A run that failed only because blocking checks failed is not announced again as a
   run failure: its checks were.
@@ -21,7 +22,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -32,7 +33,7 @@ from coffee_assets.defs.alerts.channels import AlertChannels
 from coffee_assets.defs.alerts.outbox import Outbox
 from coffee_assets.defs.raw.quarantine import ACCEPTED, day_rule_checks
 from coffee_assets.platform import dagster_internals as internals
-from coffee_assets.platform.checks import INCIDENTS
+from coffee_assets.platform.checks import INCIDENTS, LASTING
 from coffee_assets.platform.freshness import DEADLINE_CRON
 from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
 
@@ -48,6 +49,9 @@ PAGE = 200
 # More new failures of one check than this in one tick are announced as one alert listing all.
 DIGEST_AFTER = 5
 BLOCKING_CHECK_ERROR = "DagsterAssetCheckFailedError"
+# Days after a lasting incident's newest known day read per tick to find where it ends: one
+# backfill can carry an incident on for at most the judge's INCIDENT_DAYS_MAX days.
+INCIDENT_SCAN_DAYS = 60
 STALE = ("FAIL", "WARN")
 
 
@@ -122,9 +126,9 @@ def freshness_alert(
     )
 
 
-def incident_names(evaluation: dg.AssetCheckEvaluation) -> list[str]:
-    """The incidents a failed evaluation names in its `incidents` metadata, if it does."""
-    value = evaluation.metadata.get(INCIDENTS)
+def incident_names(evaluation: dg.AssetCheckEvaluation, entry: str = INCIDENTS) -> list[str]:
+    """The incidents an evaluation names in its `incidents` metadata (or another `entry`)."""
+    value = evaluation.metadata.get(entry)
     text = str(getattr(value, "value", value) or "")
     return [name.strip() for name in text.split(",") if name.strip()]
 
@@ -179,6 +183,51 @@ def digest_alert(failures: list[internals.CheckFailure], alerts: AlertChannels) 
             ),
         },
         timestamp=newest.timestamp,
+    )
+
+
+def incident_end(
+    instance: dg.DagsterInstance, check_key: str, name: str, last: str
+) -> tuple[internals.CheckFailure | None, str]:
+    """How a lasting incident stands: the evaluation of the first day after `last` (its newest
+    failed day known) that does not carry it on, which ends it (it names the incident as ended,
+    or passes, or names another), and the newest day that carries it on. (None, last) while
+    the next day has no evaluation yet."""
+    key = dg.AssetCheckKey.from_user_string(check_key)
+    day = date.fromisoformat(last)
+    for _ in range(INCIDENT_SCAN_DAYS):
+        day += timedelta(days=1)
+        latest = internals.latest_check_executions(instance, key, day.isoformat())
+        if not latest:
+            break
+        newest = latest[0]
+        if not newest.passed and name in incident_names(newest.evaluation):
+            last = day.isoformat()
+            continue
+        return newest, last
+    return None, last
+
+
+def ended_alert(
+    name: str, ending: internals.CheckFailure, instance: dg.DagsterInstance, alerts: AlertChannels
+) -> Alert:
+    evaluation = ending.evaluation
+    run = instance.get_run_by_id(ending.run_id)
+    return Alert(
+        key=f"ended-{evaluation.check_name}-{name}",
+        kind=RESOLVED,
+        severity="OK",
+        summary=(
+            f"the incident {name} ended on {ending.partition}: {evaluation.description or ''}"
+        ),
+        asset=evaluation.asset_key.to_user_string(),
+        partition=ending.partition,
+        check=evaluation.check_name,
+        job=run.job_name if run else None,
+        run_id=ending.run_id,
+        run_url=alerts.run_url(ending.run_id),
+        details={"evaluation": evaluation.description or ""},
+        timestamp=ending.timestamp,
     )
 
 
@@ -274,6 +323,11 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
         # Quarantined days announced and not lifted yet (kept until they are, whatever their
         # age): "<check key>|<day>" -> when announced.
         quarantined: dict[str, float] = dict((state or {}).get("quarantined", {}))
+        # Lasting incidents announced and not ended yet: "<check>: <incident>" -> the check's
+        # key and the newest day known to carry it on; and those that ended (not reopened by
+        # a rerun of one of their days).
+        lasting: dict[str, dict[str, str]] = dict((state or {}).get("lasting", {}))
+        ended: dict[str, float] = dict((state or {}).get("ended", {}))
         outbox = Outbox.from_state((state or {}).get("outbox"))
         since = now - (HORIZON_SECONDS if state else FIRST_TICK_SECONDS)
         assert context.repository_def is not None  # a sensor of a code location
@@ -295,6 +349,15 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
                 quarantined.setdefault(f"{check_key}|{failure.partition}", failure.timestamp)
             named = incident_names(evaluation)
             check = evaluation.check_name
+            if LASTING in evaluation.metadata and failure.partition:
+                for name in named:
+                    open_key = f"{check}: {name}"
+                    if open_key not in ended:
+                        last = lasting.get(open_key, {}).get("last", failure.partition)
+                        lasting[open_key] = {
+                            "check": check_key,
+                            "last": max(last, failure.partition),
+                        }
             if named and all(f"{check}: {name}" in incidents for name in named):
                 context.log.info(f"{check} ({failure.partition}): incident(s) announced already")
                 continue
@@ -314,6 +377,16 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
             if lifted is not None:
                 new.append(resolved_alert(lifted, context.instance, alerts))
                 del quarantined[entry]
+        # A lasting incident that ended (the store back to its usual): announced once.
+        for open_key, incident in sorted(lasting.items()):
+            name = open_key.split(": ", 1)[1]
+            ending, incident["last"] = incident_end(
+                context.instance, incident["check"], name, incident["last"]
+            )
+            if ending is not None:
+                new.append(ended_alert(name, ending, context.instance, alerts))
+                ended[open_key] = ending.timestamp
+                del lasting[open_key]
         # Freshness: once per turn to stale (Dagster's daemon evaluates the policies).
         with_policy = [node.key for node in graph.asset_nodes if node.freshness_policy]
         for key, fresh in internals.freshness_states(context.instance, with_policy).items():
@@ -336,6 +409,8 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
                     "stale": stale,
                     "incidents": recent,
                     "quarantined": quarantined,
+                    "lasting": lasting,
+                    "ended": {k: at for k, at in ended.items() if at > now - HORIZON_SECONDS},
                     "outbox": outbox.state(),
                 }
             )

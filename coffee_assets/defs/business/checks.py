@@ -20,8 +20,10 @@ calendar file (imported data) every day is still judged, and a failed day says s
   list price are the order lines' `daily_rules` finding (lines_add_up_to_subtotal, an ERROR).
 
 Each evaluation carries every store's actual, expected, low and high (orders and revenue) as
-numbers the UI plots per partition, and the incidents it fails on: an outage that lasts several
-days is one incident (from its first day), announced once by the alert sensor.
+numbers the UI plots per partition, and the incidents it fails on: a shift that lasts several
+days is one incident (named by its first day, its days judged against the store's days before
+it: core/anomalies.py), announced once by the alert sensor; the evaluation of the day the store
+is back names it as ended, and the sensor announces that once too.
 """
 
 from collections import defaultdict
@@ -40,7 +42,16 @@ from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.sql import between, cents, date_literal
 from coffee_assets.defs.raw.assets import raw_asset_key
 from coffee_assets.defs.runs.books import RunBooks
-from coffee_assets.platform.checks import ERROR, INCIDENTS, WARN, Verdict, check_metadata, emit
+from coffee_assets.platform.checks import (
+    ENDED,
+    ERROR,
+    INCIDENTS,
+    LASTING,
+    WARN,
+    Verdict,
+    check_metadata,
+    emit,
+)
 from coffee_assets.platform.metadata import markdown_table
 from coffee_assets.platform.partitions import run_days
 from coffee_assets.platform.warehouse import Warehouse
@@ -103,8 +114,9 @@ def calendar(
     moves: list[pl.PriceMove] | None = None,
 ) -> a.Known:
     """The chain's known events by (store, or None for every store) and day, first...last: the
-    business's calendar (raw Events.csv) completed with the public holidays and the price
-    list's changes and promotions it does not list (core/business_calendar.py)."""
+    business's calendar (raw Events.csv) completed with what it does not list of the public
+    holidays, the price list's changes and promotions, and the stores' opening weeks (their
+    OpeningDate): core/business_calendar.py."""
     rows = warehouse.query(
         f"SELECT EventType, Name, StartDate, EndDate, StoreId "
         f"FROM {_table(warehouse, c.BUSINESS_EVENTS)} "
@@ -121,7 +133,8 @@ def calendar(
         for kind, name, start, end, store in rows
     ]
     found = price_moves(warehouse) if moves is None else moves
-    return known_days(completed(listed, holidays, found, first, last), first, last)
+    events = completed(listed, holidays, found, first, last, stores(warehouse))
+    return known_days(events, first, last)
 
 
 def likely_causes(failed: list[a.Judgement], moves: list[pl.PriceMove]) -> dict[date, list[str]]:
@@ -137,15 +150,42 @@ def likely_causes(failed: list[a.Judgement], moves: list[pl.PriceMove]) -> dict[
     return causes
 
 
-def incident_starts(verdicts: list[a.DayVerdict]) -> dict[tuple[int, date], date]:
-    """For each failed (store, day): the first day of the run of consecutive failed days it
-    belongs to, which names the incident."""
-    starts: dict[tuple[int, date], date] = {}
-    for verdict in verdicts:
-        for store in {j.store_id for j in verdict.failed}:
-            before = starts.get((store, verdict.day - timedelta(days=1)))
-            starts[(store, verdict.day)] = before or verdict.day
-    return starts
+def incident_name(store: int, since: date) -> str:
+    """What an incident is called in the evaluations' metadata and the alerts: `store 3 since
+    2025-03-01`, `chain since ...` (its first day: the same name for all its days)."""
+    return f"{'chain' if store == a.CHAIN else f'store {store}'} since {since}"
+
+
+def judge_days(
+    warehouse: Warehouse,
+    first: date,
+    last: date,
+    known_stores: dict[int, tuple[str, date | None]],
+    holidays: HolidayCalendar,
+    moves: list[pl.PriceMove],
+) -> list[a.DayVerdict]:
+    """first...last judged, with the week before (an incident that began before the run keeps
+    its name, and one that ends on the run's first day is seen to end); when a store is in an
+    incident on that week's first day, judged again from INCIDENT_DAYS_MAX days before, so
+    that a lasting incident is known from its first day (and its days stay out of the
+    baselines). A normal day reads nine weeks of store-days; only a lasting incident more."""
+    back = timedelta(days=7)
+    while True:
+        judged = days_between(first - back, last)
+        # An incident's baseline reaches back past it, never before its first day's LOOKBACK.
+        since = judged[0] - LOOKBACK
+        history = store_day_history(warehouse, since, last)
+        for store in known_stores:
+            history.setdefault(store, {})
+        verdicts = a.judge(
+            history,
+            judged,
+            opened={store: opened for store, (_, opened) in known_stores.items()},
+            known=calendar(warehouse, since, last, holidays, moves),
+        )
+        if back.days >= a.INCIDENT_DAYS_MAX or not verdicts[0].incidents:
+            return verdicts
+        back = timedelta(days=a.INCIDENT_DAYS_MAX)
 
 
 def _metadata(verdict: a.DayVerdict, names: dict[int, str]) -> dict[str, Any]:
@@ -187,7 +227,9 @@ def build_store_day_check(
             f"holidays of {holidays.describe()} (the holidays library) and the price list's "
             "changes and promotions explain their days. A failed day names its likely cause "
             "where the data shows one (a price list entry that moved more than half); a store "
-            "with little history is judged leniently."
+            "with little history is judged leniently. An incident lasts, one name from its "
+            "first day, until the store is back to its usual (or five weeks, its new usual): "
+            "announced once when it starts and once when it ends."
         ),
         blocking=True,
         partitions_def=partitions_def,
@@ -202,22 +244,11 @@ def build_store_day_check(
     ):
         days = run_days(context)
         first, last = days[0], days[-1]
-        # A week before the run too: an incident that began before the run keeps its name.
-        judged = days_between(first - timedelta(days=7), last)
-        history = store_day_history(warehouse, judged[0] - LOOKBACK, last)
         known_stores = stores(warehouse)
         names = {store: name for store, (name, _) in known_stores.items()}
         names[a.CHAIN] = "The whole chain"
-        for store in known_stores:
-            history.setdefault(store, {})
         moves = price_moves(warehouse)
-        verdicts = a.judge(
-            history,
-            judged,
-            opened={store: opened for store, (_, opened) in known_stores.items()},
-            known=calendar(warehouse, judged[0] - LOOKBACK, last, holidays, moves),
-        )
-        starts = incident_starts(verdicts)
+        verdicts = judge_days(warehouse, first, last, known_stores, holidays, moves)
         failed_now = [j for v in verdicts if v.day >= first for j in v.failed]
         causes = likely_causes(failed_now, moves)
         without_calendar = bool(failed_now) and not calendar_rows(warehouse)
@@ -227,6 +258,13 @@ def build_store_day_check(
                 continue
             failed = verdict.failed
             metadata = _metadata(verdict, names)
+            back = [
+                f"{names.get(store, store)} back to its usual (the incident "
+                f"{incident_name(store, since)}, {(verdict.day - since).days} day(s))"
+                for store, since in verdict.ended
+            ]
+            if back:
+                metadata[ENDED] = ", ".join(incident_name(s, d) for s, d in verdict.ended)
             if verdict.chain_empty:
                 description = (
                     f"no store recorded an order on {verdict.day} (an empty or lost delivery?)"
@@ -234,19 +272,18 @@ def build_store_day_check(
                 results[verdict.day.isoformat()] = Verdict(False, description, metadata, ERROR)
                 continue
             if not failed:
-                results[verdict.day.isoformat()] = Verdict(
-                    True, f"every store's day as usual on {verdict.day}", metadata
-                )
+                description = "; ".join([f"every store's day as usual on {verdict.day}", *back])
+                results[verdict.day.isoformat()] = Verdict(True, description, metadata)
                 continue
-            incidents = sorted(
-                {
-                    f"{'chain' if j.store_id == a.CHAIN else f'store {j.store_id}'} since "
-                    f"{starts[(j.store_id, verdict.day)]}"
-                    for j in failed
-                }
+            metadata[INCIDENTS] = ", ".join(
+                incident_name(store, since) for store, since in verdict.incidents
             )
-            metadata[INCIDENTS] = ", ".join(incidents)
-            description = "; ".join(j.text(names.get(j.store_id, str(j.store_id))) for j in failed)
+            # The sensor announces each incident once, and once more when an evaluation of a
+            # later day names it in ENDED (the store back to its usual).
+            metadata[LASTING] = "until the store is back to its usual"
+            description = "; ".join(
+                [*(j.text(names.get(j.store_id, str(j.store_id))) for j in failed), *back]
+            )
             probable = causes.get(verdict.day, [])
             if probable:
                 description += f". Probably: {'; '.join(probable)}"

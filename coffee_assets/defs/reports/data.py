@@ -352,19 +352,17 @@ def load_report_data(
     events = load_customer_events(warehouse, marts, grid, customers["id"], until, as_of)
 
     names = [name for _, name in stores]
+    opened = load_opening_days(warehouse, marts.stores)
     calendar = completed(
         load_calendar(warehouse, marts.calendar, grid.first_day, as_of),
         holidays,
         load_price_moves(warehouse, marts),
         grid.first_day,
         as_of,
+        {store_id: (name, opened.get(store_id)) for store_id, name in stores},
     )
     incidents = store_day_incidents(
-        grid,
-        sales,
-        names,
-        load_opening_days(warehouse, marts.stores),
-        known_days(calendar, grid.first_day, as_of),
+        grid, sales, names, opened, known_days(calendar, grid.first_day, as_of)
     )
 
     return {
