@@ -15,10 +15,14 @@ import dagster as dg
 import duckdb
 import pytest
 
+from coffee_assets.core import anomalies as a
 from coffee_assets.core import contract as c
 from coffee_assets.core.generator import events as ev
+from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.definitions import build_definitions
+from coffee_assets.defs.business.checks import judge_days, price_moves, stores
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh, partition_range_tags
+from coffee_assets.platform.warehouse import DuckDBWarehouse
 from coffee_assets.settings import Settings
 
 from .test_checks import read_csv, tick_all, with_redelivery_job, write_csv
@@ -360,3 +364,27 @@ def test_a_store_that_sells_less_for_days_is_one_incident_until_it_is_back(
     )
     tick_all(defs, instance, alerting, cursors)
     assert alerting.counts() == (2, 2, 2)  # announced once
+
+
+def test_a_one_day_run_knows_an_incident_that_began_ten_days_before(history, tmp_path):
+    """Store 1 at 40 % of its orders from 2025-02-25 on: a run of 2025-03-07 alone judges the
+    week before it, finds the store in an incident on its first day, and judges five weeks back:
+    the day is named by the incident's first day and judged against the days before it."""
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    shutil.copy(history.settings.duckdb_path, warehouse_path)
+    first, day = date(2025, 2, 25), date(2025, 3, 7)
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute(
+            f"delete from coffee_shop.orders where StoreId = 1 and OrderDate between "
+            f"date '{first}' and date '{day}' and OrderId % 5 < 3"
+        )
+    warehouse = DuckDBWarehouse(path=str(warehouse_path))
+    known_stores = stores(warehouse)
+    verdicts = judge_days(
+        warehouse, day, day, known_stores, HolidayCalendar("UA"), price_moves(warehouse)
+    )
+    assert verdicts[0].day == day - timedelta(days=a.INCIDENT_DAYS_MAX)  # judged five weeks back
+    [last] = [v for v in verdicts if v.day == day]
+    assert (1, first) in last.incidents
+    [orders] = [j for j in last.failed if j.store_id == 1 and j.metric == "orders"]
+    assert f"against its days before the incident since {first}" in orders.context
