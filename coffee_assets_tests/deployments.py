@@ -159,10 +159,14 @@ def new_deployment(settings: dict[str, str]) -> Deployment:
     return Deployment(env, base, web_port, base / "data" / "dagster_home_prod")
 
 
-def assert_nothing_left(base: Path) -> None:
+def assert_nothing_left(base: Path, timeout: float = 120) -> None:
     """No process runs with the deployment's folder on its command line or in its environment
-    (PostgreSQL, the servers, the watchdog, runs, a `sleep`)."""
-    leftovers = processes_mentioning(str(base))
+    (PostgreSQL, the servers, the watchdog, runs, a `sleep`), within `timeout` seconds: a part's
+    process has exited, but what it stopped (PostgreSQL's shutdown checkpoint, a run's process)
+    may still be finishing on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while (leftovers := processes_mentioning(str(base))) and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert not leftovers, "processes left running:\n" + "\n".join(leftovers)
 
 

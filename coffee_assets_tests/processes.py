@@ -45,7 +45,7 @@ def free_port() -> int:
     raise RuntimeError(f"no free port left in {_port_slice()}")
 
 
-def stop_group(proc: subprocess.Popen, timeout: float = 60) -> None:
+def stop_group(proc: subprocess.Popen, timeout: float = 300) -> None:
     """Stop a process started with start_new_session=True, and every process of its group:
     SIGTERM, then SIGKILL after `timeout` seconds."""
     if proc.poll() is not None:

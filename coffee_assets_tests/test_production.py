@@ -559,7 +559,8 @@ def test_ctrl_c_on_the_postgres_part_leaves_nothing_behind():
     deployment.start("postgres")
     proc = deployment.procs.pop("postgres")
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in its terminal: its foreground process group
-    assert proc.wait(timeout=60) == 130, deployment.log("postgres")
+    # Deadlines, not expectations: PostgreSQL's shutdown on a busy machine takes its time.
+    assert proc.wait(timeout=360) == 130, deployment.log("postgres")
     assert_nothing_left(deployment.base)
 
 
@@ -592,7 +593,7 @@ def test_the_whole_starts_a_dead_code_server_again_and_ctrl_c_stops_everything()
         assert "the code server exited (status 137); starting it again" in deployment.log("all")
         assert [p.pid for p in code_server_parts()] != [part.pid]
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
-        assert proc.wait(timeout=120) == 130, deployment.log("all")[-3000:]
+        assert proc.wait(timeout=360) == 130, deployment.log("all")[-3000:]
     finally:
         stop_group(proc)
     assert_nothing_left(deployment.base)

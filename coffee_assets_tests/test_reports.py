@@ -855,6 +855,19 @@ def synthetic_warehouse(path: Path) -> WarehouseFile:
                 + "group by all"
             )
         con.execute("create table dbt_models.stg_business_events as select * from events")
+        # The price list, whose one change the calendar lists too ("Espresso up 10%"): the
+        # reports do not add it a second time.
+        con.execute(
+            "create table dbt_models.stg_products as select * from (values "
+            "(1, 'Espresso', 'Beverage', 2.50)) as t(product_id, product_name, "
+            "product_category, price)"
+        )
+        con.execute(
+            "create table dbt_models.stg_product_prices as select * from (values "
+            "(1, 1, 2.50, date '2025-01-01', date '2025-02-23'), "
+            "(2, 1, 2.75, date '2025-02-24', null)) "
+            "as t(price_id, product_id, price, valid_from, valid_to)"
+        )
         con.execute(
             "create table dbt_models.dim_store as select * from (values "
             f"(1, 'Brazil Coffee', null), (2, 'Ethiopia Coffee', null), "

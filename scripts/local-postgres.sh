@@ -131,7 +131,9 @@ SQL
 stop)
     if [ -f "$dir/data/postmaster.pid" ]; then
         # A server already shutting down (Ctrl-C reaches it too) may be gone before pg_ctl looks.
-        "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 ||
+        # Up to five minutes: a busy machine's shutdown checkpoint can take longer than
+        # pg_ctl's default minute, and a stop that gives up leaves the server running.
+        "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 300 stop >/dev/null 2>&1 ||
             ! "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
     fi
     ;;
