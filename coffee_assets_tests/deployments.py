@@ -8,6 +8,7 @@ conftest.py registers its fixture so that every module gets the same one.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -52,7 +53,9 @@ class Deployment:
     home: Path
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start(self, part: str) -> None:
+    def start(self, part: str, *, signals_ignored: bool = False) -> None:
+        """Start a part of prod-local.sh; `signals_ignored`: with SIGINT and SIGTERM ignored, as
+        under nohup or from another script's background job."""
         log = open(self.base / f"{part}.log", "ab")  # noqa: SIM115 (closed with the process)
         self.procs[part] = subprocess.Popen(
             ["bash", str(SCRIPT), part],
@@ -61,6 +64,7 @@ class Deployment:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_ignore_stop_signals if signals_ignored else None,
         )
         self.wait_ready(part)
 
@@ -157,6 +161,11 @@ def new_deployment(settings: dict[str, str]) -> Deployment:
         **settings,
     }
     return Deployment(env, base, web_port, base / "data" / "dagster_home_prod")
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def assert_nothing_left(base: Path, timeout: float = 120) -> None:

@@ -555,8 +555,10 @@ def test_a_trust_cluster_made_by_the_earlier_script_is_converted_keeping_its_tab
 
 @pytest.mark.xdist_group(SCRIPT_GROUP)
 def test_ctrl_c_on_the_postgres_part_leaves_nothing_behind():
+    """Started with Ctrl-C and kill ignored (as under nohup: a shell cannot trap those), the
+    part starts itself again with their default handling, so Ctrl-C still stops PostgreSQL."""
     deployment = new_deployment({})
-    deployment.start("postgres")
+    deployment.start("postgres", signals_ignored=True)
     proc = deployment.procs.pop("postgres")
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in its terminal: its foreground process group
     # Deadlines, not expectations: PostgreSQL's shutdown on a busy machine takes its time.

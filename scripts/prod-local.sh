@@ -25,6 +25,12 @@
 # that exits is started again, at most 3 times in 10 minutes; any other part that exits, or a
 # fourth code server exit, stops everything.
 set -euo pipefail
+# Started with Ctrl-C and kill ignored (under nohup, or as a background job of another script),
+# a shell cannot trap them, and nothing would stop PostgreSQL: start again with their default
+# handling, so that the traps below hold however this script was started.
+if [ -z "${PROD_LOCAL_SIGNALS:-}" ]; then
+    PROD_LOCAL_SIGNALS=default exec env --default-signal=INT,TERM bash "$0" "$@"
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 part="${1:-all}"
 source scripts/setup.sh
