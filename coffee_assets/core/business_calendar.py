@@ -24,7 +24,7 @@ from datetime import date, timedelta
 
 from coffee_assets.core import price_list as pl
 from coffee_assets.core.anomalies import Known
-from coffee_assets.core.dates import days_between
+from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.public_holidays import PUBLIC_HOLIDAY, HolidayCalendar, missing_holidays
 
 STORE_OPENING = "store_opening"
@@ -41,6 +41,21 @@ class CalendarEvent:
     start: date
     end: date
     store_id: int | None  # None: the whole chain
+
+
+def events_from_rows(rows: Sequence[Sequence]) -> list[CalendarEvent]:
+    """CalendarEvent from rows of (type, name, start, end, store id or None), as the raw table
+    and the staging model return them."""
+    return [
+        CalendarEvent(
+            str(kind),
+            str(name),
+            as_date(start),
+            as_date(end),
+            int(store) if store is not None else None,
+        )  # fmt: skip
+        for kind, name, start, end, store in rows
+    ]
 
 
 def completed(

@@ -19,7 +19,7 @@ and promotions. Pure code: the callers read the rows (raw or staged) and pass th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -196,6 +196,16 @@ def price_list_sql(prices: str, products: str, columns: Sequence[str] = RAW_COLU
             FROM {products} GROUP BY {product_id}
         ) AS p ON p.product_id = pp.{product_id}
     """
+
+
+def read_moves(
+    query: Callable[[str], list[tuple]],
+    prices: str,
+    products: str,
+    columns: Sequence[str] = RAW_COLUMNS,
+) -> list[PriceMove]:
+    """Every move of the price list, read through `query` (a warehouse's)."""
+    return moves(entries_from_rows(query(price_list_sql(prices, products, columns))))
 
 
 def entries_from_rows(rows: Iterable[Sequence]) -> list[PriceEntry]:

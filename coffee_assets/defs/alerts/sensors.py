@@ -211,23 +211,35 @@ def incident_end(
 def ended_alert(
     name: str, ending: internals.CheckFailure, instance: dg.DagsterInstance, alerts: AlertChannels
 ) -> Alert:
-    evaluation = ending.evaluation
-    run = instance.get_run_by_id(ending.run_id)
+    summary = f"the incident {name} ended on {ending.partition}: "
+    summary += ending.evaluation.description or ""
+    key = f"ended-{ending.evaluation.check_name}-{name}"
+    return resolution_alert(key, summary, ending, instance, alerts)
+
+
+def resolution_alert(
+    key: str,
+    summary: str,
+    evaluation_record: internals.CheckFailure,
+    instance: dg.DagsterInstance,
+    alerts: AlertChannels,
+) -> Alert:
+    """A `resolved` alert (severity OK) naming the check evaluation that resolved something."""
+    evaluation = evaluation_record.evaluation
+    run = instance.get_run_by_id(evaluation_record.run_id)
     return Alert(
-        key=f"ended-{evaluation.check_name}-{name}",
+        key=key,
         kind=RESOLVED,
         severity="OK",
-        summary=(
-            f"the incident {name} ended on {ending.partition}: {evaluation.description or ''}"
-        ),
+        summary=summary,
         asset=evaluation.asset_key.to_user_string(),
-        partition=ending.partition,
+        partition=evaluation_record.partition,
         check=evaluation.check_name,
         job=run.job_name if run else None,
-        run_id=ending.run_id,
-        run_url=alerts.run_url(ending.run_id),
+        run_id=evaluation_record.run_id,
+        run_url=alerts.run_url(evaluation_record.run_id),
         details={"evaluation": evaluation.description or ""},
-        timestamp=ending.timestamp,
+        timestamp=evaluation_record.timestamp,
     )
 
 
@@ -256,24 +268,11 @@ def resolved_alert(
         if reason is not None
         else f"{evaluation.check_name} passes again"
     )
-    run = instance.get_run_by_id(lifted.run_id)
-    return Alert(
-        key=f"resolved-{lifted.id}",
-        kind=RESOLVED,
-        severity="OK",
-        summary=(
-            f"{lifted.partition} is no longer quarantined: {how}; the customer metrics and the "
-            "reports take it in on their next build"
-        ),
-        asset=evaluation.asset_key.to_user_string(),
-        partition=lifted.partition,
-        check=evaluation.check_name,
-        job=run.job_name if run else None,
-        run_id=lifted.run_id,
-        run_url=alerts.run_url(lifted.run_id),
-        details={"evaluation": evaluation.description or ""},
-        timestamp=lifted.timestamp,
+    summary = (
+        f"{lifted.partition} is no longer quarantined: {how}; the customer metrics and the "
+        "reports take it in on their next build"
     )
+    return resolution_alert(f"resolved-{lifted.id}", summary, lifted, instance, alerts)
 
 
 def cursor_state(cursor: str | None) -> dict[str, Any] | None:

@@ -35,7 +35,7 @@ import dagster as dg
 from coffee_assets.core import anomalies as a
 from coffee_assets.core import contract as c
 from coffee_assets.core import price_list as pl
-from coffee_assets.core.business_calendar import CalendarEvent, completed, known_days
+from coffee_assets.core.business_calendar import completed, events_from_rows, known_days
 from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.core.public_holidays import HolidayCalendar
@@ -102,8 +102,8 @@ def calendar_rows(warehouse: Warehouse) -> int:
 
 def price_moves(warehouse: Warehouse) -> list[pl.PriceMove]:
     """Every move of the price list (raw ProductPrices.csv), with the products' names."""
-    sql = pl.price_list_sql(_table(warehouse, c.PRODUCT_PRICES), _table(warehouse, c.PRODUCTS))
-    return pl.moves(pl.entries_from_rows(warehouse.query(sql)))
+    prices, products = _table(warehouse, c.PRODUCT_PRICES), _table(warehouse, c.PRODUCTS)
+    return pl.read_moves(warehouse.query, prices, products)
 
 
 def calendar(
@@ -112,6 +112,7 @@ def calendar(
     last: date,
     holidays: HolidayCalendar,
     moves: list[pl.PriceMove] | None = None,
+    known_stores: dict[int, tuple[str, date | None]] | None = None,
 ) -> a.Known:
     """The chain's known events by (store, or None for every store) and day, first...last: the
     business's calendar (raw Events.csv) completed with what it does not list of the public
@@ -122,18 +123,10 @@ def calendar(
         f"FROM {_table(warehouse, c.BUSINESS_EVENTS)} "
         f"WHERE StartDate <= {date_literal(last)} AND EndDate >= {date_literal(first)}"
     )
-    listed = [
-        CalendarEvent(
-            str(kind),
-            str(name),
-            as_date(start),
-            as_date(end),
-            int(store) if store is not None else None,
-        )  # fmt: skip
-        for kind, name, start, end, store in rows
-    ]
+    listed = events_from_rows(rows)
     found = price_moves(warehouse) if moves is None else moves
-    events = completed(listed, holidays, found, first, last, stores(warehouse))
+    openings = stores(warehouse) if known_stores is None else known_stores
+    events = completed(listed, holidays, found, first, last, openings)
     return known_days(events, first, last)
 
 
@@ -181,7 +174,7 @@ def judge_days(
             history,
             judged,
             opened={store: opened for store, (_, opened) in known_stores.items()},
-            known=calendar(warehouse, since, last, holidays, moves),
+            known=calendar(warehouse, since, last, holidays, moves, known_stores),
         )
         if back.days >= a.INCIDENT_DAYS_MAX or not verdicts[0].incidents:
             return verdicts

@@ -262,8 +262,8 @@ def build_price_list_check(*, pool: str | None) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, warehouse: Warehouse, run_books: RunBooks
     ):
         tables = raw_tables(warehouse)
-        sql = pl.price_list_sql(tables[c.PRODUCT_PRICES.table], tables[c.PRODUCTS.table])
-        found = pl.moves(pl.entries_from_rows(warehouse.query(sql)))
+        prices, products = tables[c.PRODUCT_PRICES.table], tables[c.PRODUCTS.table]
+        found = pl.read_moves(warehouse.query, prices, products)
         too_far = [m for m in found if m.too_far]
         largest = max((abs(m.change) for m in found), default=0.0)
         metadata: dict[str, Any] = {

@@ -40,7 +40,12 @@ import pyarrow.compute as pc
 
 from coffee_assets.core import anomalies
 from coffee_assets.core import price_list as pl
-from coffee_assets.core.business_calendar import CalendarEvent, completed, known_days
+from coffee_assets.core.business_calendar import (
+    CalendarEvent,
+    completed,
+    events_from_rows,
+    known_days,
+)
 from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.sql import date_literal
@@ -136,24 +141,13 @@ def load_calendar(
         f"where start_date <= {date_literal(last)} and end_date >= {date_literal(first)} "
         f"order by start_date, end_date, event_type, event_name, event_id"
     )
-    return [
-        CalendarEvent(
-            str(kind),
-            str(name),
-            as_date(start),
-            as_date(end),
-            int(store) if store is not None else None,
-        )
-        for kind, name, start, end, store in rows
-    ]
+    return events_from_rows(rows)
 
 
 def load_price_moves(warehouse: Warehouse, marts: Marts) -> list[pl.PriceMove]:
     """The price list's moves (stg_product_prices, with stg_products' names)."""
-    sql = pl.price_list_sql(
-        warehouse.table_ref(marts.prices), warehouse.table_ref(marts.products), pl.STAGED_COLUMNS
-    )
-    return pl.moves(pl.entries_from_rows(warehouse.query(sql)))
+    prices, products = warehouse.table_ref(marts.prices), warehouse.table_ref(marts.products)
+    return pl.read_moves(warehouse.query, prices, products, pl.STAGED_COLUMNS)
 
 
 def load_opening_days(warehouse: Warehouse, relation: str) -> dict[int, date | None]:
