@@ -57,7 +57,12 @@ from coffee_assets.core.project import DBT_PROJECT_DIR  # noqa: E402
 from coffee_assets.core.reports import render_report  # noqa: E402
 from coffee_assets.core.rules import duplicated_keys, rules_of  # noqa: E402
 from coffee_assets.definitions import build_definitions  # noqa: E402
-from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars, mart_key  # noqa: E402
+from coffee_assets.defs.dbt.assets import (  # noqa: E402
+    dbt_build_args,
+    dbt_vars,
+    mart_key,
+    window_env,
+)
 from coffee_assets.defs.dbt.resources import dbt_executable  # noqa: E402
 from coffee_assets.defs.raw.checks import raw_tables, rule_findings  # noqa: E402
 from coffee_assets.defs.reports.data import Marts, load_report_data  # noqa: E402
@@ -207,13 +212,14 @@ def baseline(days: int, workdir: Path, orders_per_day: float | None) -> dict[str
     times["checks (SQL)"] = time.perf_counter() - began
 
     began = time.perf_counter()
-    vars_ = {**dbt_vars((first, last), START), **warehouse.dbt_vars()}
     subprocess.run(
-        [dbt_executable(), *dbt_build_args(vars_), "--target", "local", "--quiet"],
+        [dbt_executable(), *dbt_build_args(dbt_vars(START, warehouse)), "--target", "local",
+         "--quiet"],
         cwd=DBT_PROJECT_DIR,
         check=True,
-        env={**os.environ, "DBT_TARGET_PATH": str(workdir / "dbt-target")},
-    )
+        env={**os.environ, **window_env((first, last)),
+             "DBT_TARGET_PATH": str(workdir / "dbt-target")},
+    )  # fmt: skip
     times["dbt build"] = time.perf_counter() - began
 
     began = time.perf_counter()

@@ -12,22 +12,30 @@ from coffee_assets.core import contract as c
 from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.dbt_process import duckdb_path
 from coffee_assets.core.sql import between, date_literal
-from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars
+from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars, window_env
 from coffee_assets.defs.dbt.translator import is_daily, sources_read
+from coffee_assets.defs.raw.quarantine import DayStates
+from coffee_assets.platform.warehouse import DuckDBWarehouse
 
 from . import processes
 
 
-def test_dbt_vars_of_a_window_and_of_none():
-    window = (date(2025, 3, 1), date(2025, 3, 31))
-    assert dbt_vars(window, date(2025, 1, 1)) == {
-        "start_date": "2025-01-01",
-        "min_date": "2025-03-01",
-        "max_date": "2025-03-31",
+def test_dbt_vars_stay_the_same_and_the_window_goes_in_the_environment(tmp_path):
+    """The vars are the same on every run (a changed var makes dbt parse the whole project); the
+    window and the days left out are environment variables, every one set on every run."""
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    vars_ = dbt_vars(date(2025, 1, 1), warehouse)
+    assert vars_ == {"start_date": "2025-01-01", "duckdb_path": str(tmp_path / "w.duckdb")}
+    args = dbt_build_args(vars_)
+    assert args[:2] == ["build", "--vars"] and json.loads(args[2]) == vars_
+    states = DayStates(quarantined={date(2025, 3, 3): []}, accepted={date(2025, 3, 9): []})
+    assert window_env((date(2025, 3, 1), date(2025, 3, 31)), states) == {
+        "COFFEE_DBT_MIN_DATE": "2025-03-01",
+        "COFFEE_DBT_MAX_DATE": "2025-03-31",
+        "COFFEE_DBT_SKIP_DAYS": "2025-03-03",
+        "COFFEE_DBT_ACCEPTED_DAYS": "2025-03-09",
     }
-    assert dbt_vars(None, date(2025, 1, 1)) == {"start_date": "2025-01-01"}
-    args = dbt_build_args({"start_date": "2025-01-01"})
-    assert args[:2] == ["build", "--vars"] and json.loads(args[2]) == {"start_date": "2025-01-01"}
+    assert set(window_env(None).values()) == {""}
 
 
 def test_days_between_includes_both_ends():

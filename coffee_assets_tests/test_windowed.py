@@ -18,8 +18,10 @@ import pytest
 
 from coffee_assets.core.project import DBT_PROJECT_DIR
 from coffee_assets.definitions import build_definitions
-from coffee_assets.defs.dbt.resources import dbt_executable
+from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars, window_env
+from coffee_assets.defs.dbt.resources import dbt_cli_resource, dbt_executable
 from coffee_assets.defs.schedules.jobs import WHOLE_TABLE_TESTS, execute_daily_refresh
+from coffee_assets.platform.warehouse import DuckDBWarehouse
 from coffee_assets.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -109,7 +111,10 @@ def test_a_run_of_one_partition_builds_and_tests_its_day_only(history, tmp_path)
     assert result.success
     logs = [r.user_message for r in instance.all_logs(result.run_id) if r.user_message]
     [vars_line] = [m for m in logs if m.startswith("dbt build with vars")]
-    assert f"'min_date': '{DAYS[-1]}', 'max_date': '{DAYS[-1]}'" in vars_line
+    assert (
+        f"window {{'COFFEE_DBT_MIN_DATE': '{DAYS[-1]}', 'COFFEE_DBT_MAX_DATE': '{DAYS[-1]}'}}"
+        in vars_line
+    )
     fact = dg.AssetKey(["dbt_models", "fact_order_details"])
     partitions = {
         m.partition for m in result.asset_materializations_for_node("coffee_dbt_models")
@@ -201,3 +206,33 @@ def test_the_rollups_equal_the_line_level_answers(history):
     assert history.sql("select sum(orders) from dbt_models.agg_store_day_mixes") == history.sql(
         "select count(*) from coffee_shop.orders"
     )
+
+
+def test_a_new_window_keeps_dbts_parse_of_the_project(history, tmp_path):
+    """The window goes in dbt's environment and the vars stay the same from run to run, so the
+    next invocation, on another day, starts from the last one's parse of the project: dbt parses
+    no file again (a changed var made it parse all of them, seconds per run), and the SQL it runs
+    still replaces the new window's days."""
+    copy = history.copy(tmp_path)
+    resource = dbt_cli_resource("local")
+    warehouse = DuckDBWarehouse(path=str(copy.settings.duckdb_path))
+    vars_ = dbt_build_args(dbt_vars(START, warehouse))[1:]
+    args = ["compile", "--select", "fact_order_details", *vars_]
+    compiled = "compiled/coffee_dbt/models/marts/core/fact_order_details.sql"
+    parsed = {}
+    for day in DAYS[1:3]:
+        target = tmp_path / f"target-{day}"
+        invocation = resource.cli(args, target_path=target, environment=window_env((day, day)))
+        invocation.wait()
+        assert invocation.is_successful()
+        resource.keep_parse(invocation)
+        parsed[day] = [
+            message
+            for message in (json.loads(line)["info"]["msg"] for line in open(target / "dbt.log"))
+            if "partial parsing" in message
+        ]
+        window = f"between cast('{day}' as date) and cast('{day}' as date)"
+        assert window in (target / compiled).read_text()
+    assert "Unable to do partial parsing" in " ".join(parsed[DAYS[1]]), parsed
+    assert parsed[DAYS[2]] == ["Nothing changed, skipping partial parsing."], parsed
+    assert resource.parse_cache(args).exists()

@@ -10,8 +10,11 @@
       gcp (BigQuery): `insert_overwrite` on a table partitioned by day on the date column, with a
                       static `partitions` list holding every day of the window.
 
-    Without window vars the models are fully rebuilt from the sources (full_refresh), on both
-    targets. The first build (no table yet) always takes everything in the sources.
+    Without a window the models are fully rebuilt from the sources (should_full_refresh(), in
+    window.sql), on both targets. The first build (no table yet) always takes everything in the
+    sources. The DuckDB config does not hold the window (the strategy reads it while the model
+    runs), so a new window leaves dbt's parsed project valid; BigQuery's static partitions must be
+    in the config, so on gcp the models using it are parsed again when the window changes.
 
     meta.window_column tells the data tests of the model to read the run's window only
     (macros/test_window.sql).
@@ -33,8 +36,6 @@
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'replace_window',
-        'incremental_predicates': [window_filter(date_column)],
-        'full_refresh': true if window_bounds() is none else none,
         'on_schema_change': 'fail',
     }) }}
 {% endmacro %}
@@ -42,7 +43,7 @@
 
 {% macro bigquery__incremental_by_date_config(date_column, cluster_by) %}
     {%- set partitions = [] -%}
-    {%- for day in window_dates() -%}
+    {%- for day in window_dates(at_parse=true) -%}
         {%- do partitions.append(date_literal(day)) -%}
     {%- endfor -%}
     {{ return({
@@ -51,7 +52,6 @@
         'partition_by': {'field': date_column, 'data_type': 'date', 'granularity': 'day'},
         'partitions': partitions if partitions else none,
         'cluster_by': cluster_by,
-        'full_refresh': true if window_bounds() is none else none,
         'on_schema_change': 'fail',
     }) }}
 {% endmacro %}
@@ -59,18 +59,23 @@
 
 {#-
     Custom incremental strategy `replace_window` (dbt looks up get_incremental_<name>_sql).
-    Deletes the target rows matching incremental_predicates (the window), then inserts the new
-    rows that match them. dbt-duckdb runs both statements in the model's transaction.
+    Deletes the target rows in the run's window (on meta.window_column) and matching the model's
+    incremental_predicates, if any, then inserts the new rows that match them. dbt-duckdb runs
+    both statements in the model's transaction.
 -#}
 {% macro get_incremental_replace_window_sql(arg_dict) %}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
-    {%- set predicates = arg_dict['incremental_predicates'] -%}
+    {%- set predicates = arg_dict['incremental_predicates'] or [] -%}
     {%- if predicates is string -%}
         {%- set predicates = [predicates] -%}
     {%- endif -%}
+    {%- set column = (config.get('meta') or {}).get('window_column') -%}
+    {%- if column and window_bounds() is not none -%}
+        {%- set predicates = predicates + [window_filter(column)] -%}
+    {%- endif -%}
     {%- if not predicates -%}
-        {{ exceptions.raise_compiler_error("replace_window needs incremental_predicates (the window to replace)") }}
+        {{ exceptions.raise_compiler_error("replace_window needs a window (meta.window_column and the run's window) or incremental_predicates") }}
     {%- endif -%}
     {%- set columns_csv = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
 

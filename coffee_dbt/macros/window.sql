@@ -1,9 +1,15 @@
 {#-
     The partition window.
 
-    Dagster runs dbt with --vars '{"min_date": "2025-01-01", "max_date": "2025-01-03"}' (inclusive
-    ISO dates; pass both or neither) and start_date, the first day of the history. These macros turn
-    the vars into SQL that runs on DuckDB and BigQuery alike.
+    Dagster passes the window in the environment of dbt's process, as inclusive ISO dates:
+    COFFEE_DBT_MIN_DATE and COFFEE_DBT_MAX_DATE (both or neither), and the days the data tests
+    leave out, COFFEE_DBT_SKIP_DAYS and COFFEE_DBT_ACCEPTED_DAYS. It is read while the models
+    run, never while dbt parses the project: a `--vars` value that changes makes dbt parse the
+    whole project again on every run (seconds per run), an environment variable read at run time
+    keeps the parsed project valid. The vars of the same names (`--vars '{"min_date": ...}'`,
+    for dbt run by hand) take precedence. start_date, the history's first day, is a var: it is
+    the same on every run. These macros turn the window into SQL that runs on DuckDB and
+    BigQuery alike.
 -#}
 
 
@@ -13,10 +19,23 @@
 {% endmacro %}
 
 
-{#- A var holding an ISO date, validated (dates in --vars YAML may arrive as date objects).
-    Returns a datetime.date, or none when the var is unset or empty. -#}
-{% macro date_var(name, default=none) %}
-    {%- set value = var(name, default) -%}
+{#- A value of the window: the var `name` if set, else the environment variable
+    COFFEE_DBT_<NAME>, read while the models run; at parse time only when at_parse (a config
+    that must hold the window: BigQuery's partitions), which makes dbt parse the files using
+    it again when it changes. -#}
+{% macro window_value(name, at_parse=false) %}
+    {%- set value = var(name, none) -%}
+    {%- if (value is none or (value | string | trim) == '') and (execute or at_parse) -%}
+        {%- set value = env_var('COFFEE_DBT_' ~ (name | upper), '') -%}
+    {%- endif -%}
+    {{ return(value) }}
+{% endmacro %}
+
+
+{#- A window value holding an ISO date, validated (dates in --vars YAML may arrive as date
+    objects). Returns a datetime.date, or none when it is unset or empty. -#}
+{% macro date_var(name, default=none, at_parse=false) %}
+    {%- set value = window_value(name, at_parse) if default is none else var(name, default) -%}
     {%- if value is none or (value | string | trim) == '' -%}
         {{ return(none) }}
     {%- endif -%}
@@ -28,14 +47,15 @@
 {% endmacro %}
 
 
-{#- The window as {'min_date': date, 'max_date': date}, or none when the vars are absent. -#}
-{% macro window_bounds() %}
-    {%- set min_date = date_var('min_date') -%}
-    {%- set max_date = date_var('max_date') -%}
+{#- The window as {'min_date': date, 'max_date': date}, or none when it is not given (and at
+    parse time, unless at_parse). -#}
+{% macro window_bounds(at_parse=false) %}
+    {%- set min_date = date_var('min_date', at_parse=at_parse) -%}
+    {%- set max_date = date_var('max_date', at_parse=at_parse) -%}
     {%- if min_date is none and max_date is none -%}
         {{ return(none) }}
     {%- elif min_date is none or max_date is none -%}
-        {{ exceptions.raise_compiler_error("pass both vars min_date and max_date, or neither") }}
+        {{ exceptions.raise_compiler_error("pass both min_date and max_date (COFFEE_DBT_MIN_DATE and COFFEE_DBT_MAX_DATE), or neither") }}
     {%- elif min_date > max_date -%}
         {{ exceptions.raise_compiler_error("min_date (" ~ min_date ~ ") is after max_date (" ~ max_date ~ ")") }}
     {%- endif -%}
@@ -43,7 +63,7 @@
 {% endmacro %}
 
 
-{#- The predicate selecting the window's rows on `column` (a date); no filter without vars. -#}
+{#- The predicate selecting the window's rows on `column` (a date); no filter without a window. -#}
 {% macro window_filter(column) %}
     {%- set window = window_bounds() -%}
     {%- if window is none -%}
@@ -53,9 +73,9 @@
 {% endmacro %}
 
 
-{#- Every day of the window as ISO strings (empty list without vars). -#}
-{% macro window_dates() %}
-    {%- set window = window_bounds() -%}
+{#- Every day of the window as ISO strings (empty list without a window). -#}
+{% macro window_dates(at_parse=false) %}
+    {%- set window = window_bounds(at_parse) -%}
     {%- set days = [] -%}
     {%- if window is not none -%}
         {%- for offset in range((window['max_date'] - window['min_date']).days + 1) -%}
@@ -89,12 +109,12 @@
 
 {#- The days the data tests leave out: the quarantined days (var skip_days, their raw rows kept out
     of the marts on purpose) and the days accepted as they are (var accepted_days, built with the
-    rules they break). Each var holds ISO dates separated by commas; Dagster passes them when
-    there are any (defs/raw/quarantine.py). A predicate on `column`; '1 = 1' without them. -#}
+    rules they break). Each holds ISO dates separated by commas; Dagster passes them when there
+    are any (defs/raw/quarantine.py), as the window. A predicate on `column`; '1 = 1' without. -#}
 {% macro without_days(column) %}
     {%- set days = [] -%}
     {%- for name in ['skip_days', 'accepted_days'] -%}
-        {%- set value = var(name, '') | string | trim -%}
+        {%- set value = (window_value(name) or '') | string | trim -%}
         {%- for text in (value.split(',') if value else []) -%}
             {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text | trim) -%}
                 {{ exceptions.raise_compiler_error("var '" ~ name ~ "' holds ISO dates separated by commas, got '" ~ text ~ "'") }}
@@ -106,4 +126,16 @@
         {{ return('1 = 1') }}
     {%- endif -%}
     {{ return(column ~ ' not in (' ~ days | join(', ') ~ ')') }}
+{% endmacro %}
+
+
+{#- dbt's should_full_refresh(), and true for an incremental-by-date model (meta.window_column)
+    in a run without a window: such a run rebuilds the model from the whole history. Decided
+    here, while the model runs, and not in its config, which dbt fixes when it parses. -#}
+{% macro should_full_refresh() %}
+    {%- set meta = config.get('meta') or {} -%}
+    {%- if config.get('materialized') == 'incremental' and meta.get('window_column') and window_bounds() is none -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {{ return(dbt.should_full_refresh()) }}
 {% endmacro %}

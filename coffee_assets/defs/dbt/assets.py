@@ -3,8 +3,8 @@
 How a model is materialized decides how Dagster partitions it:
 
 - incremental models (fact_order_details, flat_order_details) grow by day: daily partitions,
-  single-run backfills, and a run replaces exactly its window's days (dbt vars min_date and
-  max_date);
+  single-run backfills, and a run replaces exactly its window's days (`window_env`: passed in
+  dbt's environment, so dbt's parsed project stays valid from one window to the next);
 - views (staging, dimensions) and flat_customer_metrics (a table rebuilt as of the newest day)
   are unpartitioned: one materialization per run, whatever the range.
 
@@ -22,7 +22,6 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import (
     DagsterDbtTranslatorSettings,
-    DbtCliResource,
     dbt_assets,
     get_asset_key_for_model,
 )
@@ -30,6 +29,7 @@ from dagster_dbt import (
 from coffee_assets.core.dates import as_date
 from coffee_assets.defs.dbt.coverage import coverage, held_days
 from coffee_assets.defs.dbt.project import prepared_dbt_project
+from coffee_assets.defs.dbt.resources import CoffeeDbtCliResource
 from coffee_assets.defs.dbt.translator import CoffeeDbtTranslator
 from coffee_assets.defs.raw.quarantine import DayStates, day_states
 from coffee_assets.defs.runs.books import RunBooks
@@ -47,14 +47,29 @@ CUMULATIVE = {"flat_customer_metrics": "as_of_date"}
 # days are the days the marts hold.
 LAST_DAILY_MODEL = "flat_order_details"
 STORE_DAYS_MODEL = "agg_store_days"
+# The window's environment variables: COFFEE_DBT_MIN_DATE, ... (coffee_dbt/macros/window.sql).
+WINDOW_ENV_PREFIX = "COFFEE_DBT_"
 
 
-def dbt_vars(window: tuple[date, date] | None, history_start: date) -> dict[str, str]:
-    """The dbt vars of a run: the partition window (both ends inclusive), if the run has one."""
-    vars_ = {"start_date": history_start.isoformat()}
-    if window:
-        vars_ |= {"min_date": window[0].isoformat(), "max_date": window[1].isoformat()}
-    return vars_
+def dbt_vars(history_start: date, warehouse: Warehouse) -> dict[str, str]:
+    """The dbt vars of every run: the same from one run to the next (a changed var makes dbt
+    parse the whole project again)."""
+    return {"start_date": history_start.isoformat(), **warehouse.dbt_vars()}
+
+
+def window_env(window: tuple[date, date] | None, states: DayStates | None = None) -> dict[str, str]:
+    """What changes from run to run, as the environment variables dbt reads while the models run
+    (coffee_dbt/macros/window.sql): the partition window (both ends inclusive), if the run has
+    one, and the days the data tests leave out: the quarantined days (their raw rows are kept
+    out of the marts on purpose) and the days accepted as they are (defs/raw/quarantine.py).
+    Every variable is set, empty when it does not apply, so nothing is left from another run."""
+    values = {
+        "min_date": window[0].isoformat() if window else "",
+        "max_date": window[1].isoformat() if window else "",
+        "skip_days": ",".join(str(day) for day in states.quarantined_days()) if states else "",
+        "accepted_days": ",".join(str(day) for day in sorted(states.accepted)) if states else "",
+    }
+    return {f"{WINDOW_ENV_PREFIX}{name.upper()}": value for name, value in values.items()}
 
 
 def dbt_build_args(vars_: Mapping[str, str]) -> list[str]:
@@ -95,26 +110,25 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
     )
     def coffee_dbt_models(
         context: dg.AssetExecutionContext,
-        dbt: DbtCliResource,
+        dbt: CoffeeDbtCliResource,
         warehouse: Warehouse,
         run_books: RunBooks,
     ):
         # A run of one partition (the UI, `dg launch --partition`) has a window too: one day.
         window = run_window(context)
         states = day_states(context.instance)
-        vars_ = {**dbt_vars(window, settings.start_date), **warehouse.dbt_vars()}
-        # The data tests leave out the quarantined days (their raw rows are kept out of the
-        # marts on purpose) and the days accepted as they are (defs/raw/quarantine.py).
-        if states.quarantined:
-            vars_["skip_days"] = ",".join(str(day) for day in states.quarantined_days())
-        if states.accepted:
-            vars_["accepted_days"] = ",".join(str(day) for day in sorted(states.accepted))
-        context.log.info(f"dbt build with vars {vars_}")
-        invocation = dbt.cli(dbt_build_args(vars_), context=context, raise_on_error=False)
+        vars_ = dbt_vars(settings.start_date, warehouse)
+        environment = window_env(window, states)
+        shown = {name: value for name, value in environment.items() if value}
+        context.log.info(f"dbt build with vars {vars_} and window {shown or 'none'}")
+        invocation = dbt.cli(
+            dbt_build_args(vars_), context=context, raise_on_error=False, environment=environment
+        )
         # The events are held until dbt exits: DuckDB's file lock lets the row counts be read
         # only then (dagster-dbt's fetch_row_counts would keep a connection open in this process).
         # Failed tests and models still reach Dagster as failed checks before the step fails.
         events = list(invocation.stream())
+        dbt.keep_parse(invocation)
         days = len(run_days(context)) if window else 0
         costs = node_costs(invocation, usd_per_tib)
         for event in events:
