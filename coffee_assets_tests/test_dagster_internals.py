@@ -115,3 +115,39 @@ def test_the_dbt_resource_does_not_load_dbt_into_the_run_process(tmp_path, monke
     invocation.wait()
     assert invocation.is_successful()
     assert calls == [] and invocation.adapter is None
+
+
+def test_a_dead_pooled_connection_is_replaced_when_it_is_taken(tmp_path):
+    """platform/pg_storage.py's check when a pooled connection is taken (SQLAlchemy's public
+    pool events), on a real pooled engine: the pool's connection dies under it (as when
+    PostgreSQL restarts), and the next request still succeeds, on a new connection. Without the
+    check the same request fails: the check is what makes the difference."""
+    import sqlalchemy as sa
+
+    from coffee_assets.platform.pg_storage import ping_on_checkout
+
+    def request_after_the_pooled_connection_died(checked: bool) -> None:
+        engine = sa.create_engine(
+            f"sqlite:///{tmp_path}/checked-{checked}.sqlite", poolclass=sa.pool.QueuePool
+        )
+        if checked:
+            sa.event.listen(engine, "checkout", ping_on_checkout)
+        with engine.connect() as connection:
+            connection.execute(sa.text("select 1"))
+            pooled = connection.connection.dbapi_connection
+        assert pooled is not None
+        pooled.close()  # back in the pool, and dead
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("select 1")).scalar() == 1
+        engine.dispose()
+
+    request_after_the_pooled_connection_died(checked=True)
+    with pytest.raises(sa.exc.ProgrammingError, match="closed database"):
+        request_after_the_pooled_connection_died(checked=False)
+
+
+def test_the_storage_engine_of_an_object_without_one_says_what_changed():
+    from coffee_assets.platform.dagster_internals import storage_engine
+
+    with pytest.raises(TypeError, match="holds no SQLAlchemy engine in _engine"):
+        storage_engine(object())

@@ -147,3 +147,17 @@ def test_env_example_lists_every_variable_the_settings_read():
     listed = set(re.findall(r"^#? ?(COFFEE_[A-Z_]+)=", (root / ".env.example").read_text(), re.M))
     assert read, "no variable found in settings.py: the pattern no longer matches"
     assert sorted(read - listed) == []
+
+
+def test_only_the_fenced_module_imports_dagsters_private_modules():
+    """Dagster's private modules (`dagster._core`, `dagster_dbt._...`) are imported in one
+    module, platform/dagster_internals.py, whose every use has a test: an upgrade that moves them
+    fails there, not somewhere in a run."""
+    private = [
+        f"coffee_assets.{module}: {name}"
+        for module, path in modules().items()
+        if module != "platform.dagster_internals"
+        for name in imports(path)
+        if re.match(r"dagster\w*\._", name)
+    ]
+    assert private == []

@@ -3,9 +3,11 @@
 Dagster has no public way yet to do what these do: read a run's planned materializations, mark
 a run as failed or partitions as failed from outside the run, free a run's pool slots, tag a
 running run, run dbt without also loading it into the run's process, read what the backfills
-still requested will build. Each is a thin wrapper, and a test exercises every one against a
-real instance (coffee_assets_tests/test_dagster_internals.py; test_concurrency.py for the
-backfills), so a Dagster upgrade that changes them fails there, loudly, rather than somewhere
+still requested will build, reach the engine of a dagster-postgres storage. Each is a thin
+wrapper, and a test exercises every one against a real instance
+(coffee_assets_tests/test_dagster_internals.py; test_concurrency.py for the backfills;
+test_production.py for the storages' engine, which the webserver's storages check), so a
+Dagster upgrade that changes them fails there, loudly, rather than somewhere
 in a run.
 """
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+import sqlalchemy
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
 from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
@@ -245,3 +248,13 @@ def set_pool_limit_if_new(instance: dg.DagsterInstance, pool: str, limit: int) -
         return False
     storage.set_concurrency_slots(pool, limit)
     return True
+
+
+def storage_engine(storage: Any) -> sqlalchemy.engine.Engine:
+    """The SQLAlchemy engine a dagster-postgres storage holds (`_engine`, which its
+    optimize_for_webserver replaces with a pooled one): dagster-postgres offers no public way
+    to reach it, and platform/pg_storage.py adds a connection check to its pool."""
+    engine = getattr(storage, "_engine", None)
+    if not isinstance(engine, sqlalchemy.engine.Engine):
+        raise TypeError(f"{type(storage).__name__} holds no SQLAlchemy engine in _engine any more")
+    return engine

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dagster._serdes import ConfigurableClassData
+import sqlalchemy as sa
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
@@ -39,9 +39,27 @@ def _storage_kwargs(config_value: Any) -> dict[str, Any]:
     }
 
 
+def ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """SQLAlchemy's pessimistic disconnect handling, through its public pool events (what
+    create_engine(pool_pre_ping=True) does, on an engine dagster-postgres built): a pooled
+    connection that fails `SELECT 1` when it is taken raises DisconnectionError, and the pool
+    replaces it with a new connection (up to three times) before the request uses it."""
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+    except Exception as error:  # noqa: BLE001 (whatever a dead connection raises)
+        raise sa.exc.DisconnectionError(str(error)) from error
+
+
 def _test_connections_on_checkout(storage: Any) -> None:
-    # SQLAlchemy's create_engine(pool_pre_ping=True), set on the engine dagster-postgres built.
-    storage._engine.pool._pre_ping = True
+    # Imported here, in the webserver only: the fenced module loads dagster-dbt (2 s), which
+    # the daemon and the runs opening the instance do not need for this.
+    from coffee_assets.platform.dagster_internals import storage_engine
+
+    sa.event.listen(storage_engine(storage), "checkout", ping_on_checkout)
 
 
 class _PrePing:
@@ -49,7 +67,7 @@ class _PrePing:
     the webserver pooled connections tested before use."""
 
     @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> Any:
+    def from_config_value(cls, inst_data: Any, config_value: Any) -> Any:
         return cls(inst_data=inst_data, **_storage_kwargs(config_value))  # type: ignore[call-arg]
 
     def optimize_for_webserver(
