@@ -1,22 +1,26 @@
 """A golden snapshot of what the code location defines: asset keys, groups, kinds, partitions,
-freshness, owners, checks, jobs, schedules and sensors. A rename, a lost check or a changed
-partitioning shows up as a reviewed diff of snapshots/definitions.json.
+freshness, owners, checks, jobs, schedules and sensors, kept by syrupy. A rename, a lost check or
+a changed partitioning shows up as a reviewed diff of the snapshot file (SNAPSHOT).
 
-After an intended change: COFFEE_UPDATE_SNAPSHOT=1 bash scripts/test.sh -k snapshot
+After an intended change: bash scripts/test.sh -k snapshot --snapshot-update
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import dagster as dg
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
 
 from coffee_assets.definitions import build_definitions
 from coffee_assets.settings import Settings
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
+# Where syrupy keeps it (its JSON extension: one file per test); test_image_build.py reads it too.
+SNAPSHOT = (
+    Path(__file__).parent / "__snapshots__" / Path(__file__).stem
+    / "test_definitions_match_the_snapshot.json"
+)  # fmt: skip
 
 
 def describe(defs: dg.Definitions) -> dict:
@@ -63,11 +67,10 @@ def describe(defs: dg.Definitions) -> dict:
     }
 
 
-def test_definitions_match_the_snapshot(tmp_path):
-    current = describe(build_definitions(Settings(data_dir=tmp_path)))
-    if os.environ.get("COFFEE_UPDATE_SNAPSHOT"):
-        SNAPSHOT.parent.mkdir(exist_ok=True)
-        SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
-    assert current == json.loads(SNAPSHOT.read_text()), (
-        "the definitions changed: review the difference, then COFFEE_UPDATE_SNAPSHOT=1"
-    )
+@pytest.fixture
+def json_snapshot(snapshot):
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+def test_definitions_match_the_snapshot(tmp_path, json_snapshot):
+    assert describe(build_definitions(Settings(data_dir=tmp_path))) == json_snapshot

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from .processes import free_port, stop_group
+from .test_definitions_snapshot import SNAPSHOT
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +62,7 @@ def test_the_build_script_in_a_fresh_copy_makes_a_code_server_for_the_gcp_target
     )  # fmt: skip
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     # The same assets as the reviewed snapshot of the definitions (both targets share them).
-    snapshot = json.loads((ROOT / "coffee_assets_tests/snapshots/definitions.json").read_text())
+    snapshot = json.loads(SNAPSHOT.read_text())
     assert f"{len(snapshot['assets'])} assets, the dbt manifest of the gcp target" in built.stdout
     for target in ("local", "gcp"):
         assert (fresh / "coffee_dbt" / "target" / target / "manifest.json").is_file()
