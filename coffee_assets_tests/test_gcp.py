@@ -51,7 +51,7 @@ from coffee_assets.platform.costs import (
 )
 from coffee_assets.platform.gcs import CoffeeGCSResource, GCSBucket
 from coffee_assets.platform.retry import is_transient, transient_retry
-from coffee_assets.platform.target import shared_resources
+from coffee_assets.platform.target import target_resources
 from coffee_assets.platform.warehouse import RawLoadError
 from coffee_assets.settings import (
     EMULATOR_VARS,
@@ -335,7 +335,7 @@ def test_defaults_and_resources_use_the_env_vars(monkeypatch):
     monkeypatch.setenv("COFFEE_GCP_PROJECT", "my-project")
     monkeypatch.setenv("COFFEE_GCS_BUCKET", "my-bucket")
     monkeypatch.setenv("COFFEE_BQ_LOCATION", "EU")
-    resources = shared_resources(Settings(target="gcp"))
+    resources = target_resources(Settings(target="gcp"))
     # Values from the environment stay EnvVars, so the UI shows the variable, not its value.
     assert isinstance(resources["storage"].bucket, dg.EnvVar)
     assert isinstance(resources["warehouse"].bigquery.project, dg.EnvVar)

@@ -169,11 +169,11 @@ def main(argv: list[str] | None = None) -> int:
 def write(plan: ImportPlan, source: str, settings: Settings, *, quiet: bool) -> None:
     """The daily and reference files, then the manifest (last: an interrupted import leaves
     none, and running it again writes the same files)."""
-    from coffee_assets.platform.target import shared_resources
+    from coffee_assets.platform.target import target_resources
 
     assert plan.first_day is not None and plan.last_day is not None  # main() checked
 
-    destination = shared_resources(settings)["storage"]
+    destination = target_resources(settings)["storage"]
     with dg.build_resources({"storage": destination}) as resources:
         storage = resources.storage
         print(f"Writing into {storage.uri(CSV_PREFIX)}", file=sys.stderr)

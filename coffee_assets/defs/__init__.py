@@ -9,6 +9,8 @@ reports/    the sales and customer reports
 schedules/  daily_refresh and its morning schedule
 alerts/     the alert channels and the sensors that use them
 
+resources.py builds every resource the layers name, once (the layers declare none).
+
 Each folder's definitions.py builds the layer for the settings in use
 (coffee_assets.settings.current_settings); a file `dg scaffold defs` adds anywhere below this
 folder loads with them. coffee_assets/definitions.py puts them together.

@@ -2,14 +2,13 @@
 
 A `Target` says which warehouse kind the UI shows, which pool the steps that use the warehouse
 share, which dbt target of coffee_dbt/profiles.yml dbt runs on and which SQL dialect the
-contract's column types take. `shared_resources` builds the two resources every layer uses, the
-bucket (`storage`) and the warehouse, once per settings: the layers of defs/ each declare the
-resources they use, and Dagster merges their definitions only when a key holds the same object.
+contract's column types take. `target_resources` builds the two resources of the target, the
+bucket (`storage`) and the warehouse (defs/resources.py builds every resource of the code
+location, once).
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -58,16 +57,9 @@ def target_of(settings: Settings) -> Target:
     return TARGETS[settings.target]
 
 
-def shared_resources(settings: Settings) -> dict[str, Any]:
-    """The bucket (`storage`) and the `warehouse` of the settings' target, the same objects for
-    every caller with the same settings and environment. An unusable gcp target fails here,
-    naming the variable."""
-    which = tuple(bool(os.environ.get(name, "").strip()) for name in GCP_ENV_DEFAULTS)
-    return _shared_resources(settings, which)
-
-
-@functools.cache
-def _shared_resources(settings: Settings, _set_variables: tuple[bool, ...]) -> dict[str, Any]:
+def target_resources(settings: Settings) -> dict[str, Any]:
+    """The bucket (`storage`) and the `warehouse` of the settings' target. An unusable gcp
+    target fails here, naming the variable."""
     if settings.target == LOCAL.name:
         return {
             "storage": LocalFolderBucket(root=str(settings.bucket_dir)),

@@ -13,7 +13,6 @@ stay `EnvVar`s, so the UI never shows them):
 With none set, alerts go to the sensors' log.
 """
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,9 +56,3 @@ def alert_channels(source: AlertSettings | Mapping[str, str] | None = None) -> A
             **optional,
         )
     return AlertChannels(webhook=webhook, email=email, slack=slack, dagster_url=alerts.dagster_url)
-
-
-@functools.cache
-def alerts_resource(alerts: AlertSettings) -> AlertChannels:
-    """The channels of the settings (one object, whichever layer asks)."""
-    return alert_channels(alerts)

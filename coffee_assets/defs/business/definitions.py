@@ -1,9 +1,8 @@
 import dagster as dg
 
 from coffee_assets.defs.business.checks import build_store_day_check
-from coffee_assets.defs.runs.books import run_books
 from coffee_assets.platform.partitions import daily_partitions
-from coffee_assets.platform.target import shared_resources, target_of
+from coffee_assets.platform.target import target_of
 from coffee_assets.settings import current_settings
 
 
@@ -18,8 +17,4 @@ def defs() -> dg.Definitions:
                 holidays=settings.holidays,
             )
         ],
-        resources={
-            "warehouse": shared_resources(settings)["warehouse"],
-            "run_books": run_books(settings),
-        },
     )

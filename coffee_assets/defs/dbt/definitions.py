@@ -2,9 +2,6 @@ import dagster as dg
 
 from coffee_assets.defs.dbt.assets import build_dbt_assets
 from coffee_assets.defs.dbt.checks import build_mart_checks
-from coffee_assets.defs.dbt.resources import dbt_resource
-from coffee_assets.defs.runs.books import run_books
-from coffee_assets.platform.target import shared_resources
 from coffee_assets.settings import current_settings
 
 
@@ -12,11 +9,5 @@ from coffee_assets.settings import current_settings
 def defs() -> dg.Definitions:
     settings = current_settings()
     return dg.Definitions(
-        assets=[build_dbt_assets(settings)],
-        asset_checks=build_mart_checks(settings),
-        resources={
-            "dbt": dbt_resource(settings),
-            "warehouse": shared_resources(settings)["warehouse"],
-            "run_books": run_books(settings),
-        },
+        assets=[build_dbt_assets(settings)], asset_checks=build_mart_checks(settings)
     )

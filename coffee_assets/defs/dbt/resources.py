@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import os
 import shutil
@@ -19,8 +18,6 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource
 from coffee_assets.core.dbt_process import PARENT_PID_ENV, real_dbt
 from coffee_assets.core.project import DBT_PROJECT_DIR
 from coffee_assets.platform.dagster_internals import WithoutInProcessDbtAdapter
-from coffee_assets.platform.target import target_of
-from coffee_assets.settings import Settings
 
 
 def dbt_executable() -> str:
@@ -117,9 +114,3 @@ def dbt_cli_resource(target: str) -> DbtCliResource:
     return CoffeeDbtCliResource(
         project_dir=str(DBT_PROJECT_DIR), target=target, dbt_executable=dbt_executable()
     )
-
-
-@functools.cache
-def dbt_resource(settings: Settings) -> DbtCliResource:
-    """dbt on the settings' target (one object, whichever layer asks)."""
-    return dbt_cli_resource(target_of(settings).dbt_target)

@@ -2,9 +2,8 @@ import dagster as dg
 
 from coffee_assets.defs.raw.assets import build_raw_table_assets
 from coffee_assets.defs.raw.checks import build_raw_checks
-from coffee_assets.defs.runs.books import run_books
 from coffee_assets.platform.partitions import daily_partitions
-from coffee_assets.platform.target import shared_resources, target_of
+from coffee_assets.platform.target import target_of
 from coffee_assets.settings import current_settings
 
 
@@ -16,5 +15,4 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=build_raw_table_assets(partitions_def, kind=target.kind, pool=target.pool),
         asset_checks=build_raw_checks(settings, partitions_def, pool=target.pool),
-        resources={**shared_resources(settings), "run_books": run_books(settings)},
     )

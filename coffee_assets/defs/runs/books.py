@@ -22,7 +22,6 @@ that uses the warehouse names, and the `run_health` sensor (health.py).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -238,9 +237,8 @@ class RunBooks(dg.ConfigurableResource):
         ).release()
 
 
-@functools.cache
 def run_books(settings: Settings) -> RunBooks:
-    """The run books of the settings' target (one object, whichever layer asks)."""
+    """The run books of the settings' target."""
     if settings.target == LOCAL.name:
         return RunBooks(
             warehouse=str(settings.duckdb_path),

@@ -10,7 +10,6 @@ from coffee_assets.defs.schedules.jobs import (
     build_whole_table_tests,
 )
 from coffee_assets.platform.partitions import daily_partitions
-from coffee_assets.platform.target import shared_resources
 from coffee_assets.settings import current_settings
 
 
@@ -32,5 +31,4 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         jobs=[daily_refresh, whole_tables],
         schedules=[schedule, build_whole_table_schedule(whole_tables)],
-        resources={"storage": shared_resources(settings)["storage"]},
     )

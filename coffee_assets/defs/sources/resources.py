@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import date
 
 import dagster as dg
@@ -27,9 +26,8 @@ class CoffeeGenerator(dg.ConfigurableResource):
         )
 
 
-@functools.cache
 def generator_resource(settings: Settings) -> CoffeeGenerator:
-    """The generator of the settings (one object, whichever layer asks)."""
+    """The generator of the settings."""
     return CoffeeGenerator(
         seed=settings.seed,
         history_start=settings.start_date.isoformat(),
