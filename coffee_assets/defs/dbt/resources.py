@@ -77,11 +77,11 @@ class CoffeeDbtCliResource(WithoutInProcessDbtAdapter):
         target_path = kwargs.pop("target_path", None) or Path(
             "target", f"{name}-{uuid.uuid4().hex[:7]}"
         )
-        cache = self.parse_cache(list(args))
-        if cache.exists():
-            seeded = Path(self.project_dir, target_path, PARTIAL_PARSE_FILE)
-            seeded.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(cache, seeded)
+        seeded = Path(self.project_dir, target_path, PARTIAL_PARSE_FILE)
+        seeded.parent.mkdir(parents=True, exist_ok=True)
+        # Gone meanwhile (another invocation pruned it): dbt parses the project, as without one.
+        with contextlib.suppress(FileNotFoundError):
+            shutil.copyfile(self.parse_cache(list(args)), seeded)
         values = {PARENT_PID_ENV: str(os.getpid()), **(environment or {})}
         # dagster-dbt starts dbt inside cli(), with this process's environment.
         with environ(values):
