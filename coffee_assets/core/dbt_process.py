@@ -59,12 +59,17 @@ def parent_is_gone() -> bool:
     return expected is not None and expected != "" and os.getppid() != int(expected)
 
 
+def vars_text(args: list[str]) -> str | None:
+    """The text of a dbt command line's `--vars` value, as given (None without one)."""
+    if "--vars" not in args[:-1]:
+        return None
+    return args[args.index("--vars") + 1]
+
+
 def duckdb_path(args: list[str]) -> str | None:
     """The DuckDB file of the local target, from the `duckdb_path` dbt var Dagster passes."""
-    if "--vars" not in args or args.index("--vars") + 1 >= len(args):
-        return None
     try:
-        vars_ = json.loads(args[args.index("--vars") + 1])
+        vars_ = json.loads(vars_text(args) or "")
     except ValueError:
         return None
     return vars_.get("duckdb_path") if isinstance(vars_, dict) else None

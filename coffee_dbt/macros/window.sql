@@ -32,10 +32,9 @@
 {% endmacro %}
 
 
-{#- A window value holding an ISO date, validated (dates in --vars YAML may arrive as date
-    objects). Returns a datetime.date, or none when it is unset or empty. -#}
-{% macro date_var(name, default=none, at_parse=false) %}
-    {%- set value = window_value(name, at_parse) if default is none else var(name, default) -%}
+{#- A value that must hold an ISO date, validated and named after its var (dates in --vars
+    YAML may arrive as date objects). Returns a datetime.date, or none when it is unset or empty. -#}
+{% macro iso_date(name, value) %}
     {%- if value is none or (value | string | trim) == '' -%}
         {{ return(none) }}
     {%- endif -%}
@@ -50,8 +49,8 @@
 {#- The window as {'min_date': date, 'max_date': date}, or none when it is not given (and at
     parse time, unless at_parse). -#}
 {% macro window_bounds(at_parse=false) %}
-    {%- set min_date = date_var('min_date', at_parse=at_parse) -%}
-    {%- set max_date = date_var('max_date', at_parse=at_parse) -%}
+    {%- set min_date = iso_date('min_date', window_value('min_date', at_parse)) -%}
+    {%- set max_date = iso_date('max_date', window_value('max_date', at_parse)) -%}
     {%- if min_date is none and max_date is none -%}
         {{ return(none) }}
     {%- elif min_date is none or max_date is none -%}
@@ -102,7 +101,7 @@
 
 {#- First day of the history (var start_date). -#}
 {% macro start_date() %}
-    {{ return(date_literal(date_var('start_date', '2025-01-01'))) }}
+    {{ return(date_literal(iso_date('start_date', var('start_date', '2025-01-01')))) }}
 {% endmacro %}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 
-from coffee_assets.core.dbt_process import PARENT_PID_ENV, real_dbt
+from coffee_assets.core.dbt_process import PARENT_PID_ENV, real_dbt, vars_text
 from coffee_assets.core.project import DBT_PROJECT_DIR
 from coffee_assets.platform.dagster_internals import WithoutInProcessDbtAdapter
 
@@ -65,8 +65,7 @@ class CoffeeDbtCliResource(WithoutInProcessDbtAdapter):
     def parse_cache(self, args: list[str]) -> Path:
         """Where the parse of invocations with these args' vars is kept, on this target: dbt
         reuses a parse only for the same vars, target and connection (the DuckDB file is a var)."""
-        vars_ = args[args.index("--vars") + 1] if "--vars" in args[:-1] else ""
-        key = hashlib.sha256(f"{self.target}\0{vars_}".encode()).hexdigest()[:16]
+        key = hashlib.sha256(f"{self.target}\0{vars_text(args) or ''}".encode()).hexdigest()[:16]
         return Path(self.project_dir, "target", "parse-cache", f"{key}.msgpack")
 
     def cli(self, args, *, environment: Mapping[str, str] | None = None, **kwargs):
