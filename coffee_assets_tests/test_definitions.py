@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,13 +13,12 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-from dagster_dbt import DbtProject
 
 from coffee_assets.core import contract as c
 from coffee_assets.core.importer.manifest import MANIFEST_KEY, ImportManifest
 from coffee_assets.core.project import DBT_PROJECT_DIR
 from coffee_assets.definitions import build_definitions
-from coffee_assets.defs.dbt.project import prepare_if_dev_and_changed
+from coffee_assets.defs.dbt.project import dbt_project, prepare_if_dev_and_changed
 from coffee_assets.defs.schedules.jobs import partition_range_tags
 from coffee_assets.platform.target import DUCKDB_POOL
 from coffee_assets.settings import Settings, SettingsError
@@ -393,10 +393,12 @@ def test_under_dg_the_dbt_manifest_is_parsed_again_only_when_the_project_changed
     tmp_path, monkeypatch
 ):
     """Every `dg` command counts as development for dagster-dbt: an unchanged project is not
-    parsed again at each `dg launch`, an edited one is."""
+    parsed again at each `dg launch`, an edited one is, whole: after an edited macro the
+    singular tests keep their properties, so they stay asset checks (dbt's partial parsing
+    would drop their meta.dagster.ref)."""
     folder = tmp_path / "coffee_dbt"
     shutil.copytree(DBT_PROJECT_DIR, folder, ignore=shutil.ignore_patterns("target", "logs"))
-    project = DbtProject(project_dir=folder, target="local", target_path=Path("target", "local"))
+    project = dbt_project("local", folder)
     monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
 
     prepare_if_dev_and_changed(project)  # no manifest yet: parsed
@@ -410,9 +412,27 @@ def test_under_dg_the_dbt_manifest_is_parsed_again_only_when_the_project_changed
     prepare_if_dev_and_changed(project)
     assert project.manifest_path.stat().st_mtime_ns > made
 
-    monkeypatch.delenv("DAGSTER_IS_DEV_CLI")  # deployed code: never parsed at load
-    os.utime(model, (later + 5, later + 5))
+    macro = folder / "macros" / "window.sql"  # an edit: a macro the singular tests use renamed
+    macro.write_text(macro.read_text().replace("iso_date(", "iso_day("))
     parsed = project.manifest_path.stat().st_mtime_ns
+    os.utime(macro, (parsed / 1e9 + 5, parsed / 1e9 + 5))
+    prepare_if_dev_and_changed(project)
+    assert project.manifest_path.stat().st_mtime_ns > parsed
+    nodes = json.loads(project.manifest_path.read_text())["nodes"].values()
+    checked = {
+        node["name"]: node["config"]["meta"].get("dagster", {}).get("ref", {}).get("name")
+        for node in nodes
+        if node["resource_type"] == "test" and node["name"].startswith("assert_")
+    }
+    assert checked == {
+        "assert_order_lines_add_up_to_order": "fact_order_details",
+        "assert_daily_revenue_matches_raw_orders": "flat_order_details",
+        "assert_rollups_match_order_lines": "agg_store_days",
+    }
+
+    monkeypatch.delenv("DAGSTER_IS_DEV_CLI")  # deployed code: never parsed at load
+    parsed = project.manifest_path.stat().st_mtime_ns
+    os.utime(model, (parsed / 1e9 + 10, parsed / 1e9 + 10))
     prepare_if_dev_and_changed(project)
     assert project.manifest_path.stat().st_mtime_ns == parsed
 

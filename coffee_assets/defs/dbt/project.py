@@ -19,11 +19,20 @@ from dagster_dbt import DbtProject
 from coffee_assets.core.project import DBT_PROJECT_DIR
 from coffee_assets.settings import SettingsError
 
+# How the manifest is prepared: a whole parse. dbt 1.11's partial parsing, after a macro changed,
+# parses the singular tests again without their properties (coffee_dbt/tests/_singular_tests.yml:
+# meta.dagster.ref, the description), and dagster-dbt then makes them no asset check at all: an
+# edited macro under `dg dev` would silently drop the money reconciliations from the lineage.
+PREPARE_ARGS = ["parse", "--quiet", "--no-partial-parse"]
 
-def dbt_project(target: str) -> DbtProject:
+
+def dbt_project(target: str, project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
     """The dbt project on a dbt target (`local` or `gcp`), its manifest in target/<target>."""
     return DbtProject(
-        project_dir=DBT_PROJECT_DIR, target=target, target_path=Path("target", target)
+        project_dir=project_dir,
+        target=target,
+        target_path=Path("target", target),
+        prepare_project_cli_args=PREPARE_ARGS,
     )
 
 
