@@ -17,6 +17,8 @@ if ! wait "$system_pid"; then
     exit 1
 fi
 cat "$system_log"
+# pytest-xdist's workers (read before the COFFEE_ variables go below).
+workers="${COFFEE_TEST_WORKERS:-2}"
 # Tests make their own data folders, settings and Dagster instances; never the user's.
 unset DAGSTER_HOME $(compgen -v COFFEE_ || true)
 # (.env sets DAGSTER_HOME only where none is exported: every test that runs dg exports its own.)
@@ -28,5 +30,5 @@ ruff format --check --quiet coffee_assets coffee_assets_tests bench
 # listed at the end: what the README's CI figure comes from. The groups go out in conftest.py's
 # order, the longest first (xdist would otherwise sort them by their number of tests, and a long
 # group of few tests started last, alone on one worker, while the other idled).
-exec python -m pytest -n "${COFFEE_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder \
+exec python -m pytest -n "$workers" --dist loadgroup --no-loadscope-reorder \
     --durations=25 "$@"
