@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -142,7 +142,7 @@ def test_a_store_down_for_days_fails_each_day_and_alerts_once(history, alerting,
     """Brazil Coffee's tills are down on the last two days: each day's check fails naming the
     store, the marts still take the days (a WARN does not block), and the alert goes out once
     for the incident, on every channel, not again on its second day."""
-    settings = replace(history.settings, data_dir=tmp_path / "data")
+    settings = history.settings.model_copy(update={"data_dir": tmp_path / "data"})
     shutil.copytree(history.settings.data_dir, settings.data_dir)
     defs = with_redelivery_job(build_definitions(settings))
     instance = dg.DagsterInstance.ephemeral()
@@ -257,7 +257,7 @@ def test_a_price_entered_wrong_warns_on_the_price_list_and_is_named_as_the_days_
     the price list's check warns naming both entries (each an incident); the store-day check
     fails the day's revenue and names the entry as the probable cause, and says no business
     calendar explained the day. The run still succeeds: both are WARN."""
-    settings = replace(history.settings, data_dir=tmp_path / "data")
+    settings = history.settings.model_copy(update={"data_dir": tmp_path / "data"})
     shutil.copytree(history.settings.data_dir, settings.data_dir)
     events_path = settings.bucket_dir / c.bucket_key(c.BUSINESS_EVENTS)
     header, _ = read_csv(events_path)
@@ -319,7 +319,7 @@ def test_a_store_that_sells_less_for_days_is_one_incident_until_it_is_back(
     days fail as one incident (named by its first day, the later days judged against the
     store's days before it) and are announced once; the day it is back passes saying the
     incident ended, and the end is announced once ("resolved"), on every channel."""
-    settings = replace(history.settings, data_dir=tmp_path / "data")
+    settings = history.settings.model_copy(update={"data_dir": tmp_path / "data"})
     shutil.copytree(history.settings.data_dir, settings.data_dir)
     defs = with_redelivery_job(build_definitions(settings))
     instance = dg.DagsterInstance.ephemeral()

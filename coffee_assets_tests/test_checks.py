@@ -16,7 +16,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -239,7 +239,7 @@ FAULTS = {
 
 
 def copy_base(base: Base, tmp_path: Path) -> tuple[Settings, dg.Definitions]:
-    settings = replace(base.settings, data_dir=tmp_path / "data")
+    settings = base.settings.model_copy(update={"data_dir": tmp_path / "data"})
     shutil.copytree(base.settings.data_dir, settings.data_dir)
     return settings, build_definitions(settings)
 

@@ -53,13 +53,7 @@ from coffee_assets.platform.gcs import CoffeeGCSResource, GCSBucket
 from coffee_assets.platform.retry import is_transient, transient_retry
 from coffee_assets.platform.target import target_resources
 from coffee_assets.platform.warehouse import RawLoadError
-from coffee_assets.settings import (
-    EMULATOR_VARS,
-    GCP_ENV_DEFAULTS,
-    PROJECT_ROOT,
-    Settings,
-    SettingsError,
-)
+from coffee_assets.settings import PROJECT_ROOT, GcpSettings, Settings, SettingsError
 
 from .conftest import LAST, START
 from .gcp_fixtures import Emulators, prepare_gcp_manifest
@@ -330,7 +324,7 @@ def test_a_malformed_setting_is_named(name, value, message):
 
 
 def test_defaults_and_resources_use_the_env_vars(monkeypatch):
-    for name in [*GCP_ENV_DEFAULTS, *EMULATOR_VARS, "GOOGLE_APPLICATION_CREDENTIALS"]:
+    for name in GcpSettings.env_names():
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COFFEE_GCP_PROJECT", "my-project")
     monkeypatch.setenv("COFFEE_GCS_BUCKET", "my-bucket")

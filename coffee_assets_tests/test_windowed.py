@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -41,7 +41,7 @@ class History:
             return con.sql(query).fetchall()
 
     def copy(self, folder: Path) -> History:
-        settings = replace(self.settings, data_dir=folder / "data")
+        settings = self.settings.model_copy(update={"data_dir": folder / "data"})
         shutil.copytree(self.settings.data_dir, settings.data_dir)
         return History(settings, build_definitions(settings))
 

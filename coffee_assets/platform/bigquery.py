@@ -50,6 +50,7 @@ from coffee_assets.platform.warehouse import (
     scope_text,
     where_text,
 )
+from coffee_assets.settings import GcpSettings
 
 STAGING_TTL = timedelta(days=1)
 # Within each day's partition, the raw tables are clustered by what their readers filter on
@@ -146,7 +147,8 @@ class BigQueryWarehouse(Warehouse):
     gcs: CoffeeGCSResource  # reads the CSV headers before the load jobs
     raw_dataset: str = RAW_SCHEMA
     dbt_dataset: str = DBT_SCHEMA
-    usd_per_tib: float = 6.25  # COFFEE_BQ_USD_PER_TIB: what a load's queries cost (costs.py)
+    # What a load's queries cost (costs.py): the price per TiB billed, COFFEE_BQ_USD_PER_TIB.
+    usd_per_tib: float = GcpSettings.default_of("COFFEE_BQ_USD_PER_TIB")
 
     # ------------------------------------------------------------------ names
     @property

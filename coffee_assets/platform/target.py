@@ -18,7 +18,7 @@ import dagster as dg
 from coffee_assets.core import contract as c
 from coffee_assets.platform.storage import LocalFolderBucket
 from coffee_assets.platform.warehouse import DuckDBWarehouse
-from coffee_assets.settings import GCP_ENV_DEFAULTS, GcpSettings, Settings
+from coffee_assets.settings import GcpSettings, Settings
 
 # Every step that opens the warehouse (raw loads, dbt, the checks that query it, the reports) is
 # in its target's pool, whatever launched its run (a job, an asset backfill, the schedule, the
@@ -73,7 +73,7 @@ def _env(name: str) -> Any:
     otherwise. GcpSettings.from_env has already checked that the required ones are set."""
     if os.environ.get(name, "").strip():
         return dg.EnvVar(name)
-    return GCP_ENV_DEFAULTS[name]
+    return GcpSettings.default_of(name)
 
 
 def gcp_resources(gcp: GcpSettings) -> dict[str, Any]:

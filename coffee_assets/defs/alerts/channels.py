@@ -18,7 +18,7 @@ from dagster_slack import SlackResource
 from slack_sdk import WebClient
 
 from coffee_assets.core.alert import Alert
-from coffee_assets.settings import TLS_MODES
+from coffee_assets.settings import TLS_MODES, AlertSettings
 
 LOG = "log"  # the channel of a code location with none configured: the sensor's log
 
@@ -44,12 +44,12 @@ class SmtpChannel(dg.ConfigurableResource):
     """Sends the alert as a plain-text e-mail. `recipients`: comma-separated addresses."""
 
     host: str
-    port: int = 587
+    port: int = AlertSettings.default_of("COFFEE_SMTP_PORT")
     sender: str
     recipients: str
     user: str | None = None
     password: str | None = None
-    tls: str = "starttls"  # starttls, ssl (SMTPS, usually port 465) or none
+    tls: str = AlertSettings.default_of("COFFEE_SMTP_TLS")  # starttls, ssl (SMTPS: port 465), none
     timeout_seconds: float = 30.0
 
     def message(self, alert: Alert) -> EmailMessage:
@@ -106,7 +106,7 @@ class AlertChannels(dg.ConfigurableResource):
     webhook: WebhookChannel | None = None
     email: SmtpChannel | None = None
     slack: SlackChannel | None = None
-    dagster_url: str = "http://localhost:3000"
+    dagster_url: str = AlertSettings.default_of("COFFEE_DAGSTER_URL")
 
     def enabled(self) -> dict[str, Any]:
         channels = {"webhook": self.webhook, "email": self.email, "slack": self.slack}

@@ -6,9 +6,10 @@ stay `EnvVar`s, so the UI never shows them):
 - Slack: COFFEE_SLACK_TOKEN, COFFEE_SLACK_CHANNEL
 - JSON webhook: COFFEE_ALERT_WEBHOOK_URL
 - e-mail: COFFEE_SMTP_HOST, COFFEE_ALERT_EMAIL_FROM, COFFEE_ALERT_EMAIL_TO (comma-separated);
-  optional COFFEE_SMTP_PORT (587), COFFEE_SMTP_USER, COFFEE_SMTP_PASSWORD,
-  COFFEE_SMTP_TLS (starttls, ssl or none; starttls)
-- run links: COFFEE_DAGSTER_URL (http://localhost:3000)
+  optional COFFEE_SMTP_PORT, COFFEE_SMTP_USER, COFFEE_SMTP_PASSWORD, COFFEE_SMTP_TLS
+- run links: COFFEE_DAGSTER_URL
+
+(their defaults and checks: AlertSettings in coffee_assets/settings/alerts.py)
 
 With none set, alerts go to the sensors' log.
 """
@@ -42,15 +43,15 @@ def alert_channels(source: AlertSettings | Mapping[str, str] | None = None) -> A
         webhook = WebhookChannel(url=dg.EnvVar("COFFEE_ALERT_WEBHOOK_URL"))
     if alerts.email:
         optional: dict[str, Any] = {}
-        if alerts.smtp_port is not None:
-            optional["port"] = dg.EnvVar.int("COFFEE_SMTP_PORT")
         if alerts.smtp_login:
             optional["user"] = dg.EnvVar("COFFEE_SMTP_USER")
             optional["password"] = dg.EnvVar("COFFEE_SMTP_PASSWORD")
-        if alerts.smtp_tls:
-            optional["tls"] = alerts.smtp_tls
         email = SmtpChannel(
             host=dg.EnvVar("COFFEE_SMTP_HOST"),
+            port=dg.EnvVar.int("COFFEE_SMTP_PORT")
+            if alerts.is_set("COFFEE_SMTP_PORT")
+            else alerts.smtp_port,
+            tls=alerts.smtp_tls,
             sender=dg.EnvVar("COFFEE_ALERT_EMAIL_FROM"),
             recipients=dg.EnvVar("COFFEE_ALERT_EMAIL_TO"),
             **optional,
