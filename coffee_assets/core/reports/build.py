@@ -9,15 +9,16 @@ identical file.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from importlib import resources
 from typing import Any
+
+import jinja2
+from markupsafe import Markup
 
 KINDS = ("sales", "customers")
 TITLES = {"sales": "Sales report", "customers": "Customer report"}
@@ -26,10 +27,18 @@ DEFAULT_DAYS = 30
 SPARK = "▁▂▃▄▅▆▇█"
 
 
-def template(name: str) -> str:
-    return (
-        resources.files("coffee_assets.core.reports").joinpath("templates", name).read_text("utf-8")
+@cache
+def templates() -> jinja2.Environment:
+    """The report templates (templates/): report.html includes the report's body, notes and
+    script by its kind. Values are HTML-escaped unless marked safe; a missing one is an error."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("coffee_assets.core.reports", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
     )
+    environment.filters["script_safe"] = lambda text: Markup(_script_safe(str(text)))
+    return environment
 
 
 @cache
@@ -43,17 +52,6 @@ def plotly_js() -> str:
 def _script_safe(text: str) -> str:
     # Inside <script>, only "</script" (any case) and "<!--" can end or confuse the element.
     return re.sub(r"</(script)", r"<\\/\1", text, flags=re.IGNORECASE).replace("<!--", "<\\!--")
-
-
-def _fill(page: str, values: dict[str, str]) -> str:
-    """One pass over the template's {{NAME}} placeholders (inserted text is never rescanned)."""
-
-    def value(match: re.Match) -> str:
-        if match.group(1) not in values:
-            raise KeyError(f"report template: no value for {{{{{match.group(1)}}}}}")
-        return values[match.group(1)]
-
-    return re.sub(r"\{\{([A-Z_]+)\}\}", value, page)
 
 
 def report_payload(data: dict[str, Any]) -> str:
@@ -71,22 +69,20 @@ def render_report(
         raise ValueError(f"unknown report {kind!r}; expected one of {KINDS}")
     if payload is None:
         payload = report_payload(data)
-    page = _fill(
-        template("report.html"),
-        {
-            "TITLE": TITLES[kind],
-            "AS_OF": data["as_of"],
-            "FIRST_DAY": data["first_day"],
-            "COVERAGE": html.escape(data.get("coverage") or f"as of {data['as_of']}"),
-            "COVERAGE_CLASS": "" if data.get("coverage_complete", True) else " partial",
-            "OTHER_LINK": other_link,
-            "CSS": template("report.css"),
-            "BODY": template(f"{kind}.html"),
-            "NOTES": template(f"{kind}_notes.html"),
-            "DATA": payload,
-            "PLOTLY": _script_safe(plotly_js()),
-            "APP": _script_safe(template("report.js") + "\n" + template(f"{kind}.js")),
-        },
+    page = (
+        templates()
+        .get_template("report.html")
+        .render(
+            kind=kind,
+            title=TITLES[kind],
+            as_of=data["as_of"],
+            first_day=data["first_day"],
+            coverage=data.get("coverage") or f"as of {data['as_of']}",
+            partial=not data.get("coverage_complete", True),
+            other_link=Markup(other_link),  # the link to the other report, made by the caller
+            data=Markup(payload),
+            plotly=Markup(_script_safe(plotly_js())),
+        )
     )
     return page.encode("utf-8")
 
