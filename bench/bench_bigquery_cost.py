@@ -12,9 +12,10 @@ Each job of a daily run is then billed as BigQuery bills it on demand: the bytes
 column of every table it reads (an upper bound: a query reads only the columns it names), the
 day's partition of a table partitioned by day when the job filters on the day (BigQuery prunes
 through views), the whole table otherwise, and at least 10 MB per table a query reads. The
-jobs: the raw loads' queries (raw/bigquery.py: one validation scan, one MERGE, one preview per
-table), the Dagster checks' queries, each dbt model and data test of the day's `dbt build`
-(from the manifest, views resolved to the tables under them) and the reports' queries.
+jobs: the raw loads' queries (platform/bigquery_warehouse.py: one validation scan, one MERGE,
+one preview per table), the Dagster checks' queries, each dbt model and data test of the day's
+`dbt build` (from the manifest, views resolved to the tables under them) and the reports'
+queries.
 
     python bench/bench_bigquery_cost.py --warehouse DIR/history-365/warehouse.duckdb
 """

@@ -23,7 +23,7 @@ from coffee_assets.core.generator import events as ev
 from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.defs.business.checks import calendar as store_day_calendar
-from coffee_assets.platform.warehouse import DuckDBWarehouse
+from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 
 from .original_showcase import original_files
 

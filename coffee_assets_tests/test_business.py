@@ -22,7 +22,7 @@ from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.business.checks import judge_days, price_moves, stores
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh, partition_range_tags
-from coffee_assets.platform.warehouse import DuckDBWarehouse
+from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 from coffee_assets.settings import Settings
 
 from .test_checks import read_csv, tick_all, with_redelivery_job, write_csv

@@ -33,12 +33,8 @@ from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.dbt.assets import node_costs
 from coffee_assets.defs.dbt.resources import dbt_executable
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh
-from coffee_assets.platform.bigquery import (
-    RAW_CLUSTERING,
-    BigQueryWarehouse,
-    CoffeeBigQueryResource,
-    load_error_summary,
-)
+from coffee_assets.platform.bigquery import CoffeeBigQueryResource, load_error_summary
+from coffee_assets.platform.bigquery_warehouse import RAW_CLUSTERING, BigQueryWarehouse
 from coffee_assets.platform.costs import (
     BYTES_BILLED,
     BYTES_PROCESSED,

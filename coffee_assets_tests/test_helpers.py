@@ -15,7 +15,7 @@ from coffee_assets.core.sql import between, date_literal
 from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars, window_env
 from coffee_assets.defs.dbt.translator import is_daily, sources_read
 from coffee_assets.defs.raw.quarantine import DayStates
-from coffee_assets.platform.warehouse import DuckDBWarehouse
+from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 
 from . import processes
 

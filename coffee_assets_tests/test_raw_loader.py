@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from coffee_assets.core import contract as c
-from coffee_assets.platform.warehouse import DuckDBWarehouse, RawLoadError
+from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
+from coffee_assets.platform.warehouse import RawLoadError
 
 HEADER = ",".join(c.ORDERS.column_names)
 DAY1, DAY2 = date(2025, 1, 1), date(2025, 1, 2)

@@ -41,8 +41,8 @@ from coffee_assets.defs.reports.data import (
     store_day_incidents,
 )
 from coffee_assets.defs.runs.books import RunBooks
+from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 from coffee_assets.platform.storage import LocalFolderBucket
-from coffee_assets.platform.warehouse import DuckDBWarehouse
 from coffee_assets.settings import Settings
 from coffee_assets_tests.conftest import LAST, START
 

@@ -29,7 +29,7 @@ from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.reports import render_report
 from coffee_assets.defs.reports.assets import latest_key
 from coffee_assets.defs.reports.data import load_report_data
-from coffee_assets.platform.warehouse import DuckDBWarehouse
+from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 from coffee_assets_tests.conftest import LAST, START
 from coffee_assets_tests.test_reports import (
     MARTS,

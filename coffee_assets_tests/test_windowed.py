@@ -21,7 +21,7 @@ from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars, window_env
 from coffee_assets.defs.dbt.resources import dbt_cli_resource, dbt_executable
 from coffee_assets.defs.schedules.jobs import WHOLE_TABLE_TESTS, execute_daily_refresh
-from coffee_assets.platform.warehouse import DuckDBWarehouse
+from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 from coffee_assets.settings import Settings
 
 pytestmark = pytest.mark.slow

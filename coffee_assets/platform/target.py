@@ -16,8 +16,8 @@ from typing import Any
 import dagster as dg
 
 from coffee_assets.core import contract as c
+from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 from coffee_assets.platform.storage import LocalFolderBucket
-from coffee_assets.platform.warehouse import DuckDBWarehouse
 from coffee_assets.settings import GcpSettings, Settings
 
 # Every step that opens the warehouse (raw loads, dbt, the checks that query it, the reports) is
@@ -84,7 +84,8 @@ def gcp_resources(gcp: GcpSettings) -> dict[str, Any]:
     """
     # Imported here, not at the top: the Google client libraries take over a second to import,
     # which the local target need not pay at every definitions load.
-    from coffee_assets.platform.bigquery import BigQueryWarehouse, CoffeeBigQueryResource
+    from coffee_assets.platform.bigquery import CoffeeBigQueryResource
+    from coffee_assets.platform.bigquery_warehouse import BigQueryWarehouse
     from coffee_assets.platform.gcs import CoffeeGCSResource, GCSBucket
 
     gcs = CoffeeGCSResource(

@@ -2,7 +2,8 @@
 
 A daily table's run replaces exactly its partition range's days; a reference table is replaced
 whole. The warehouse resource validates every file before it touches the table (see
-platform/warehouse.py), so a bad file fails the run and leaves the table as it was.
+platform/duckdb_warehouse.py and bigquery_warehouse.py), so a bad file fails the run and leaves
+the table as it was.
 """
 
 import dagster as dg
