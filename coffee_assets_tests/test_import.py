@@ -21,8 +21,9 @@ import pytest
 
 from coffee_assets.cli import importer as cli
 from coffee_assets.core import contract as c
-from coffee_assets.core.importer.core import HALF_CENT_DOWN, REGISTERED_AFTER_ORDER, plan_import
 from coffee_assets.core.importer.manifest import MANIFEST_KEY
+from coffee_assets.core.importer.model import HALF_CENT_DOWN, REGISTERED_AFTER_ORDER
+from coffee_assets.core.importer.plan import plan_import
 from coffee_assets.core.project import CSV_PREFIX
 from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh

@@ -7,7 +7,7 @@ The five whole-history files (Customers.csv, Orders.csv, OrderDetails.csv, Produ
 Stores.csv) are read from SOURCE, checked against this project's rules and written into the
 bucket of the target the environment selects (COFFEE_TARGET, as every run): the local folder or
 the gcp target's bucket and prefix. Every offending row is printed by file and line; the import
-then stops, or with --repair makes the repairs coffee_assets/importer/core.py documents and
+then stops, or with --repair makes the repairs coffee_assets/core/importer/plan.py documents and
 prints each change. Nothing is written unless every row can be taken. The manifest it writes last
 (csv_sources/_imported.json) tells the pipeline to keep these days instead of generating them.
 """
@@ -26,15 +26,10 @@ from tqdm import tqdm
 
 from coffee_assets.core import contract as c
 from coffee_assets.core.anomalies import NO_ORDERS_MIN_EXPECTED
-from coffee_assets.core.importer.core import (
-    ImportPlan,
-    ImportProblem,
-    daily_files,
-    plan_import,
-    reference_files,
-    rows_per_day,
-)
 from coffee_assets.core.importer.manifest import MANIFEST_KEY, ImportManifest
+from coffee_assets.core.importer.model import ImportPlan, ImportProblem
+from coffee_assets.core.importer.plan import plan_import
+from coffee_assets.core.importer.write import daily_files, reference_files, rows_per_day
 from coffee_assets.core.project import CSV_PREFIX
 from coffee_assets.settings import Settings, SettingsError, yesterday
 

@@ -34,10 +34,6 @@ adding up) is not reported again.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -49,234 +45,19 @@ import pyarrow as pa
 
 from coffee_assets.core import contract as c
 from coffee_assets.core import rules as r
-from coffee_assets.core.dates import days_between
+from coffee_assets.core.importer.model import (
+    HALF_CENT_DOWN,
+    REGISTERED_AFTER_ORDER,
+    Change,
+    Finding,
+    ImportPlan,
+    ImportProblem,
+    Row,
+    Table,
+)
+from coffee_assets.core.importer.parse import read_table
+from coffee_assets.core.importer.write import cell_text
 
-REGISTERED_AFTER_ORDER = r.REGISTERED_BY_ORDER_DATE
-HALF_CENT_DOWN = "discount_half_cent_down"
-REPAIRABLE = {
-    REGISTERED_AFTER_ORDER: "the customer's RegistrationDate moves back to their first order",
-    HALF_CENT_DOWN: "DiscountAmount rounded half up, TotalAmount = SubTotal - DiscountAmount",
-}
-
-
-class ImportProblem(ValueError):
-    """The files cannot be imported at all (a file missing, a header off the contract)."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A row that breaks a rule."""
-
-    rule: str
-    file: str
-    line: int
-    message: str
-
-    @property
-    def repairable(self) -> bool:
-        return self.rule in REPAIRABLE
-
-    def __str__(self) -> str:
-        fix = f" [repair: {REPAIRABLE[self.rule]}]" if self.repairable else " [not repairable]"
-        return f"{self.file} line {self.line}: {self.rule}: {self.message}{fix}"
-
-
-@dataclass(frozen=True)
-class Change:
-    """One value a repair changed."""
-
-    file: str
-    line: int
-    key: str  # e.g. "CustomerId=17"
-    column: str
-    old: str
-    new: str
-    rule: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.file} line {self.line} ({self.key}): {self.column} {self.old} -> {self.new}"
-            f" ({self.rule})"
-        )
-
-
-@dataclass
-class Row:
-    """A parsed row: contract values (typed) plus the file's extra columns (text)."""
-
-    line: int
-    values: dict[str, Any]
-    extra: list[str]
-
-
-@dataclass
-class Table:
-    contract: c.TableContract
-    extra_columns: list[str]
-    rows: list[Row]
-    # Rows with a value the contract refuses (each a finding already), with the values that
-    # could be read: another row that names one of them is not a dangling reference.
-    refused: list[Row] = field(default_factory=list)
-
-    def refused_keys(self) -> set[Any]:
-        key = self.contract.key
-        return {row.values[key] for row in self.refused if key in row.values}
-
-    def refused_without_key(self) -> bool:
-        """Some refused row's key cannot be read: what it was is unknown."""
-        return any(self.contract.key not in row.values for row in self.refused)
-
-
-@dataclass
-class ImportPlan:
-    findings: list[Finding]
-    changes: list[Change]
-    tables: dict[str, Table]
-    repaired: bool = False
-    first_day: date | None = None
-    last_day: date | None = None
-    rows: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def blocking(self) -> list[Finding]:
-        """Findings that stop the import: all of them without repair, else the unrepairable."""
-        return [f for f in self.findings if not (self.repaired and f.repairable)]
-
-    @property
-    def days(self) -> list[date]:
-        if self.first_day is None or self.last_day is None:
-            return []
-        return days_between(self.first_day, self.last_day)
-
-
-# ------------------------------------------------------------------------------------ parsing
-_PERCENT = re.compile(c.PERCENT)
-
-
-def _parse(col: c.Column, text: str) -> Any:
-    """The value of one field, or raise ValueError with the reason (the contract's words)."""
-    value = _typed(col, text)
-    if value is not None:
-        # Money in cents and rates in hundredths are compared as the amounts they stand for.
-        number = Decimal(value) / 100 if col.type in (c.MONEY, c.RATE) else value
-        problem = col.value_problem(number)
-        if problem:
-            raise ValueError(f"value {text!r} {problem}")
-    return value
-
-
-def _typed(col: c.Column, text: str) -> Any:
-    """The value of one field as its type says, or raise ValueError with the contract's words."""
-    value = text.strip()
-    if value == "":
-        if col.nullable:
-            return None
-        raise ValueError("empty where a value is required")
-    kind = col.type
-    if kind == c.RATE and value == c.NO_RATE:
-        return 0  # the original's generator: a customer without a discount level
-    if kind == c.RATE and _PERCENT.fullmatch(value):
-        hundredths = _cents(value[:-1])  # '5%' -> 5 hundredths; '2.5%' has no exact hundredth
-        if hundredths is None or hundredths % 100 or not 0 <= hundredths <= 10000:
-            raise ValueError(f"value {text!r} is not {kind.words}")
-        return hundredths // 100
-    if kind.pattern and not re.fullmatch(kind.pattern, value):
-        raise ValueError(f"value {text!r} is not {kind.words}")
-    try:
-        if kind == c.INT:
-            return int(value)
-        if kind in (c.MONEY, c.RATE):
-            return _cents(value)  # money in cents, a rate in hundredths (0.05 -> 5)
-        if kind == c.DATE:
-            return date.fromisoformat(value)
-        if kind == c.BOOL:
-            return value.lower() == "true"
-        if kind == c.FLOAT:
-            number = float(value)
-            if number != number or number in (float("inf"), float("-inf")):
-                raise ValueError
-            return number
-    except ValueError:
-        raise ValueError(f"value {text!r} is not {kind.words}") from None
-    return value
-
-
-def _cents(text: str) -> int | None:
-    """'10.5' -> 1050 (exact, no float); None when it has more than 2 decimals."""
-    sign = -1 if text.startswith("-") else 1
-    whole, _, fraction = text.lstrip("-").partition(".")
-    if len(fraction) > 2 or not (whole + fraction).isdigit():
-        return None
-    return sign * (int(whole or "0") * 100 + int(fraction.ljust(2, "0")))
-
-
-def _format(col: c.Column, value: Any) -> str:
-    """A value in this project's spelling."""
-    if value is None:
-        return ""
-    if col.type in (c.MONEY, c.RATE):
-        cents = int(value)
-        return f"{'-' if cents < 0 else ''}{abs(cents) // 100}.{abs(cents) % 100:02d}"
-    if col.type == c.BOOL:
-        return "true" if value else "false"
-    return str(value)
-
-
-def read_table(contract: c.TableContract, data: bytes, findings: list[Finding]) -> Table:
-    """Parse a whole file; rows with a bad value become findings and are kept apart (refused),
-    with the values that could be read, so that the rules over the other rows neither use them
-    nor report what follows from them (a reference to a refused row is not dangling)."""
-    name = contract.file_name
-    if not data:
-        raise ImportProblem(f"{name}: {c.EMPTY_FILE}")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line, words = c.utf8_problem(data, exc)
-        raise ImportProblem(f"{name} line {line}: {words}") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if not header:
-        raise ImportProblem(f"{name}: line 1 is empty: expected the header (the column names)")
-    problem = contract.header_problem(header)
-    if problem:
-        raise ImportProblem(f"{name}: {problem}")
-    positions = {col.name: header.index(col.name) for col in contract.columns if col.name in header}
-    extra = [i for i, h in enumerate(header) if h not in contract.column_names]
-    table = Table(contract, [header[i] for i in extra], [])
-    for fields in reader:
-        line = reader.line_num
-        if not fields:
-            continue
-        if len(fields) != len(header):
-            findings.append(
-                Finding("malformed", name, line, f"{len(fields)} fields, the header has "
-                        f"{len(header)}")
-            )  # fmt: skip
-            key = contract.key
-            readable = {}
-            if key in positions and positions[key] < len(fields):
-                try:
-                    readable[key] = _parse(contract.column(key), fields[positions[key]])
-                except ValueError:
-                    pass
-            table.refused.append(Row(line, readable, []))
-            continue
-        values: dict[str, Any] = {}
-        ok = True
-        for col in contract.columns:
-            if col.name not in positions:  # from_partition_if_missing: filled in later
-                continue
-            try:
-                values[col.name] = _parse(col, fields[positions[col.name]])
-            except ValueError as exc:
-                findings.append(Finding("bad_value", name, line, f"column {col.name}: {exc}"))
-                ok = False
-        (table.rows if ok else table.refused).append(Row(line, values, [fields[i] for i in extra]))
-    return table
-
-
-# ------------------------------------------------------------------------------------ checking
 _ARROW = {
     c.INT: pa.int64(),
     c.MONEY: pa.decimal128(12, 2),
@@ -506,52 +287,4 @@ def _set_amounts(f: _Files, row: Row, *, discount: int, total: int) -> None:
 
 
 def _money(cents: int) -> str:
-    return _format(c.Column("x", c.MONEY), cents)
-
-
-# ------------------------------------------------------------------------------------ writing
-def csv_bytes(table: Table, rows: list[Row]) -> bytes:
-    """A file in this project's spelling: the contract's columns, then the file's extra ones."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table.contract.column_names + table.extra_columns)
-    for row in rows:
-        writer.writerow(
-            [_format(col, row.values.get(col.name)) for col in table.contract.columns] + row.extra
-        )
-    return out.getvalue().encode()
-
-
-def daily_files(plan: ImportPlan) -> dict[date, dict[c.TableContract, bytes]]:
-    """Every day of the plan's range, each daily table's file (header only on a day without
-    rows, so every partition of the range has its files)."""
-    per_day: dict[c.TableContract, dict[date, list[Row]]] = {}
-    for contract in c.DAILY_TABLES:
-        grouped: dict[date, list[Row]] = defaultdict(list)
-        for row in plan.tables[contract.table].rows:
-            grouped[row.values[contract.day_column]].append(row)
-        per_day[contract] = grouped
-    return {
-        day: {
-            contract: csv_bytes(plan.tables[contract.table], per_day[contract].get(day, []))
-            for contract in c.DAILY_TABLES
-        }
-        for day in plan.days
-    }
-
-
-def reference_files(plan: ImportPlan) -> dict[c.TableContract, bytes]:
-    return {
-        t: csv_bytes(plan.tables[t.table], plan.tables[t.table].rows) for t in c.REFERENCE_TABLES
-    }
-
-
-def rows_per_day(plan: ImportPlan) -> dict[str, dict[str, int]]:
-    """{table: {day: rows}} for the manifest."""
-    counts: dict[str, dict[str, int]] = {}
-    for contract in c.DAILY_TABLES:
-        tally = Counter(
-            str(r.values[contract.day_column]) for r in plan.tables[contract.table].rows
-        )
-        counts[contract.table] = dict(sorted(tally.items()))
-    return counts
+    return cell_text(c.Column("x", c.MONEY), cents)
