@@ -65,7 +65,8 @@ from coffee_assets.defs.dbt.assets import (  # noqa: E402
 )
 from coffee_assets.defs.dbt.resources import dbt_executable  # noqa: E402
 from coffee_assets.defs.raw.checks import raw_tables, rule_findings  # noqa: E402
-from coffee_assets.defs.reports.data import Marts, load_report_data  # noqa: E402
+from coffee_assets.defs.reports.data import load_report_data  # noqa: E402
+from coffee_assets.defs.reports.marts import Marts  # noqa: E402
 from coffee_assets.defs.schedules.jobs import DAILY_REFRESH, partition_range_tags  # noqa: E402
 from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse  # noqa: E402
 from coffee_assets.platform.storage import LocalFolderBucket  # noqa: E402

@@ -32,14 +32,10 @@ from coffee_assets.core import anomalies
 from coffee_assets.core.dates import days_between
 from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.reports import KINDS, headline, render_report, sparkline
+from coffee_assets.defs.reports.annotations import store_day_incidents
 from coffee_assets.defs.reports.assets import as_of_key, build_report_assets, latest_key
-from coffee_assets.defs.reports.data import (
-    Grid,
-    Marts,
-    ReportDataError,
-    load_report_data,
-    store_day_incidents,
-)
+from coffee_assets.defs.reports.data import load_report_data
+from coffee_assets.defs.reports.marts import Grid, Marts, ReportDataError
 from coffee_assets.defs.runs.books import RunBooks
 from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 from coffee_assets.platform.storage import LocalFolderBucket

@@ -14,12 +14,8 @@ Customer metrics (RFM, LTV, age, activity) come from flat_customer_metrics, one 
 of one day (its as_of_date, the newest day of the data): the report is as of that day, and its
 order figures stop there too.
 
-The sales report marks on its daily charts what explains a curve: the chain's calendar of
-known events (stg_business_events: openings, holidays, promotions, price changes; with the public
-holidays and the price list's changes and promotions it does not list) overlapping the report's
-days (`calendar`), and the incidents the store-day judge (core/anomalies.py, the
-same judgement as the `store_days_as_usual` check) finds in the report's own per-store daily
-orders and revenue (`incidents`): an outage is in no calendar, the figures show it.
+What the sales report marks on its charts (the calendar, the incidents): annotations.py; the
+marts it reads and the slice layout: marts.py.
 
 Money travels as integer cents (exact sums in JavaScript). The SQL runs unchanged on DuckDB
 and BigQuery: no `::`, no double-quoted identifiers, dates from coffee_assets/core/sql.py.
@@ -27,216 +23,39 @@ and BigQuery: no `::`, no double-quoted identifiers, dates from coffee_assets/co
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from coffee_assets.core import anomalies
-from coffee_assets.core import price_list as pl
 from coffee_assets.core.business_calendar import (
-    CalendarEvent,
     completed,
-    events_from_rows,
     known_days,
 )
-from coffee_assets.core.dates import as_date, days_between
+from coffee_assets.core.dates import as_date
 from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.sql import date_literal
-from coffee_assets.core.vocabulary import PRODUCT_CATEGORIES, PRODUCT_MIX_TYPES, RFM_SEGMENTS
+from coffee_assets.defs.reports.annotations import (
+    calendar_entries,
+    load_calendar,
+    load_opening_days,
+    load_price_moves,
+    store_day_incidents,
+)
+from coffee_assets.defs.reports.marts import (
+    CATEGORIES,
+    MIX_TYPES,
+    SALES_MEASURES,
+    SEGMENTS,
+    Grid,
+    Marts,
+    ReportDataError,
+    cents,
+)
 from coffee_assets.platform.warehouse import Warehouse
-
-
-@dataclass(frozen=True)
-class Marts:
-    """The dbt relations the reports read, as `schema.table` (from their asset keys): the
-    rollups of the order lines (one row per day, store and order type, and per category, mix or
-    customer within it), never the lines themselves: a report costs the same whatever the
-    volume of a day."""
-
-    store_days: str  # agg_store_days: the sales of a slice
-    categories: str  # agg_store_day_categories
-    mixes: str  # agg_store_day_mixes
-    customer_days: str  # agg_customer_days: registered customers' orders per slice
-    customer_metrics: str  # flat_customer_metrics
-    calendar: str  # stg_business_events: the chain's known events
-    stores: str  # dim_store: the stores' names and opening days
-    prices: str  # stg_product_prices: the price list (its changes and promotions)
-    products: str  # stg_products: the products' names
-
-    MODELS = (
-        "agg_store_days",
-        "agg_store_day_categories",
-        "agg_store_day_mixes",
-        "agg_customer_days",
-        "flat_customer_metrics",
-        "stg_business_events",
-        "dim_store",
-        "stg_product_prices",
-        "stg_products",
-    )
-
-
-# The accepted values of the marts (dbt tests), in the order the charts show them.
-CATEGORIES = PRODUCT_CATEGORIES
-MIX_TYPES = PRODUCT_MIX_TYPES
-SEGMENTS = RFM_SEGMENTS
-
-# Per-slice measures of `sales` (money in cents).
-SALES_MEASURES = [
-    "orders",
-    "revenue",
-    "sub_total",
-    "discount",
-    "items",
-    "reg_orders",
-    "reg_revenue",
-]
-
-
-class ReportDataError(Exception):
-    """The marts cannot give a consistent report."""
-
-
-def cents(value: Any) -> int:
-    """A money value (Decimal on DuckDB and BigQuery NUMERIC, float on FLOAT64) in cents."""
-    if value is None:
-        return 0
-    return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-@dataclass(frozen=True)
-class Grid:
-    """The slice layout: days x stores x order types."""
-
-    first_day: date
-    n_days: int
-    store_ids: list[int]
-    order_types: list[str]
-
-    @property
-    def n_slices(self) -> int:
-        return self.n_days * len(self.store_ids) * len(self.order_types)
-
-    def slice(self, day: date, store_id: int, order_type: str) -> int:
-        d = (day - self.first_day).days
-        s = self.store_ids.index(store_id)
-        t = self.order_types.index(order_type)
-        return (d * len(self.store_ids) + s) * len(self.order_types) + t
-
-
-def load_calendar(
-    warehouse: Warehouse, relation: str, first: date, last: date
-) -> list[CalendarEvent]:
-    """The calendar's events that overlap first...last, in the order of their days."""
-    rows = warehouse.query(
-        f"select event_type, event_name, start_date, end_date, store_id "
-        f"from {warehouse.table_ref(relation)} "
-        f"where start_date <= {date_literal(last)} and end_date >= {date_literal(first)} "
-        f"order by start_date, end_date, event_type, event_name, event_id"
-    )
-    return events_from_rows(rows)
-
-
-def load_price_moves(warehouse: Warehouse, marts: Marts) -> list[pl.PriceMove]:
-    """The price list's moves (stg_product_prices, with stg_products' names)."""
-    prices, products = warehouse.table_ref(marts.prices), warehouse.table_ref(marts.products)
-    return pl.read_moves(warehouse.query, prices, products, pl.STAGED_COLUMNS)
-
-
-def load_opening_days(warehouse: Warehouse, relation: str) -> dict[int, date | None]:
-    """{store: its opening day, or None when it opened before the history} from dim_store."""
-    rows = warehouse.query(f"select store_id, opening_date from {warehouse.table_ref(relation)}")
-    return {int(s): as_date(o) if o is not None else None for s, o in rows}
-
-
-def calendar_entries(grid: Grid, events: Sequence[CalendarEvent]) -> list[dict[str, Any]]:
-    """What the page draws: {start, end (day indexes from the report's first day; outside
-    0..n_days-1 for the part of an event beyond the report, so the page can still say its
-    real dates), type, name, store (index into the report's stores, -1: the whole chain)}."""
-    index = {store_id: i for i, store_id in enumerate(grid.store_ids)}
-    return [
-        {
-            "start": (event.start - grid.first_day).days,
-            "end": (event.end - grid.first_day).days,
-            "type": event.type,
-            "name": event.name,
-            "store": -1 if event.store_id is None else index[event.store_id],
-        }
-        for event in events
-        # A store without a single order in the report has no place in its store filter.
-        if event.store_id is None or event.store_id in index
-    ]
-
-
-def store_day_history(
-    grid: Grid, sales: Mapping[str, Sequence[int]]
-) -> dict[int, dict[date, anomalies.StoreDay]]:
-    """{store: {day: orders and revenue}} from the per-slice sales (summed over order types).
-    Only days with orders, as the raw orders give them to the `store_days_as_usual` check: a
-    store's first order is where its history starts."""
-    n_stores, n_types = len(grid.store_ids), len(grid.order_types)
-    history: dict[int, dict[date, anomalies.StoreDay]] = {s: {} for s in grid.store_ids}
-    for d in range(grid.n_days):
-        for s, store_id in enumerate(grid.store_ids):
-            first = (d * n_stores + s) * n_types
-            orders = sum(sales["orders"][first : first + n_types])
-            if orders:
-                revenue = sum(sales["revenue"][first : first + n_types])
-                history[store_id][grid.first_day + timedelta(days=d)] = anomalies.StoreDay(
-                    orders, revenue
-                )
-    return history
-
-
-def store_day_incidents(
-    grid: Grid,
-    sales: Mapping[str, Sequence[int]],
-    names: Sequence[str],
-    opened: Mapping[int, date | None],
-    known: anomalies.Known,
-) -> list[dict[str, Any]]:
-    """The judge's failed store-days (core/anomalies.py), one entry per store and day: {day,
-    store (indexes into the report's days and stores; -1: the whole chain, which the judge
-    weighs too), text (what the judgement says, both metrics when both failed)}. Judged from
-    the ninth week of the report on: before it, a store-day has no eight same weekdays to be
-    compared with."""
-    days = days_between(
-        grid.first_day + timedelta(weeks=anomalies.WEEKS),
-        grid.first_day + timedelta(days=grid.n_days - 1),
-    )
-    if not days:
-        return []
-    verdicts = anomalies.judge(
-        store_day_history(grid, sales),
-        days,
-        opened={store_id: opened.get(store_id) for store_id in grid.store_ids},
-        known=known,
-    )
-    index = {store_id: i for i, store_id in enumerate(grid.store_ids)}
-    incidents = []
-    for verdict in verdicts:
-        failed: dict[int, list[str]] = defaultdict(list)
-        for judgement in verdict.failed:
-            # The judge is given the report's stores only: any other id is its judgement of
-            # the whole chain (a delivery that lost part of every store's orders).
-            s = index.get(judgement.store_id, -1)
-            failed[s].append(judgement.text(names[s] if s >= 0 else "The whole chain"))
-        for s in sorted(failed):
-            incidents.append(
-                {
-                    "day": (verdict.day - grid.first_day).days,
-                    "store": s,
-                    "text": "; ".join(failed[s]),
-                }
-            )
-    return incidents
 
 
 def _ordered(known: Sequence[str], found: Sequence[str], what: str, table: str) -> list[str]:
