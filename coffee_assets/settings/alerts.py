@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from pydantic import SecretStr, field_validator, model_validator
 
-from coffee_assets.settings.base import EnvSettings, check_url, env_field
+from coffee_assets.settings.base import EnvSettings, check_url, env_field, one_of
 
 TLS_MODES = ("starttls", "ssl", "none")
 _EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+")
@@ -48,11 +47,6 @@ class AlertSettings(EnvSettings):
     dagster_url: str = env_field(
         "COFFEE_DAGSTER_URL", "http://localhost:3000", "the UI's address, for run links in alerts"
     )
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> AlertSettings:
-        settings: AlertSettings = cls.read(environ)
-        return settings
 
     def _all_or_none(self, channel: str, variables: tuple[str, ...]) -> None:
         present = self.is_set(*variables)
@@ -94,10 +88,7 @@ class AlertSettings(EnvSettings):
     @field_validator("smtp_tls", mode="before")
     @classmethod
     def _tls(cls, value: Any) -> str:
-        mode = str(value).strip().lower()
-        if mode not in TLS_MODES:
-            raise ValueError(f"COFFEE_SMTP_TLS={mode!r}: expected one of {', '.join(TLS_MODES)}")
-        return mode
+        return one_of("COFFEE_SMTP_TLS", value, TLS_MODES)
 
     @field_validator("webhook_url")
     @classmethod

@@ -9,7 +9,8 @@ import os
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any, ClassVar
+from functools import cache
+from typing import Any, ClassVar, Self
 
 from pydantic import Field, ValidationError
 from pydantic.fields import FieldInfo
@@ -91,6 +92,7 @@ class EnvSettings(BaseSettings):
         return init_settings, EnvironmentSource(settings_cls)
 
     @classmethod
+    @cache
     def env_names(cls) -> dict[str, str]:
         """{environment variable: field name} of the variables this model reads."""
         return {
@@ -107,7 +109,7 @@ class EnvSettings(BaseSettings):
         return None if field.is_required() else field.default
 
     @classmethod
-    def read(cls, environ: Mapping[str, str] | None = None) -> Any:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         """The model of the variables set in `environ` (the environment's when None), checked;
         nothing else is read."""
         token = _ENVIRON.set(os.environ if environ is None else environ)
@@ -138,6 +140,14 @@ class EnvSettings(BaseSettings):
         if kind:
             return f"{variable}={error['input']!r} is not a valid {kind}"
         return f"{variable}={error['input']!r}: {error['msg']}"
+
+
+def one_of(variable: str, value: Any, choices: tuple[str, ...]) -> str:
+    """`value`, case and surrounding spaces aside, when it is one of `choices`."""
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise ValueError(f"{variable}={text!r}: expected one of {', '.join(choices)}")
+    return text
 
 
 def env_field(variable: str, default: Any, description: str) -> Any:

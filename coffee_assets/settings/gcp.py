@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import field_validator, model_validator
 
 from coffee_assets.core.project import CSV_PREFIX, DBT_SCHEMA, RAW_SCHEMA
-from coffee_assets.settings.base import EnvSettings, env_field
+from coffee_assets.settings.base import EnvSettings, env_field, one_of
 
 # Names the validators check against (Google's rules, and the emulators' endpoints as Google's
 # client libraries read them: with the http:// scheme).
@@ -69,11 +68,6 @@ class GcpSettings(EnvSettings):
         "BIGQUERY_EMULATOR_HOST", None, "the BigQuery emulator's endpoint, likewise"
     )
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> GcpSettings:
-        settings: GcpSettings = cls.read(environ)
-        return settings
-
     @field_validator("project")
     @classmethod
     def _project(cls, value: str) -> str:
@@ -104,12 +98,10 @@ class GcpSettings(EnvSettings):
             )
         return prefix
 
-    @field_validator("method")
+    @field_validator("method", mode="before")
     @classmethod
-    def _method(cls, value: str) -> str:
-        if value not in BQ_METHODS:
-            raise ValueError(f"COFFEE_BQ_METHOD={value!r}: expected one of {', '.join(BQ_METHODS)}")
-        return value
+    def _method(cls, value: Any) -> str:
+        return one_of("COFFEE_BQ_METHOD", value, BQ_METHODS)
 
     @field_validator("usd_per_tib", mode="before")
     @classmethod

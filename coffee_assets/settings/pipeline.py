@@ -9,8 +9,9 @@ import re
 import tempfile
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
@@ -19,15 +20,28 @@ from coffee_assets.core.generator import GeneratorConfig, get_profile
 from coffee_assets.core.project import PROJECT_ROOT, TIMEZONE
 from coffee_assets.core.public_holidays import DEFAULT_COUNTRY, HolidayCalendar
 from coffee_assets.settings.alerts import AlertSettings
-from coffee_assets.settings.base import EnvSettings, SettingsError, check_url, env_field
+from coffee_assets.settings.base import (
+    EnvSettings,
+    SettingsError,
+    check_url,
+    env_field,
+    one_of,
+)
 from coffee_assets.settings.gcp import GcpSettings
 
-TARGETS = ("local", "gcp")
+Target = Literal["local", "gcp"]
+TARGETS: tuple[str, ...] = get_args(Target)
 
 
 def yesterday() -> date:
     """The newest complete day, in the chain's time zone (Kyiv)."""
     return datetime.now(ZoneInfo(TIMEZONE)).date() - timedelta(days=1)
+
+
+@cache
+def _calendar(country: str, subdivision: str | None) -> HolidayCalendar:
+    """One calendar per country and subdivision in a process (each check and report asks)."""
+    return HolidayCalendar(country, subdivision)
 
 
 # dbt renders the DuckDB file's path (a dbt var) as Jinja, and DuckDB reads a backslash in a
@@ -73,7 +87,7 @@ class Settings(EnvSettings):
     """Every setting of the pipeline; `from_env` reads them (and the gcp target's and the alert
     channels', below) and checks what a run would trip over later."""
 
-    target: Literal["local", "gcp"] = env_field(
+    target: Target = env_field(
         "COFFEE_TARGET",
         "local",
         "local (a folder plays the bucket, DuckDB the warehouse) or gcp (docs/gcp.md)",
@@ -124,7 +138,7 @@ class Settings(EnvSettings):
     # gcp target: its checked settings (read from the environment when missing)
     gcp: GcpSettings | None = None
     # the alert channels the environment enables
-    alerts: AlertSettings = Field(default_factory=lambda: AlertSettings.read({}))
+    alerts: AlertSettings = Field(default_factory=lambda: AlertSettings.from_env({}))
 
     @property
     def bucket_dir(self) -> Path:
@@ -138,15 +152,15 @@ class Settings(EnvSettings):
     @property
     def holidays(self) -> HolidayCalendar:
         """The public holidays the anomaly check knows without a calendar file."""
-        return HolidayCalendar(self.holidays_country, self.holidays_subdivision)
+        return _calendar(self.holidays_country, self.holidays_subdivision)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         """The settings of the environment (or of `environ`), each checked, with the gcp
         target's on COFFEE_TARGET=gcp and the alert channels'. The data folder is made when it
         is missing; a history that starts in the future, or a volume the generator cannot make,
         is an error now rather than in the middle of a run."""
-        settings: Settings = cls.read(environ)
+        settings = super().from_env(environ)
         settings = settings.model_copy(
             update={
                 "gcp": GcpSettings.from_env(environ) if settings.target == "gcp" else None,
@@ -168,10 +182,7 @@ class Settings(EnvSettings):
     @field_validator("target", mode="before")
     @classmethod
     def _target(cls, value: Any) -> str:
-        target = str(value).strip().lower()
-        if target not in TARGETS:
-            raise ValueError(f"COFFEE_TARGET={target!r}: expected one of {', '.join(TARGETS)}")
-        return target
+        return one_of("COFFEE_TARGET", value, TARGETS)
 
     @field_validator("data_dir")
     @classmethod
