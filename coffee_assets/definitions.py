@@ -41,7 +41,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         # Every job, UI materializations included, on both targets: in process. The steps run
         # one after the other anyway (one DuckDB writer; on BigQuery each waits on its jobs), a
         # process per step costs more than a day's work, and the run's process is the one whose
-        # life and locks the run books follow (defs/runs/books.py).
+        # life and locks the run books follow (operations/books.py).
         executor=dg.in_process_executor,
         component_tree=tree,
     )

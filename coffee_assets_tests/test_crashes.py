@@ -20,12 +20,12 @@ import psutil
 import pytest
 import sqlalchemy.exc
 
-from coffee_assets.core import locks
 from coffee_assets.core.project import PROJECT_ROOT
 from coffee_assets.definitions import build_definitions
-from coffee_assets.defs.runs.health import HEALTH_SENSOR
 from coffee_assets.defs.schedules.jobs import SCHEDULE, execute_daily_refresh
-from coffee_assets.platform import dagster_internals as internals
+from coffee_assets.operations import dagster_internals as internals
+from coffee_assets.operations import locks
+from coffee_assets.operations.health import HEALTH_SENSOR
 from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
 from coffee_assets.settings import Settings
 

@@ -1,4 +1,4 @@
-"""The Dagster internals this project relies on (coffee_assets/platform/dagster_internals.py),
+"""The Dagster internals this project relies on (coffee_assets/operations/dagster_internals.py),
 each against a real instance: an upgrade of Dagster that changes one of them fails here, by
 name."""
 
@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from coffee_assets.defs.schedules.jobs import RANGE_END_TAG, RANGE_START_TAG
-from coffee_assets.platform import dagster_internals as internals
+from coffee_assets.operations import dagster_internals as internals
 
 PARTITIONS = dg.DailyPartitionsDefinition(start_date="2025-01-01")
 DAYS = ["2025-01-01", "2025-01-02", "2025-01-03"]
@@ -118,13 +118,13 @@ def test_the_dbt_resource_does_not_load_dbt_into_the_run_process(tmp_path, monke
 
 
 def test_a_dead_pooled_connection_is_replaced_when_it_is_taken(tmp_path):
-    """platform/pg_storage.py's check when a pooled connection is taken (SQLAlchemy's public
+    """operations/pg_storage.py's check when a pooled connection is taken (SQLAlchemy's public
     pool events), on a real pooled engine: the pool's connection dies under it (as when
     PostgreSQL restarts), and the next request still succeeds, on a new connection. Without the
     check the same request fails: the check is what makes the difference."""
     import sqlalchemy as sa
 
-    from coffee_assets.platform.pg_storage import ping_on_checkout
+    from coffee_assets.operations.pg_storage import ping_on_checkout
 
     def request_after_the_pooled_connection_died(checked: bool) -> None:
         engine = sa.create_engine(
@@ -147,7 +147,7 @@ def test_a_dead_pooled_connection_is_replaced_when_it_is_taken(tmp_path):
 
 
 def test_the_storage_engine_of_an_object_without_one_says_what_changed():
-    from coffee_assets.platform.dagster_internals import storage_engine
+    from coffee_assets.operations.dagster_internals import storage_engine
 
     with pytest.raises(TypeError, match="holds no SQLAlchemy engine in _engine"):
         storage_engine(object())

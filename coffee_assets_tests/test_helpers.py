@@ -10,7 +10,7 @@ import pytest
 
 from coffee_assets.core import contract as c
 from coffee_assets.core.dates import as_date, days_between
-from coffee_assets.core.dbt_process import duckdb_path
+from coffee_assets.operations.dbt_process import duckdb_path
 from coffee_assets.core.sql import between, date_literal
 from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars, window_env
 from coffee_assets.defs.dbt.translator import is_daily, sources_read

@@ -132,12 +132,12 @@ def test_a_file_dg_scaffolds_into_defs_loads_with_the_layers(tmp_path):
 
 def test_only_the_fenced_module_imports_dagsters_private_modules():
     """Dagster's private modules (`dagster._core`, `dagster_dbt._...`) are imported in one
-    module, platform/dagster_internals.py, whose every use has a test: an upgrade that moves them
+    module, operations/dagster_internals.py, whose every use has a test: an upgrade that moves them
     fails there, not somewhere in a run."""
     private = [
         f"coffee_assets.{module}: {name}"
         for module, path in modules().items()
-        if module != "platform.dagster_internals"
+        if module != "operations.dagster_internals"
         for name in imports(path)
         if re.match(r"dagster\w*\._", name)
     ]

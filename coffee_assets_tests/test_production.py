@@ -37,14 +37,14 @@ import pytest
 
 from coffee_assets.core import contract as c
 from coffee_assets.core.project import CSV_PREFIX
-from coffee_assets.defs.runs.books import FINISHED, WORKER_TAG, Worker
 from coffee_assets.defs.schedules.jobs import (
     DAILY_REFRESH,
     RANGE_END_TAG,
     RANGE_START_TAG,
     SCHEDULE,
 )
-from coffee_assets.platform import dagster_internals as internals
+from coffee_assets.operations import dagster_internals as internals
+from coffee_assets.operations.books import FINISHED, WORKER_TAG, Worker
 from coffee_assets.platform.target import DUCKDB_POOL
 
 from .alert_servers import RecordingHttpServer

@@ -36,7 +36,7 @@ from coffee_assets.defs.reports.annotations import store_day_incidents
 from coffee_assets.defs.reports.assets import as_of_key, build_report_assets, latest_key
 from coffee_assets.defs.reports.data import load_report_data
 from coffee_assets.defs.reports.marts import Grid, Marts, ReportDataError
-from coffee_assets.defs.runs.books import RunBooks
+from coffee_assets.operations.books import RunBooks
 from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 from coffee_assets.platform.storage import LocalFolderBucket
 from coffee_assets.settings import Settings

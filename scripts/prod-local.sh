@@ -103,7 +103,7 @@ daemon)
     # (Dagster creates a pool from default_limit only then, and in that pass does not hold it:
     # deploy/dagster.yaml); a limit already set, by hand or earlier, stays.
     python -c 'import dagster as dg
-from coffee_assets.platform.dagster_internals import set_pool_limit_if_new
+from coffee_assets.operations.dagster_internals import set_pool_limit_if_new
 from coffee_assets.platform.target import target_of
 from coffee_assets.settings import current_settings
 pool = target_of(current_settings()).pool
@@ -113,7 +113,7 @@ if set_pool_limit_if_new(dg.DagsterInstance.get(), pool, 1):
     ;;
 watchdog)
     pg_password
-    "${run[@]}" python -m coffee_assets.defs.runs.watchdog "$code_port" "${COFFEE_WATCHDOG_SECONDS:-5}"
+    "${run[@]}" python -m coffee_assets.operations.watchdog "$code_port" "${COFFEE_WATCHDOG_SECONDS:-5}"
     ;;
 all)
     bash scripts/local-postgres.sh start "$pg_dir" "$pg_port"

@@ -14,8 +14,8 @@ import dagster as dg
 
 from coffee_assets.defs.alerts.resources import ALERTS_RESOURCE, alert_channels
 from coffee_assets.defs.dbt.resources import dbt_cli_resource
-from coffee_assets.defs.runs.books import run_books
 from coffee_assets.defs.sources.resources import generator_resource
+from coffee_assets.operations.books import run_books
 from coffee_assets.platform.target import target_of, target_resources
 from coffee_assets.settings import Settings, current_settings
 

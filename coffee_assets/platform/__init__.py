@@ -1,3 +1,2 @@
 """What every layer of defs/ shares: the target (local or gcp) with its bucket and warehouse
-resources, the daily partitions, freshness, metadata and check helpers, and every use of
-Dagster's private API, in one place."""
+resources, the daily partitions, freshness, metadata and check helpers."""

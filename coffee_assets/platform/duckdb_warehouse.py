@@ -35,7 +35,7 @@ from coffee_assets.platform.warehouse import (
 
 class DuckDBWarehouse(Warehouse):
     """The `local` target's warehouse: one DuckDB file, one writing process at a time (a run
-    holds the file's run lock from its start to its end: the run books, defs/runs/books.py)."""
+    holds the file's run lock from its start to its end: the run books, operations/books.py)."""
 
     path: str
     raw_schema: str = RAW_SCHEMA

@@ -56,7 +56,7 @@ def read_header(path: str) -> list[str]:
 class Warehouse(dg.ConfigurableResource):
     """What the assets and checks need of a warehouse: load raw tables, name and query tables.
     (What a run does around its steps, the warehouse's lock included, is the run books':
-    coffee_assets/defs/runs/books.py.)"""
+    coffee_assets/operations/books.py.)"""
 
     def qualified(self, table: c.TableContract) -> str:
         """The raw table's name as users query it."""

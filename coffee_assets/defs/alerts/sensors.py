@@ -32,7 +32,7 @@ from coffee_assets.core.project import TIMEZONE
 from coffee_assets.defs.alerts.channels import AlertChannels
 from coffee_assets.defs.alerts.outbox import Outbox
 from coffee_assets.defs.raw.quarantine import ACCEPTED, day_rule_checks
-from coffee_assets.platform import dagster_internals as internals
+from coffee_assets.operations import dagster_internals as internals
 from coffee_assets.platform.checks import INCIDENTS, LASTING
 from coffee_assets.platform.freshness import DEADLINE_CRON
 from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG

@@ -41,7 +41,7 @@ from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.sql import between, cents, date_literal
 from coffee_assets.defs.raw.assets import raw_asset_key
-from coffee_assets.defs.runs.books import RunBooks
+from coffee_assets.operations.books import RunBooks
 from coffee_assets.platform.checks import (
     ENDED,
     ERROR,

@@ -32,7 +32,7 @@ from coffee_assets.defs.dbt.project import prepared_dbt_project
 from coffee_assets.defs.dbt.resources import CoffeeDbtCliResource
 from coffee_assets.defs.dbt.translator import CoffeeDbtTranslator
 from coffee_assets.defs.raw.quarantine import DayStates, day_states
-from coffee_assets.defs.runs.books import RunBooks
+from coffee_assets.operations.books import RunBooks
 from coffee_assets.platform.costs import cost_metadata
 from coffee_assets.platform.metadata import markdown_table
 from coffee_assets.platform.partitions import daily_partitions, run_days, run_window

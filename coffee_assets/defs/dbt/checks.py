@@ -13,7 +13,7 @@ from coffee_assets.core.dates import as_date
 from coffee_assets.core.sql import between
 from coffee_assets.defs.dbt.assets import LAST_DAILY_MODEL, STORE_DAYS_MODEL, mart_key
 from coffee_assets.defs.dbt.coverage import coverage, held_days
-from coffee_assets.defs.runs.books import RunBooks
+from coffee_assets.operations.books import RunBooks
 from coffee_assets.platform.checks import ERROR, Verdict, check_metadata, emit, offenders
 from coffee_assets.platform.partitions import run_window
 from coffee_assets.platform.target import target_of

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 
-from coffee_assets.core.dbt_process import PARENT_PID_ENV, real_dbt, vars_text
 from coffee_assets.core.project import DBT_PROJECT_DIR
-from coffee_assets.platform.dagster_internals import WithoutInProcessDbtAdapter
+from coffee_assets.operations.dagster_internals import WithoutInProcessDbtAdapter
+from coffee_assets.operations.dbt_process import PARENT_PID_ENV, real_dbt, vars_text
 
 
 def dbt_executable() -> str:
-    """`coffee-dbt` (core/dbt_process.py) of this environment, so dbt dies with its run; plain
+    """`coffee-dbt` (operations/dbt_process.py) of this environment, so dbt dies with its run; plain
     dbt where the project is not installed (then an orphaned dbt can outlive a crash)."""
     front = Path(sys.executable).with_name("coffee-dbt")
     if front.exists():

@@ -10,8 +10,8 @@ import dagster as dg
 
 from coffee_assets.core import contract as c
 from coffee_assets.core.project import RAW_SCHEMA
-from coffee_assets.defs.runs.books import RunBooks
 from coffee_assets.defs.sources.assets import csv_asset_key
+from coffee_assets.operations.books import RunBooks
 from coffee_assets.platform.freshness import DAILY_BY_NINE
 from coffee_assets.platform.metadata import column_schema, days_label, markdown_table
 from coffee_assets.platform.partitions import run_days

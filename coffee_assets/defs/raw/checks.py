@@ -35,7 +35,7 @@ from coffee_assets.core.rules import Rule, Tables, duplicated_keys, rules_of
 from coffee_assets.core.sql import between
 from coffee_assets.defs.raw.assets import raw_asset_key
 from coffee_assets.defs.raw.quarantine import ACCEPT_TAG, ACCEPTED
-from coffee_assets.defs.runs.books import RunBooks
+from coffee_assets.operations.books import RunBooks
 from coffee_assets.platform.checks import (
     ERROR,
     INCIDENTS,

@@ -26,7 +26,7 @@ import dagster as dg
 
 from coffee_assets.core import contract as c
 from coffee_assets.defs.raw.assets import raw_asset_key
-from coffee_assets.platform import dagster_internals as internals
+from coffee_assets.operations import dagster_internals as internals
 
 DAILY_RULES = "daily_rules"
 # A run tag accepting the run's days as they are: `coffee/accept: the till's data is lost`.

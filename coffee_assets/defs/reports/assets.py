@@ -33,7 +33,7 @@ from coffee_assets.defs.dbt.assets import LAST_DAILY_MODEL, mart_key
 from coffee_assets.defs.dbt.coverage import coverage, held_days
 from coffee_assets.defs.reports.data import load_report_data
 from coffee_assets.defs.reports.marts import Marts, ReportDataError
-from coffee_assets.defs.runs.books import RunBooks
+from coffee_assets.operations.books import RunBooks
 from coffee_assets.platform.metadata import markdown_table
 from coffee_assets.platform.storage import Bucket
 from coffee_assets.platform.target import target_of

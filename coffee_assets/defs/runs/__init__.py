@@ -1,1 +1,1 @@
-"""The run books and the run_health sensor."""
+"""The run_health sensor (coffee_assets/operations/ holds its work and the run books)."""

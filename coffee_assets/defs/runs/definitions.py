@@ -1,6 +1,6 @@
 import dagster as dg
 
-from coffee_assets.defs.runs.health import build_run_health_sensor
+from coffee_assets.operations.health import build_run_health_sensor
 
 
 @dg.definitions

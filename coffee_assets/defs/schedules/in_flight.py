@@ -12,7 +12,7 @@ it requests a range, the schedule looks at what is already on its way:
   of daily_refresh (its partition names), an asset backfill (its target partitions). An asset
   backfill launches its runs in waves, so between two waves no run shows its later days.
 
-Dagster has no public API for reading backfills: platform/dagster_internals.py wraps its
+Dagster has no public API for reading backfills: operations/dagster_internals.py wraps its
 internals (coffee_assets_tests/test_concurrency.py reads real backfills through them).
 """
 
@@ -25,7 +25,7 @@ from datetime import date
 import dagster as dg
 
 from coffee_assets.core.dates import days_between
-from coffee_assets.platform.dagster_internals import requested_backfill_partitions
+from coffee_assets.operations.dagster_internals import requested_backfill_partitions
 from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
 
 PARTITION_TAG = "dagster/partition"

@@ -6,7 +6,7 @@ It does two things before it becomes dbt (`exec`, no extra process):
   started it dies (PR_SET_PDEATHSIG), so a run killed by `kill -9`, the OOM killer or a crash
   never leaves a dbt behind that goes on writing to the warehouse unseen. If that process is
   already gone when dbt would start, dbt does not start at all. On the local target dbt also
-  holds the DuckDB file's dbt lock (core/locks.py) until it exits, so where the kernel
+  holds the DuckDB file's dbt lock (operations/locks.py) until it exits, so where the kernel
   cannot kill it, the next run waits for it instead of starting a second writer.
 - it answers `--version` from the installed package's metadata: dagster-dbt asks for the
   version once per run, and `dbt --version` would import all of dbt and look up PyPI for a
@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from coffee_assets.core.locks import DBT_LOCK, lock_path
+from coffee_assets.operations.locks import DBT_LOCK, lock_path
 
 # The pid of the process that runs dbt, set by it in dbt's environment (see defs/dbt/resources.py).
 PARENT_PID_ENV = "COFFEE_DBT_PARENT_PID"

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from coffee_assets.defs.runs.books import MARKED_TAG, mark_failed_partitions, recover_dead_runs
+from coffee_assets.operations.books import MARKED_TAG, mark_failed_partitions, recover_dead_runs
 
 HEALTH_SENSOR = "run_health"
 RECENT_FAILURES_SECONDS = 7 * 24 * 3600

@@ -11,8 +11,8 @@ that uses the warehouse names, and the `run_health` sensor (health.py).
   while the daemon runs and, on the local target (no daemon under run-local.sh), every run
   before it takes the warehouse.
 - **The warehouse's lock** (local target only: DuckDB has one writer). A run holds the DuckDB
-  file's run lock from its start to its end (core/locks.py), so runs never interleave; the lock
-  dies with the run's process. A run that finds it taken waits, saying for whom.
+  file's run lock from its start to its end (operations/locks.py), so runs never interleave;
+  the lock dies with the run's process. A run that finds it taken waits, saying for whom.
 - **Failed ranges.** With `DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS` (one planned event
   per asset and run instead of one per asset and partition, see docs/running.md), Dagster no
   longer knows which partitions a failed run left undone, and shows them as they were before.
@@ -34,8 +34,8 @@ import dagster as dg
 import psutil
 from pydantic import PrivateAttr
 
-from coffee_assets.core import locks
-from coffee_assets.platform import dagster_internals as internals
+from coffee_assets.operations import dagster_internals as internals
+from coffee_assets.operations import locks
 from coffee_assets.platform.partitions import check_run_range
 from coffee_assets.platform.target import LOCAL
 from coffee_assets.settings import Settings

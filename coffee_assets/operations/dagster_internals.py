@@ -232,7 +232,7 @@ def code_server_client(host: str, port: int) -> Any:
     """A gRPC client of a code server (`dagster code-server start` or `dagster api grpc`):
     `ping` reaches the process that serves the code (a proxy forwards it), `heartbeat` is
     answered by the proxy itself, `reload_code` starts a new inner process, as the UI's Reload
-    does (defs/runs/watchdog.py)."""
+    does (operations/watchdog.py)."""
     from dagster._grpc.client import DagsterGrpcClient
 
     return DagsterGrpcClient(host=host, port=port)
@@ -253,7 +253,7 @@ def set_pool_limit_if_new(instance: dg.DagsterInstance, pool: str, limit: int) -
 def storage_engine(storage: Any) -> sqlalchemy.engine.Engine:
     """The SQLAlchemy engine a dagster-postgres storage holds (`_engine`, which its
     optimize_for_webserver replaces with a pooled one): dagster-postgres offers no public way
-    to reach it, and platform/pg_storage.py adds a connection check to its pool."""
+    to reach it, and operations/pg_storage.py adds a connection check to its pool."""
     engine = getattr(storage, "_engine", None)
     if not isinstance(engine, sqlalchemy.engine.Engine):
         raise TypeError(f"{type(storage).__name__} holds no SQLAlchemy engine in _engine any more")

@@ -13,7 +13,7 @@ that same code server) can look at them. The watchdog asks the inner process eve
   minute, when the outer one still answers; when nothing answers, prod-local.sh restarts the
   code server and the watchdog keeps failing dead runs until it is back.
 
-    python -m coffee_assets.defs.runs.watchdog PORT [SECONDS]
+    python -m coffee_assets.operations.watchdog PORT [SECONDS]
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from coffee_assets.defs.runs.books import recover_dead_runs
-from coffee_assets.platform.dagster_internals import code_server_client
+from coffee_assets.operations.books import recover_dead_runs
+from coffee_assets.operations.dagster_internals import code_server_client
 
 MISSES = 2  # a reload in progress, a busy moment: one missed ping is not yet a dead server
 RELOAD_EVERY_SECONDS = 60  # a location that fails to load is not reloaded every few seconds

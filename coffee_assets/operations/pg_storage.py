@@ -57,7 +57,7 @@ def ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 def _test_connections_on_checkout(storage: Any) -> None:
     # Imported here, in the webserver only: the fenced module loads dagster-dbt (2 s), which
     # the daemon and the runs opening the instance do not need for this.
-    from coffee_assets.platform.dagster_internals import storage_engine
+    from coffee_assets.operations.dagster_internals import storage_engine
 
     sa.event.listen(storage_engine(storage), "checkout", ping_on_checkout)
 
