@@ -10,11 +10,11 @@ import pytest
 
 from coffee_assets.core import contract as c
 from coffee_assets.core.dates import as_date, days_between
-from coffee_assets.operations.dbt_process import duckdb_path
 from coffee_assets.core.sql import between, date_literal
 from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars, window_env
 from coffee_assets.defs.dbt.translator import is_daily, sources_read
 from coffee_assets.defs.raw.quarantine import DayStates
+from coffee_assets.operations.dbt_process import duckdb_path
 from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 
 from . import processes
@@ -28,6 +28,9 @@ def test_dbt_vars_stay_the_same_and_the_window_goes_in_the_environment(tmp_path)
     assert vars_ == {"start_date": "2025-01-01", "duckdb_path": str(tmp_path / "w.duckdb")}
     args = dbt_build_args(vars_)
     assert args[:2] == ["build", "--vars"] and json.loads(args[2]) == vars_
+    # No JSON artifacts unless run_results.json is read (BigQuery's job costs).
+    assert args[3:] == ["--no-write-json"]
+    assert dbt_build_args(vars_, run_results=True)[3:] == []
     states = DayStates(quarantined={date(2025, 3, 3): []}, accepted={date(2025, 3, 9): []})
     assert window_env((date(2025, 3, 1), date(2025, 3, 31)), states) == {
         "COFFEE_DBT_MIN_DATE": "2025-03-01",

@@ -216,7 +216,7 @@ def test_a_new_window_keeps_dbts_parse_of_the_project(history, tmp_path):
     copy = history.copy(tmp_path)
     resource = dbt_cli_resource("local")
     warehouse = DuckDBWarehouse(path=str(copy.settings.duckdb_path))
-    vars_ = dbt_build_args(dbt_vars(START, warehouse))[1:]
+    vars_ = dbt_build_args(dbt_vars(START, warehouse))[1:3]  # --vars and its JSON
     args = ["compile", "--select", "fact_order_details", *vars_]
     compiled = "compiled/coffee_dbt/models/marts/core/fact_order_details.sql"
     parsed = {}

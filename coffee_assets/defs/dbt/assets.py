@@ -72,8 +72,16 @@ def window_env(window: tuple[date, date] | None, states: DayStates | None = None
     return {f"{WINDOW_ENV_PREFIX}{name.upper()}": value for name, value in values.items()}
 
 
-def dbt_build_args(vars_: Mapping[str, str]) -> list[str]:
-    return ["build", "--vars", json.dumps(dict(vars_))]
+def dbt_build_args(vars_: Mapping[str, str], *, run_results: bool = False) -> list[str]:
+    """dbt build with these vars. dbt writes its JSON artifacts (manifest.json, run_results.json,
+    graph.gpickle: half a second of every invocation) only when `run_results` is wanted: on
+    BigQuery, for the jobs' costs (node_costs)."""
+    return [
+        "build",
+        "--vars",
+        json.dumps(dict(vars_)),
+        *([] if run_results else ["--no-write-json"]),
+    ]
 
 
 @functools.cache
@@ -122,7 +130,10 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         shown = {name: value for name, value in environment.items() if value}
         context.log.info(f"dbt build with vars {vars_} and window {shown or 'none'}")
         invocation = dbt.cli(
-            dbt_build_args(vars_), context=context, raise_on_error=False, environment=environment
+            dbt_build_args(vars_, run_results=target is GCP),
+            context=context,
+            raise_on_error=False,
+            environment=environment,
         )
         # The events are held until dbt exits: DuckDB's file lock lets the row counts be read
         # only then (dagster-dbt's fetch_row_counts would keep a connection open in this process).
@@ -130,7 +141,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         events = list(invocation.stream())
         dbt.keep_parse(invocation)
         days = len(run_days(context)) if window else 0
-        costs = node_costs(invocation, usd_per_tib)
+        costs = node_costs(invocation, usd_per_tib) if target is GCP else {}
         for event in events:
             cost = costs.get(_unique_id(event) or "", {})
             if isinstance(event, dg.Output):
@@ -202,7 +213,7 @@ def _unique_id(event: Any) -> str | None:
 def node_costs(invocation: Any, usd_per_tib: float) -> dict[str, dict[str, dg.MetadataValue]]:
     """unique_id -> what dbt's adapter says the node's job cost (dbt-bigquery: bytes processed
     and billed, slot time, the job; platform/costs.py). dagster-dbt's events do not carry the
-    adapter response; dbt's run_results.json does. Empty on DuckDB (nothing billed)."""
+    adapter response; dbt's run_results.json does. (BigQuery only: DuckDB bills nothing.)"""
     try:
         results = invocation.get_artifact("run_results.json").get("results", [])
     except (OSError, ValueError):  # dbt died before writing it: its error says why
