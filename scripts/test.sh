@@ -27,7 +27,8 @@ ruff format --check --quiet coffee_assets coffee_assets_tests bench
 # mypy, sqlfluff (the dbt project's SQL) and `dg check defs` take minutes: they are tests
 # (coffee_assets_tests/test_static.py), run beside the others.
 # Both cores (pytest-xdist; tests grouped with xdist_group share a worker), and the slowest tests
-# listed at the end: what the README's CI figure comes from. The groups go out in conftest.py's
+# listed at the end: what the README's CI figure comes from. The costliest by CPU time follow
+# (coffee_assets_tests/cpu_time.py): with both cores busy, that is what a test costs the run. The groups go out in conftest.py's
 # order, the longest first (xdist would otherwise sort them by their number of tests, and a long
 # group of few tests started last, alone on one worker, while the other idled).
 exec python -m pytest -n "$workers" --dist loadgroup --no-loadscope-reorder \
