@@ -14,7 +14,7 @@ What the import converts (the files' meaning does not change):
 - OrderDetails.csv gets this project's OrderDate column: its order's date;
 - booleans are written true/false; any extra column is kept, after the contract's.
 
-What breaks the rules, and what `repair=True` does about it:
+What breaks the rules, and what `repair=True` does about it (repair.py):
 - `customer_registered_by_order_date`: an order by a customer who registered after the order's
   date (the original drew registration dates at random over the whole history). Repair: the
   customer's RegistrationDate moves back to the date of their first order.
@@ -47,7 +47,6 @@ from coffee_assets.core import contract as c
 from coffee_assets.core import rules as r
 from coffee_assets.core.importer.model import (
     HALF_CENT_DOWN,
-    REGISTERED_AFTER_ORDER,
     Change,
     Finding,
     ImportPlan,
@@ -56,7 +55,12 @@ from coffee_assets.core.importer.model import (
     Table,
 )
 from coffee_assets.core.importer.parse import read_table
-from coffee_assets.core.importer.write import cell_text
+from coffee_assets.core.importer.repair import (
+    is_half_cent_down,
+    register_on_first_order,
+    round_half_up,
+)
+from coffee_assets.core.importer.write import money_text
 
 _ARROW = {
     c.INT: pa.int64(),
@@ -182,7 +186,7 @@ def _apply_rules(f: _Files, first: date, last: date) -> None:
     for rows in found.values():
         for row in sorted(rows, key=lambda row: _line(f, row["_rule"], row)):
             rule = row["_rule"]
-            if rule.name == r.AMOUNTS and _half_cent_down(row):
+            if rule.name == r.AMOUNTS and is_half_cent_down(row):
                 _report_half_cent(f, row)
                 continue
             f.findings.append(
@@ -194,7 +198,7 @@ def _apply_rules(f: _Files, first: date, last: date) -> None:
                 )
             )
     if f.repair:
-        _move_registrations_back(f, found[r.REGISTERED_BY_ORDER_DATE])
+        f.changes += register_on_first_order(f.ids(c.CUSTOMERS), found[r.REGISTERED_BY_ORDER_DATE])
 
 
 def _line(f: _Files, rule: r.Rule, row: dict[str, Any]) -> int:
@@ -206,7 +210,7 @@ def _shown(rule: r.Rule, row: dict[str, Any]) -> dict[str, Any]:
     """A rule's row as the importer words it: amounts as money, tables as their files."""
     shown = dict(row)
     for name in rule.money:
-        shown[name] = _money(row[name])
+        shown[name] = money_text(row[name])
     if "missing_from" in row:
         shown["missing_from"] = next(
             t.file_name for t in c.ALL_TABLES if t.table == row["missing_from"]
@@ -230,18 +234,6 @@ def _follows_refused(f: _Files, rule: r.Rule, row: dict[str, Any]) -> bool:
     return False
 
 
-def _half_cent_down(row: dict[str, Any]) -> bool:
-    """The original's rounding of an exact half cent down, and nothing else wrong."""
-    sub, discount, expected = row["SubTotal"], row["DiscountAmount"], row["expected_discount"]
-    exact = sub * row["rate"]  # in 1/100 of a cent
-    return (
-        exact % 100 == 50
-        and discount == expected - 1
-        and row["TotalAmount"] in (sub - discount, sub - expected)
-        and bool(row["DiscountApplied"]) == (row["rate"] > 0)
-    )
-
-
 def _report_half_cent(f: _Files, row: dict[str, Any]) -> None:
     order = f.ids(c.ORDERS)[row["OrderId"]]
     sub, discount, expected, rate = (
@@ -249,42 +241,9 @@ def _report_half_cent(f: _Files, row: dict[str, Any]) -> None:
     )  # fmt: skip
     f.findings.append(
         Finding(HALF_CENT_DOWN, "Orders.csv", order.line,
-                f"order {row['OrderId']}: DiscountAmount {_money(discount)} is "
-                f"{_money(sub)} x {rate}% = {sub * rate / 10000:.4f} rounded down; half up "
-                f"gives {_money(expected)}")
+                f"order {row['OrderId']}: DiscountAmount {money_text(discount)} is "
+                f"{money_text(sub)} x {rate}% = {sub * rate / 10000:.4f} rounded down; half up "
+                f"gives {money_text(expected)}")
     )  # fmt: skip
     if f.repair:
-        _set_amounts(f, order, discount=expected, total=sub - expected)
-
-
-def _move_registrations_back(f: _Files, late: list[dict[str, Any]]) -> None:
-    """Each customer who ordered before registering registers on their first order's day."""
-    first_order: dict[int, date] = {}
-    for row in late:
-        customer, day = row["CustomerId"], row["OrderDate"]
-        first_order[customer] = min(first_order.get(customer, day), day)
-    customers = f.ids(c.CUSTOMERS)
-    for customer, first in sorted(first_order.items()):
-        registration = customers[customer]
-        registered = registration.values["RegistrationDate"]
-        registration.values["RegistrationDate"] = first
-        f.changes.append(
-            Change("Customers.csv", registration.line, f"CustomerId={customer}", "RegistrationDate",
-                   str(registered), str(first), REGISTERED_AFTER_ORDER)
-        )  # fmt: skip
-
-
-def _set_amounts(f: _Files, row: Row, *, discount: int, total: int) -> None:
-    key = f"OrderId={row.values['OrderId']}"
-    for column, new in (("DiscountAmount", discount), ("TotalAmount", total)):
-        old = row.values[column]
-        if old != new:
-            f.changes.append(
-                Change("Orders.csv", row.line, key, column, _money(old), _money(new),
-                       HALF_CENT_DOWN)
-            )  # fmt: skip
-            row.values[column] = new
-
-
-def _money(cents: int) -> str:
-    return cell_text(c.Column("x", c.MONEY), cents)
+        f.changes += round_half_up(order, subtotal=sub, discount=expected)

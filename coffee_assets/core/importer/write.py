@@ -25,6 +25,11 @@ def cell_text(col: c.Column, value: Any) -> str:
     return str(value)
 
 
+def money_text(cents: int) -> str:
+    """An amount in cents as the files write it: 1250 -> 12.50."""
+    return cell_text(c.Column("amount", c.MONEY), cents)
+
+
 def csv_bytes(table: Table, rows: list[Row]) -> bytes:
     """A file in this project's spelling: the contract's columns, then the file's extra ones."""
     out = io.StringIO()
