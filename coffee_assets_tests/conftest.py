@@ -20,7 +20,6 @@ from coffee_assets.defs.schedules.jobs import execute_daily_refresh
 from coffee_assets.settings import Settings
 
 from .alert_servers import AlertServers, start_alert_servers
-from .deployments import gcp_deployment  # noqa: F401 (one gcp deployment per session)
 from .gcp_fixtures import gcp_emulators  # noqa: F401 (the emulators' fixture, for every module)
 
 # As the scripts run Dagster (README, "Instance settings"): one planned-materialization event per
@@ -38,7 +37,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 LONGEST_FIRST = (
     "test_crashes",  # 440
     "deployment",  # test_production's deployment, test_concurrency's guard: ~450
-    "deployment_gcp-deployment",  # the gcp deployment's tests: 356
+    "gcp-deployment",  # test_gcp_deployment.py: 356
     "test_dagster_dev",  # 236
     "test_gcp",  # 227
     "test_quarantine",  # 219

@@ -1,8 +1,7 @@
 """The production shape as scripts/prod-local.sh runs it, one part per process, started and
 stopped for a test, and what tests read of its runs (pools, schedule ticks, backfills): shared by
-test_production.py and test_concurrency.py. The gcp deployment (the
-emulators, BigQuery and GCS) is one per test session, the costliest thing a test starts here;
-conftest.py registers its fixture so that every module gets the same one.
+test_production.py, test_concurrency.py and test_gcp_deployment.py (the same shape on the gcp
+target, against the emulators).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,14 +20,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster_graphql import DagsterGraphQLClient
-from google.api_core.exceptions import Conflict
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
 from coffee_assets.defs.schedules.jobs import SCHEDULE
 from coffee_assets.settings import yesterday
 
-from .gcp_fixtures import Emulators, prepare_gcp_manifest
+from .gcp_fixtures import Emulators
 from .processes import free_port, processes_mentioning, stop_group
 from .test_dagster_dev import LAUNCH_BACKFILL, graphql
 
@@ -334,35 +332,6 @@ def schedule_ticks(deployment: Deployment) -> list[dict]:
 
 # ------------------------------------------------------------------------ the gcp target
 GCP_BUCKET = "coffee-prod"
-# pytest-xdist's group for the tests on the gcp deployment: one worker, beside the local ones.
-GCP_GROUP = "gcp-deployment"
-
-
-@pytest.fixture(scope="session")
-def gcp_deployment(gcp_emulators: Emulators) -> Iterator[Deployment]:
-    """The same shape on the gcp target against the GCS and BigQuery emulators, compute logs in
-    the bucket (deploy/compute-logs-gcs.yaml). The schedule waits for New Year: runs here are
-    the test's."""
-    settings = {
-        **gcp_emulators.env(),
-        "COFFEE_TARGET": "gcp",
-        "COFFEE_GCP_PROJECT": gcp_emulators.project,
-        "COFFEE_GCS_BUCKET": GCP_BUCKET,
-        "COFFEE_BQ_LOCATION": "US",
-        "COFFEE_BQ_RAW_DATASET": "prod_raw",
-        "COFFEE_BQ_DBT_DATASET": "prod_marts",
-        "COFFEE_START_DATE": LAST.isoformat(),
-        "COFFEE_ORDERS_PER_DAY": "60",
-        "COFFEE_SCHEDULE_CRON": "0 0 1 1 *",
-    }
-    with suppress(Conflict):  # made by another module's deployment on the same emulators
-        gcs_client(gcp_emulators).create_bucket(GCP_BUCKET)
-    with pytest.MonkeyPatch.context() as mp:  # the gcp manifest, as the image build prepares it
-        for name, value in settings.items():
-            mp.setenv(name, value)
-        prepare_gcp_manifest()  # the gcp manifest, as the container build prepares it
-    with deployed(settings) as deployment:
-        yield deployment
 
 
 def gcs_client(emulators: Emulators) -> storage.Client:

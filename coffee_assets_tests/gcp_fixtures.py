@@ -172,7 +172,9 @@ def run_emulators(workdir: Path) -> Iterator[Emulators]:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def gcp_emulators(tmp_path_factory) -> Iterator[Emulators]:
+    """The emulators for one module, stopped after its last test (two modules use them, on
+    whichever workers; idle, they would spend CPU until the session ends)."""
     with run_emulators(tmp_path_factory.mktemp("gcp-emulators")) as emulators:
         yield emulators

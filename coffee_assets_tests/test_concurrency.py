@@ -5,12 +5,9 @@ production instance (deploy/dagster.yaml) applies the pools per run. The schedul
 (coffee_assets/defs/schedules/in_flight.py) is evaluated here directly with
 build_schedule_context against an instance holding runs and backfills.
 
-Against the real PostgreSQL, code server, webserver and daemon: on the gcp target (emulators,
-the session's gcp deployment), an asset backfill launched through GraphQL the way the UI does
-(`launchPartitionBackfill` with an asset selection: its runs are __ASSET_JOB runs, without the
-coffee/job tag) while a daily_refresh runs waits its turn, and no warehouse step of one run
-overlaps one of another. The same on the local target, with the schedule ticking in the daemon
-while its run is queued, is test_production.py's first test (on its deployment).
+Against the real PostgreSQL, code server, webserver and daemon: test_production.py's first test
+(the local target, the schedule ticking in the daemon while its run is queued) and
+test_gcp_deployment.py (the gcp target).
 """
 
 from __future__ import annotations
@@ -36,21 +33,8 @@ from coffee_assets.defs.schedules.jobs import DAILY_REFRESH, SCHEDULE, partition
 from coffee_assets.platform.target import BIGQUERY_POOL, DUCKDB_POOL, GCP, LOCAL
 from coffee_assets.settings import Settings
 
-from .deployments import (
-    GCP_GROUP,
-    LAST,
-    Deployment,
-    assert_runs_took_turns,
-    launch_asset_backfill,
-    run_times,
-    set_pool_limit,
-    wait_for_backfill,
-)
-from .test_dagster_dev import wait_for_run
-
-# The local deployment's group, also for the gcp test: xdist names a group by all of a test's
-# marks, and test_production.py's gcp test, in that module's group too, must share its worker
-# (the session's gcp deployment is one per worker).
+# In the local deployment's group (test_production.py): its guard tests are short, and fill the
+# deployment's waits.
 pytestmark = pytest.mark.xdist_group("deployment")
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -216,33 +200,3 @@ def test_a_requested_job_backfill_of_daily_refresh_covers_its_days(defs, instanc
     assert backfill.job_name == DAILY_REFRESH
     instance.add_backfill(backfill)
     assert requested_range(tick(defs, instance)) == (START, START)
-
-
-# ------------------------------------------------------------ real runs, real processes
-@pytest.mark.slow
-@pytest.mark.xdist_group(GCP_GROUP)
-def test_on_the_gcp_target_an_asset_backfill_waits_for_the_running_daily_refresh(gcp_deployment):
-    """On BigQuery (the emulator) too: the asset backfill launched while a daily_refresh runs
-    is queued until it has ended, and no warehouse step of one run overlaps another's."""
-    deployment: Deployment = gcp_deployment
-    set_pool_limit(deployment, BIGQUERY_POOL, 1)  # as on a new instance (docs/deployment.md)
-    client = deployment.client
-    refresh = client.submit_job_execution(DAILY_REFRESH, tags={"dagster/partition": str(LAST)})
-    deadline = time.monotonic() + 180
-    while client.get_run_status(refresh) in (
-        dg.DagsterRunStatus.QUEUED,
-        dg.DagsterRunStatus.NOT_STARTED,
-        dg.DagsterRunStatus.STARTING,
-    ):
-        assert time.monotonic() < deadline, deployment.log("daemon")[-3000:]
-        time.sleep(1)
-    backfill_id = launch_asset_backfill(deployment, LAST)
-    assert wait_for_run(client, refresh, timeout=600) == dg.DagsterRunStatus.SUCCESS, (
-        deployment.log("code-server")[-3000:]
-    )
-    backfill_runs = wait_for_backfill(deployment, backfill_id, timeout=600)
-    assert len(backfill_runs) >= 2, backfill_runs
-    assert (
-        min(run_times(deployment, r)[0] for r in backfill_runs) < run_times(deployment, refresh)[1]
-    )
-    assert_runs_took_turns(deployment, [refresh, *backfill_runs], BIGQUERY_POOL)

@@ -50,15 +50,12 @@ from coffee_assets.platform.target import DUCKDB_POOL
 from .alert_servers import RecordingHttpServer
 from .deployments import (
     APP_ROLE,
-    GCP_BUCKET,
-    GCP_GROUP,
     LAST,
     SCRIPT,
     Deployment,
     assert_nothing_left,
     assert_runs_took_turns,
     deployed,
-    gcs_client,
     launch_asset_backfill,
     new_deployment,
     run_times,
@@ -69,9 +66,9 @@ from .deployments import (
 from .processes import free_port, stop_group
 from .test_dagster_dev import graphql, wait_for_run
 
-# One worker runs the tests on this module's deployment; the gcp tests share the session's gcp
-# deployment (GCP_GROUP), and the tests of prod-local.sh on its own, which start their own
-# PostgreSQL and processes, are a group of their own (run beside the others).
+# One worker runs the tests on this module's deployment; the tests of prod-local.sh on its own,
+# which start their own PostgreSQL and processes, are a group of their own (run beside the
+# others). The gcp target's deployment is test_gcp_deployment.py's.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("deployment")]
 SCRIPT_GROUP = "script"
 
@@ -599,30 +596,3 @@ def test_the_whole_starts_a_dead_code_server_again_and_ctrl_c_stops_everything()
     finally:
         stop_group(proc)
     assert_nothing_left(deployment.base)
-
-
-@pytest.mark.xdist_group(GCP_GROUP)
-def test_on_the_gcp_target_a_queued_run_loads_bigquery_and_logs_to_gcs(
-    gcp_deployment, gcp_emulators
-):
-    client = gcp_deployment.client
-    run_id = client.submit_job_execution(DAILY_REFRESH, tags={"dagster/partition": str(LAST)})
-    status = wait_for_run(client, run_id, timeout=600)
-    assert status == dg.DagsterRunStatus.SUCCESS, gcp_deployment.log("code-server")[-3000:]
-    with gcp_deployment.instance() as instance:
-        assert "PIPELINE_ENQUEUED" in event_types(instance, run_id)
-        materialized = {
-            e.dagster_event.asset_key.to_user_string()
-            for e in instance.all_logs(run_id)
-            if e.dagster_event and e.dagster_event.is_step_materialization
-        }
-    assert "dbt_models/flat_order_details" in materialized
-    # Each step's stdout/stderr in the bucket, below the prefix, named by the run.
-    logs = [
-        b.name
-        for b in gcs_client(gcp_emulators).list_blobs(GCP_BUCKET, prefix="dagster-compute-logs/")
-    ]
-    assert any(run_id in name for name in logs), logs[:20]
-    assert any(name.endswith(".err") for name in logs) and any(
-        name.endswith(".out") for name in logs
-    )
