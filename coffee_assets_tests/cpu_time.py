@@ -6,18 +6,21 @@ costs the whole run (it may wait for a schedule's tick while the other worker co
 time does. A test's time is its setup, call and teardown in its worker, plus every process the
 worker waited for meanwhile (Dagster's processes, dbt, PostgreSQL), with what those processes'
 own children used: so a module's deployment counts in the test that starts it and the one that
-stops it.
+stops it. Every test's figure goes to test-artifacts/cpu-seconds.json (git-ignored), the
+costliest first.
 """
 
 from __future__ import annotations
 
 import json
 import resource
+from pathlib import Path
 
 import pytest
 
 _KEY = "coffee_cpu_seconds"
 _SHOWN = 25
+_ARTIFACT = Path(__file__).resolve().parent.parent / "test-artifacts" / "cpu-seconds.json"
 # nodeid -> CPU seconds, in each worker; the controller gathers the workers' when they finish.
 _SECONDS: dict[str, float] = {}
 
@@ -55,5 +58,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
         "=", f"CPU time: {total / 60:.1f} min in all; the costliest {_SHOWN} tests"
     )
     ranked = sorted(_SECONDS.items(), key=lambda item: -item[1])
+    _ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    _ARTIFACT.write_text(json.dumps(dict(ranked), indent=1) + "\n")
     for nodeid, seconds in ranked[:_SHOWN]:
         terminalreporter.write_line(f"{seconds:8.1f}s {100 * seconds / total:5.1f}%  {nodeid}")
