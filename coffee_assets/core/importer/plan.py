@@ -37,11 +37,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from coffee_assets.core import contract as c
 from coffee_assets.core import rules as r
@@ -60,25 +60,7 @@ from coffee_assets.core.importer.repair import (
     register_on_first_order,
     round_half_up,
 )
-from coffee_assets.core.importer.write import money_text
-
-_ARROW = {
-    c.INT: pa.int64(),
-    c.MONEY: pa.decimal128(12, 2),
-    c.RATE: pa.decimal128(4, 2),
-    c.STRING: pa.string(),
-    c.DATE: pa.date32(),
-    c.BOOL: pa.bool_(),
-    c.FLOAT: pa.float64(),
-}
-
-
-def _sql_value(col: c.Column, value: Any) -> Any:
-    """A parsed value as the raw table holds it (money in cents and rates in hundredths as
-    exact decimals)."""
-    if value is not None and col.type in (c.MONEY, c.RATE):
-        return Decimal(value) / 100
-    return value
+from coffee_assets.core.importer.write import contract_arrays, money_text
 
 
 def _load(con: duckdb.DuckDBPyConnection, table: Table, first_day: date) -> None:
@@ -86,12 +68,9 @@ def _load(con: duckdb.DuckDBPyConnection, table: Table, first_day: date) -> None
     An order line whose order is unknown has no date of its own: it is given the history's
     first day, so that the rules still see it (the references rule reports it)."""
     contract = table.contract
-    columns = {}
-    for col in contract.columns:
-        values = [_sql_value(col, row.values.get(col.name)) for row in table.rows]
-        if col.name == contract.date_column:
-            values = [first_day if v is None else v for v in values]
-        columns[col.name] = pa.array(values, type=_ARROW[col.type])
+    columns = contract_arrays(contract, table.rows)
+    if contract.date_column:
+        columns[contract.date_column] = pc.fill_null(columns[contract.date_column], first_day)
     arrow = pa.table(columns)  # noqa: F841 (read by DuckDB by name)
     con.execute(f"CREATE TABLE {contract.table} AS SELECT * FROM arrow")
 
