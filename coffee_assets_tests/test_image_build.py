@@ -35,6 +35,9 @@ def test_the_dockerfile_runs_the_build_script_as_a_user_without_privileges_and_n
     assert instructions("RUN")[-1] == "bash scripts/build-image.sh"
     env = " ".join(instructions("ENV"))
     assert not re.search(r"(PASSWORD|TOKEN|SECRET|KEY)\w*=", env), env
+    # Bytecode compiled at build: a pod starts with an empty writable layer, and compiling what
+    # the definitions import costs ~9 s of CPU (15.6 s against 6.4 s to import them, measured).
+    assert "UV_COMPILE_BYTECODE=1" in env.split(), env
     assert not instructions("ENTRYPOINT")  # the chart passes whole commands as arguments
     assert '"dagster", "api", "grpc", "-m", "coffee_assets.definitions"' in instructions("CMD")[0]
     ignored = (ROOT / ".dockerignore").read_text().split()
