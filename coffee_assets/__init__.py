@@ -4,8 +4,7 @@ import warnings
 
 # Features this project uses on purpose, whose stability labels Dagster would otherwise repeat at
 # every definitions load (here, once, with the reason). Matched by message, not by Dagster's
-# warning classes: importing dagster here would cost every entry point of the package ~2 s,
-# coffee-dbt's included (it runs twice per dbt step).
+# warning classes: importing dagster here would cost every entry point of the package ~2 s.
 # - single-run backfills (`backfill_policy`, beta): a range is one run and one dbt invocation;
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
 # - partitioned asset checks (preview): a daily check records which day is bad.

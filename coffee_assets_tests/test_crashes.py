@@ -101,14 +101,34 @@ def started_step(instance: dg.DagsterInstance, step: str) -> dg.DagsterRun | Non
     return None
 
 
-def dbt_processes(data: Path) -> list[psutil.Process]:
-    """dbt processes writing this test's warehouse (their --vars name its file)."""
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if "dbt" in cmdline and str(data / "warehouse.duckdb") in cmdline:
-            found.append(process)
-    return found
+def holds_the_warehouse(pid: int, data: Path) -> bool:
+    """Whether the process has this test's DuckDB file open."""
+    target = str(data / "warehouse.duckdb")
+    try:
+        return any(f.path == target for f in psutil.Process(pid).open_files())
+    except psutil.Error:
+        return False
+
+
+def warehouse_holders(data: Path) -> list[int]:
+    """Every process that has this test's DuckDB file open."""
+    return [p.pid for p in psutil.process_iter() if holds_the_warehouse(p.pid, data)]
+
+
+def in_dbt_writing(pid: int, instance: dg.DagsterInstance, run_id: str, data: Path) -> bool:
+    """Whether the (paused) run is in its dbt step with the warehouse open. A process stopped in
+    the middle of a commit holds SQLite's write lock: the look then fails, and counts as no."""
+    if not holds_the_warehouse(pid, data):
+        return False
+    try:
+        return not step_ended(instance, run_id, "coffee_dbt_models")
+    except sqlalchemy.exc.OperationalError:
+        return False
+
+
+def step_ended(instance: dg.DagsterInstance, run_id: str, step: str) -> bool:
+    ends = (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE)
+    return any(entry.step_key == step for entry in instance.all_logs(run_id, of_type=set(ends)))
 
 
 def table_snapshot(settings: Settings) -> dict[str, list]:
@@ -182,16 +202,27 @@ def test_a_run_killed_in_its_raw_load_is_failed_by_the_daemon_and_the_next_run_s
     assert table_snapshot(home.settings()) == pipeline.snapshot()
 
 
-def test_a_run_killed_during_dbt_takes_dbt_with_it_and_the_next_run_succeeds(tmp_path, pipeline):
+def test_a_run_killed_during_dbt_leaves_nothing_writing_and_the_next_run_succeeds(
+    tmp_path, pipeline
+):
+    """dbt runs on a thread of the run's process (operations/dbt_in_process.py): killed in the
+    middle of dbt's build (the process stopped, then seen inside the dbt step with the warehouse
+    open), the run leaves no process behind that holds the warehouse."""
     home = Home(tmp_path)
     first = home.start_run(log="killed")
-    dbt = wait_for(lambda: dbt_processes(home.data), "dbt process")
+    instance = home.instance()
+    run = wait_for(lambda: started_step(instance, "coffee_dbt_models"), "dbt step")
+    deadline = time.monotonic() + 240
+    while True:
+        assert time.monotonic() < deadline, "the run was never seen in dbt with the warehouse open"
+        pause(first.pid)
+        if in_dbt_writing(first.pid, instance, run.run_id, home.data):
+            break
+        os.kill(first.pid, signal.SIGCONT)
+        time.sleep(0.02)
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
-    # The kernel kills dbt with the run's process (coffee-dbt's PR_SET_PDEATHSIG).
-    psutil.wait_procs(dbt, timeout=10)
-    assert dbt_processes(home.data) == []
-    instance = home.instance()
+    assert warehouse_holders(home.data) == []
     [killed] = instance.get_runs()
     assert killed.status == dg.DagsterRunStatus.STARTED
 

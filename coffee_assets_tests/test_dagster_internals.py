@@ -2,6 +2,10 @@
 each against a real instance: an upgrade of Dagster that changes one of them fails here, by
 name."""
 
+import os
+import subprocess
+import sys
+
 import dagster as dg
 import pytest
 
@@ -99,10 +103,20 @@ def test_a_pools_limit_is_set_once_and_a_limit_set_by_hand_stays():
         assert instance.event_log_storage.get_concurrency_info("bigquery").slot_count == 0
 
 
-def test_the_dbt_resource_does_not_load_dbt_into_the_run_process(tmp_path, monkeypatch):
-    """dagster-dbt's private hook still exists (else the override silently stops applying), and
-    a cli() call of the project's dbt resource neither calls it nor loads an adapter."""
-    from dagster_dbt import DbtCliResource
+def test_the_dbt_resource_runs_dbt_in_this_process_through_dagster_dbts_invocation(
+    tmp_path, monkeypatch
+):
+    """The three private parts InProcessDbtCliResource uses: dagster-dbt's cli() starts dbt
+    through the class its resource module names (put back afterwards), `_cli_version` is the
+    installed dbt-core's, and the adapter hook is never called. dbt runs in this process (no
+    child), its structured log read by dagster-dbt as from a process; a dbt that fails gives
+    dagster-dbt's error with its exit code and dbt's own message."""
+    import json
+    from importlib import metadata
+
+    import dagster_dbt.core.resource as resource_module
+    import psutil
+    from dagster_dbt import DbtCliInvocation, DbtCliResource
 
     from coffee_assets.defs.dbt.resources import dbt_cli_resource
 
@@ -111,10 +125,37 @@ def test_the_dbt_resource_does_not_load_dbt_into_the_run_process(tmp_path, monke
     monkeypatch.setattr(
         DbtCliResource, "_initialize_dbt_core_adapter", lambda _self, args: calls.append(args)
     )
-    invocation = dbt_cli_resource("local").cli(["--version"], target_path=tmp_path)
-    invocation.wait()
-    assert invocation.is_successful()
-    assert calls == [] and invocation.adapter is None
+    dbt = dbt_cli_resource("local")
+    assert str(dbt._cli_version) == metadata.version("dbt-core")
+    vars_ = json.dumps({"duckdb_path": str(tmp_path / "w.duckdb")})
+    children = {child.pid for child in psutil.Process().children(recursive=True)}
+
+    listed = dbt.cli(["ls", "--vars", vars_], target_path=tmp_path / "ls")
+    assert isinstance(listed, internals.InProcessDbtCliInvocation)
+    assert resource_module.DbtCliInvocation is DbtCliInvocation
+    events = list(listed.stream_raw_events())
+    assert {child.pid for child in psutil.Process().children(recursive=True)} <= children
+    assert listed.process.pid == os.getpid() and listed.is_successful()
+    info = [event.raw_event["info"] for event in events]
+    assert info[0]["name"] == "MainReportVersion"
+    printed = [line["msg"] for line in info if line["name"] == "PrintEvent"]
+    assert "coffee_dbt.marts.core.fact_order_details" in printed
+    assert not any(line["level"] == "debug" for line in info)
+    assert calls == [] and listed.adapter is None
+
+    # dbt opens the DuckDB file; once it is done another process can (DuckDB allows one
+    # writing process per file: dbt-duckdb would keep it open, dbt_in_process.release_duckdb).
+    shown = dbt.cli(["show", "--inline", "select 42 as answer", "--vars", vars_],
+                    target_path=tmp_path / "show")  # fmt: skip
+    assert shown.is_successful() and (tmp_path / "w.duckdb").exists()
+    opener = f"import duckdb; duckdb.connect({str(tmp_path / 'w.duckdb')!r}).close()"
+    assert subprocess.run([sys.executable, "-c", opener], check=False).returncode == 0
+
+    broken = dbt.cli(["ls", "--vars", "{not json"], target_path=tmp_path / "broken",
+                     raise_on_error=False)  # fmt: skip
+    error = broken.get_error()
+    assert error is not None and broken.process.returncode == 2
+    assert "failed with exit code `2`" in str(error) and "vars" in str(error).lower()
 
 
 def test_a_dead_pooled_connection_is_replaced_when_it_is_taken(tmp_path):

@@ -12,9 +12,9 @@ from coffee_assets.core import contract as c
 from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.sql import between, date_literal
 from coffee_assets.defs.dbt.assets import dbt_build_args, dbt_vars, window_env
+from coffee_assets.defs.dbt.resources import vars_text
 from coffee_assets.defs.dbt.translator import is_daily, sources_read
 from coffee_assets.defs.raw.quarantine import DayStates
-from coffee_assets.operations.dbt_process import duckdb_path
 from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 
 from . import processes
@@ -99,11 +99,11 @@ def test_daily_models_and_the_sources_they_read():
     assert not is_daily({"resource_type": "test", "config": {"materialized": "incremental"}})
 
 
-def test_coffee_dbt_finds_the_warehouse_in_the_dbt_vars():
-    args = ["build", "--vars", json.dumps({"duckdb_path": "/data/w.duckdb"}), "--target", "local"]
-    assert duckdb_path(args) == "/data/w.duckdb"
-    assert duckdb_path(["build", "--vars", "{}"]) is None
-    assert duckdb_path(["parse"]) is None
+def test_the_vars_of_a_dbt_command_line_are_read_as_given():
+    vars_ = json.dumps({"duckdb_path": "/data/w.duckdb"})
+    assert vars_text(["build", "--vars", vars_, "--target", "local"]) == vars_
+    assert vars_text(["build", "--vars"]) is None
+    assert vars_text(["parse"]) is None
 
 
 def test_test_servers_get_ports_no_outgoing_connection_or_other_worker_can_take(monkeypatch):

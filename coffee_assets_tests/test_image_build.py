@@ -71,7 +71,7 @@ def test_the_build_script_in_a_fresh_copy_makes_a_code_server_for_the_gcp_target
         assert (fresh / "coffee_dbt" / "target" / target / "manifest.json").is_file()
     venv = fresh / ".venv"
     assert not (venv / "bin" / "pytest").exists()  # runtime packages only
-    assert (venv / "bin" / "coffee-dbt").is_file()
+    assert (venv / "bin" / "dbt").is_file()  # dbt-core: the runs run it in their own process
 
     # The image's command, with the environment a deployment gives it.
     port = free_port()

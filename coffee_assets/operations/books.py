@@ -226,15 +226,6 @@ class RunBooks(dg.ConfigurableResource):
                 log=log.info,
             )
         )
-        # A dbt that outlived a killed run (where the kernel cannot kill it with its parent)
-        # still writes: wait until it is done rather than start a second writer.
-        locks.acquire(
-            locks.lock_path(self.warehouse, locks.DBT_LOCK),
-            holder,
-            resource=resource,
-            timeout=self.lock_timeout_seconds,
-            log=log.info,
-        ).release()
 
 
 def run_books(settings: Settings) -> RunBooks:

@@ -14,9 +14,14 @@ in a run.
 from __future__ import annotations
 
 import logging
+import subprocess
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+from typing import Any, cast
 
 import dagster as dg
 import sqlalchemy
@@ -24,7 +29,10 @@ from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
 from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliInvocation, DbtCliResource
+from packaging import version
+
+from coffee_assets.operations.dbt_in_process import DbtInProcess
 
 PLANNED = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
 MATERIALIZED = dg.DagsterEventType.ASSET_MATERIALIZATION
@@ -195,13 +203,63 @@ def freshness_states(
     }
 
 
-class WithoutInProcessDbtAdapter(DbtCliResource):
-    """DbtCliResource that does not load dbt into the calling process before each invocation.
+# What InProcessDbtCliResource.cli() adds to the environment dbt sees (dbt reads its environment
+# on its own thread: this process's, changed by nobody else meanwhile).
+_invocation_environment: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "dbt_invocation_environment", default=None
+)
 
-    dagster-dbt builds a dbt adapter in the run's own process on every `cli()` call (seconds of
-    importing and parsing) for its optional row-count and column-metadata fetching, which this
-    project does not use: it reads row counts through its warehouse resource. The subprocess
-    that runs dbt is unaffected."""
+
+class InProcessDbtCliInvocation(DbtCliInvocation):
+    """dagster-dbt's invocation of a dbt command, with dbt run in this process
+    (operations/dbt_in_process.py) rather than as a child process. `run` is the classmethod
+    dagster-dbt's `cli()` starts dbt with; everything after (reading the structured log, the
+    asset events, errors) is dagster-dbt's own, reading DbtInProcess as it reads a process."""
+
+    @classmethod
+    def run(  # type: ignore[override]  # dagster-dbt's call passes these as keywords
+        cls,
+        args: Sequence[str],
+        env: dict[str, str],
+        project_dir: Path,
+        dbt_project: Any = None,
+        **fields: Any,
+    ) -> InProcessDbtCliInvocation:
+        env = {**env, **(_invocation_environment.get() or {})}
+        process = cast(subprocess.Popen, DbtInProcess(args, env, project_dir))
+        return cls(process=process, project_dir=project_dir, project=dbt_project, **fields)
+
+
+class InProcessDbtCliResource(DbtCliResource):
+    """DbtCliResource that runs dbt in the calling process (operations/dbt_in_process.py),
+    through three of dagster-dbt's private parts:
+
+    - `cli()` starts dbt through the `DbtCliInvocation` its module names: for the call, that
+      name is InProcessDbtCliInvocation;
+    - `_cli_version` is the installed dbt-core's, not `dbt --version`'s (a process that imports
+      all of dbt and looks up PyPI for a newer release);
+    - `_initialize_dbt_core_adapter` is skipped: dagster-dbt builds a second dbt adapter on
+      every call (seconds of parsing) for its optional row-count and column-metadata fetching,
+      which this project does not use: it reads row counts through its warehouse resource."""
+
+    def cli(
+        self, args: Sequence[str], *, environment: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> DbtCliInvocation:
+        """dagster-dbt's cli(), dbt run in this process with `environment` added to its
+        environment variables."""
+        import dagster_dbt.core.resource as resource_module
+
+        token = _invocation_environment.set(dict(environment or {}))
+        resource_module.DbtCliInvocation = InProcessDbtCliInvocation  # type: ignore[misc]
+        try:
+            return super().cli(args, **kwargs)
+        finally:
+            resource_module.DbtCliInvocation = DbtCliInvocation  # type: ignore[misc]
+            _invocation_environment.reset(token)
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(metadata.version("dbt-core"))
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 (dagster-dbt's private hook)
         return None

@@ -2,9 +2,9 @@
 
 DuckDB allows one writing process per file. A run that uses the warehouse holds `RUN_LOCK` for
 its whole execution, so two runs never interleave their steps (one run's dbt between another's
-loads and reports); the dbt process a run starts holds `DBT_LOCK` while it writes. Both are
-operating-system file locks (flock): the kernel releases them when the process that holds them
-dies, however it dies, so a killed run never blocks the next one.
+loads and reports); dbt runs in the run's process (operations/dbt_in_process.py), under the same
+lock. It is an operating-system file lock (flock): the kernel releases it when the process that
+holds it dies, however it dies, so a killed run never blocks the next one.
 
 Whoever holds a lock writes who it is next to it (`<lock>.holder`), so a run that has to wait
 says which run, which process and since when, every `log_every` seconds, and gives up with that
@@ -25,7 +25,6 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 RUN_LOCK = ".run.lock"
-DBT_LOCK = ".dbt.lock"
 
 
 class WarehouseBusyError(Exception):

@@ -1,4 +1,4 @@
-"""The dbt CLI resource: dbt of this Python environment, started through `coffee-dbt`."""
+"""The dbt resource: dbt of this Python environment, run in the run's own process."""
 
 from __future__ import annotations
 
@@ -9,24 +9,27 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 
 from coffee_assets.core.project import DBT_PROJECT_DIR
-from coffee_assets.operations.dagster_internals import WithoutInProcessDbtAdapter
-from coffee_assets.operations.dbt_process import PARENT_PID_ENV, real_dbt, vars_text
+from coffee_assets.operations.dagster_internals import InProcessDbtCliResource
 
 
 def dbt_executable() -> str:
-    """`coffee-dbt` (operations/dbt_process.py) of this environment, so dbt dies with its run; plain
-    dbt where the project is not installed (then an orphaned dbt can outlive a crash)."""
-    front = Path(sys.executable).with_name("coffee-dbt")
-    if front.exists():
-        return str(front)
-    return shutil.which("coffee-dbt") or real_dbt()
+    """The `dbt` of this Python environment (an unactivated venv too), else the one on PATH: what
+    the tests and the bench run by hand (Dagster runs dbt in the run's process)."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def vars_text(args: list[str]) -> str | None:
+    """The text of a dbt command line's `--vars` value, as given (None without one)."""
+    if "--vars" not in args[:-1]:
+        return None
+    return args[args.index("--vars") + 1]
 
 
 # dbt's saved parse of the project (partial_parse.msgpack): dbt writes it into each invocation's
@@ -35,32 +38,15 @@ PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 PARSES_KEPT = 16
 
 
-@contextmanager
-def environ(values: Mapping[str, str]) -> Iterator[None]:
-    """This process's environment with `values` set, as it was afterwards."""
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-class CoffeeDbtCliResource(WithoutInProcessDbtAdapter):
+class CoffeeDbtCliResource(InProcessDbtCliResource):
     """DbtCliResource that
 
-    - tells `coffee-dbt` which process started it (its parent): dbt exits if that process is
-      gone before dbt starts, and is killed when it dies afterwards;
+    - runs dbt in the calling process (operations/dbt_in_process.py): no dbt process to start,
+      none a crash can leave behind;
     - passes an invocation its own environment variables (the run's window, which dbt reads
       while the models run: coffee_dbt/macros/window.sql);
     - keeps dbt's parse of the project from one invocation to the next (`keep_parse`): dbt
-      parses again only the files that changed, not the whole project (seconds per run).
-
-    (dbt itself is not loaded into the run's process: see WithoutInProcessDbtAdapter.)"""
+      parses again only the files that changed, not the whole project (seconds per run)."""
 
     def parse_cache(self, args: list[str]) -> Path:
         """Where the parse of invocations with these args' vars is kept, on this target: dbt
@@ -81,10 +67,7 @@ class CoffeeDbtCliResource(WithoutInProcessDbtAdapter):
         # Gone meanwhile (another invocation pruned it): dbt parses the project, as without one.
         with contextlib.suppress(FileNotFoundError):
             shutil.copyfile(self.parse_cache(list(args)), seeded)
-        values = {PARENT_PID_ENV: str(os.getpid()), **(environment or {})}
-        # dagster-dbt starts dbt inside cli(), with this process's environment.
-        with environ(values):
-            return super().cli(args, target_path=target_path, **kwargs)
+        return super().cli(args, target_path=target_path, environment=environment, **kwargs)
 
     def keep_parse(self, invocation: DbtCliInvocation) -> None:
         """Once dbt has exited: keep the parse in its target folder (the one it started with, or
@@ -111,5 +94,9 @@ class CoffeeDbtCliResource(WithoutInProcessDbtAdapter):
 def dbt_cli_resource(target: str) -> DbtCliResource:
     """dbt of this Python environment (an unactivated venv works too), on the given dbt target."""
     return CoffeeDbtCliResource(
-        project_dir=str(DBT_PROJECT_DIR), target=target, dbt_executable=dbt_executable()
+        project_dir=str(DBT_PROJECT_DIR),
+        # Named, not left to dbt: its default is the working directory's profiles.yml.
+        profiles_dir=str(DBT_PROJECT_DIR),
+        target=target,
+        dbt_executable=dbt_executable(),
     )
