@@ -377,6 +377,15 @@ def report(results: list[dict]) -> None:
                 f"({(b.seconds - data_work) / data_work:.2f}x the data work)"
             )
         print(f"  events                {events:7d}  ({events / r['days']:.1f} per partition-day)")
+        if r is not first:
+            # What each day adds (the daily materializations and check evaluations), without
+            # what every run records once whatever its range (steps, unpartitioned assets).
+            more = events - sum(first["backfill"].events.values())
+            print(
+                f"  events per day beyond the {first['days']}-day run's "
+                f"{more / (r['days'] - first['days']):5.1f}  (the run's own: "
+                f"{events - more / (r['days'] - first['days']) * r['days']:.0f})"
+            )
         for kind, n in b.events.most_common():
             print(f"      {kind:<32} {n:6d}")
         print(
