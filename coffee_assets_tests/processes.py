@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -97,3 +98,38 @@ def processes_mentioning(text: str) -> list[str]:
         except psutil.Error:  # gone meanwhile, or another user's (not ours to find)
             continue
     return found
+
+
+def holds_file(pid: int, path: Path) -> bool:
+    """Whether the process has the file open."""
+    try:
+        return any(f.path == str(path) for f in psutil.Process(pid).open_files())
+    except psutil.Error:
+        return False
+
+
+def file_holders(path: Path) -> list[int]:
+    """Every process that has the file open."""
+    return [p.pid for p in psutil.process_iter() if holds_file(p.pid, path)]
+
+
+def step_ended(instance: Any, run_id: str, step: str) -> bool:
+    """Whether the run's step has succeeded or failed (its event in the instance)."""
+    import dagster as dg
+
+    ends = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    return any(entry.step_key == step for entry in instance.all_logs(run_id, of_type=ends))
+
+
+def in_dbt_writing(pid: int, instance: Any, run_id: str, warehouse: Path) -> bool:
+    """Whether the (paused) run is in its dbt step with the warehouse open: dbt runs on a thread
+    of the run's process. A process stopped in the middle of a commit holds SQLite's write lock:
+    the look then fails, and counts as no."""
+    import sqlalchemy.exc
+
+    if not holds_file(pid, warehouse):
+        return False
+    try:
+        return not step_ended(instance, run_id, "coffee_dbt_models")
+    except sqlalchemy.exc.OperationalError:
+        return False

@@ -16,7 +16,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import psutil
 import pytest
 import sqlalchemy.exc
 
@@ -30,7 +29,7 @@ from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
 from coffee_assets.settings import Settings
 
 from .conftest import LAST, START
-from .processes import pause
+from .processes import file_holders, in_dbt_writing, pause
 
 DAY = timedelta(days=1)
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -99,36 +98,6 @@ def started_step(instance: dg.DagsterInstance, step: str) -> dg.DagsterRun | Non
             if entry.step_key == step:
                 return run
     return None
-
-
-def holds_the_warehouse(pid: int, data: Path) -> bool:
-    """Whether the process has this test's DuckDB file open."""
-    target = str(data / "warehouse.duckdb")
-    try:
-        return any(f.path == target for f in psutil.Process(pid).open_files())
-    except psutil.Error:
-        return False
-
-
-def warehouse_holders(data: Path) -> list[int]:
-    """Every process that has this test's DuckDB file open."""
-    return [p.pid for p in psutil.process_iter() if holds_the_warehouse(p.pid, data)]
-
-
-def in_dbt_writing(pid: int, instance: dg.DagsterInstance, run_id: str, data: Path) -> bool:
-    """Whether the (paused) run is in its dbt step with the warehouse open. A process stopped in
-    the middle of a commit holds SQLite's write lock: the look then fails, and counts as no."""
-    if not holds_the_warehouse(pid, data):
-        return False
-    try:
-        return not step_ended(instance, run_id, "coffee_dbt_models")
-    except sqlalchemy.exc.OperationalError:
-        return False
-
-
-def step_ended(instance: dg.DagsterInstance, run_id: str, step: str) -> bool:
-    ends = (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE)
-    return any(entry.step_key == step for entry in instance.all_logs(run_id, of_type=set(ends)))
 
 
 def table_snapshot(settings: Settings) -> dict[str, list]:
@@ -216,13 +185,13 @@ def test_a_run_killed_during_dbt_leaves_nothing_writing_and_the_next_run_succeed
     while True:
         assert time.monotonic() < deadline, "the run was never seen in dbt with the warehouse open"
         pause(first.pid)
-        if in_dbt_writing(first.pid, instance, run.run_id, home.data):
+        if in_dbt_writing(first.pid, instance, run.run_id, home.data / "warehouse.duckdb"):
             break
         os.kill(first.pid, signal.SIGCONT)
         time.sleep(0.02)
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
-    assert warehouse_holders(home.data) == []
+    assert file_holders(home.data / "warehouse.duckdb") == []
     [killed] = instance.get_runs()
     assert killed.status == dg.DagsterRunStatus.STARTED
 

@@ -132,6 +132,7 @@ def test_the_dbt_resource_runs_dbt_in_this_process_through_dagster_dbts_invocati
 
     listed = dbt.cli(["ls", "--vars", vars_], target_path=tmp_path / "ls")
     assert isinstance(listed, internals.InProcessDbtCliInvocation)
+    assert listed.termination_timeout_seconds == 0  # the field dagster-dbt waits on, interrupted
     assert resource_module.DbtCliInvocation is DbtCliInvocation
     events = list(listed.stream_raw_events())
     assert {child.pid for child in psutil.Process().children(recursive=True)} <= children

@@ -227,7 +227,11 @@ class InProcessDbtCliInvocation(DbtCliInvocation):
     ) -> InProcessDbtCliInvocation:
         env = {**env, **(_invocation_environment.get() or {})}
         process = cast(subprocess.Popen, DbtInProcess(args, env, project_dir))
-        return cls(process=process, project_dir=project_dir, project=dbt_project, **fields)
+        invocation = cls(process=process, project_dir=project_dir, project=dbt_project, **fields)
+        # An interrupted run (terminated from the UI) does not wait for dbt: a thread cannot be
+        # stopped from outside, and dbt ends with the run's process, which the interruption ends.
+        invocation.termination_timeout_seconds = 0
+        return invocation
 
 
 class InProcessDbtCliResource(DbtCliResource):

@@ -143,4 +143,5 @@ class DbtInProcess:
 
     def send_signal(self, sig: int) -> None:  # noqa: ARG002 (Popen's signature)
         """What a run's interruption forwards to dbt (SIGINT). dbt on a thread cannot be
-        interrupted from outside: it ends with the run's process, which an interrupted run ends."""
+        interrupted from outside: it ends with the run's process, which an interrupted run ends
+        (without waiting for dbt: InProcessDbtCliInvocation)."""
