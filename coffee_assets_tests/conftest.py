@@ -28,11 +28,11 @@ os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 # The environment's executables (dbt, dg, dagster) first, also when pytest is run directly.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
-# The order pytest-xdist hands the groups out in (scripts/test.sh runs two workers and keeps this
+# The order pytest-xdist hands the groups out in (scripts/test.sh runs three workers and keeps this
 # order: --no-loadscope-reorder): the longest first, so that short groups fill the gaps at the end
 # instead of a long one starting last. A group is what xdist names it: its tests' xdist_group
 # marks, sorted and joined by "_" (a test without one is its module's group, below). Each worker
-# takes two groups up front (the first and third go to one, the second and fourth to the other).
+# takes two groups up front, in turn (with three workers: the first and fourth go to one).
 # Measured (scripts/test.sh's junit, seconds of test time on this 2-core machine, 2026-12-06).
 LONGEST_FIRST = (
     "test_crashes",  # 440
