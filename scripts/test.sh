@@ -19,7 +19,7 @@ fi
 cat "$system_log"
 # pytest-xdist's workers (read before the COFFEE_ variables go below): three on two cores. Much
 # of the suite is waiting (daemons' ticks, servers starting, runs queued): on 2026-12-07 the
-# whole suite took 874 s of pytest with two workers and 768 s with three, for the same CPU time.
+# clean clone took 874 s of pytest with two workers and 744 s with three, for about the same CPU.
 workers="${COFFEE_TEST_WORKERS:-3}"
 # Tests make their own data folders, settings and Dagster instances; never the user's.
 unset DAGSTER_HOME $(compgen -v COFFEE_ || true)
