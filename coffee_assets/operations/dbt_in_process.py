@@ -1,8 +1,8 @@
 """dbt in the run's own process, behind the interface dagster-dbt reads a dbt process by.
 
 dagster-dbt runs dbt as a child process and reads its structured log (`--log-format json`, one
-JSON object per line) from the child's stdout. Starting that child costs 4.6 s of CPU before dbt
-does anything (importing dbt, which the run's process has mostly imported already, since
+JSON object per line) from the child's stdout. Starting that child costs 3-4.6 s of CPU before
+dbt does anything (importing dbt, which the run's process has mostly imported already, since
 dagster-dbt imports it too), on every run. `DbtInProcess` runs the same command through dbt's
 programmatic API (`dbtRunner`) on a thread of the run's process instead, and stands where
 dagster-dbt expects a `subprocess.Popen`: `args`, `stdout` (the same JSON lines, written by a
@@ -118,9 +118,13 @@ class DbtInProcess:
 
         code = ERRORED
         try:
-            with _one_at_a_time, environ(self._env):
-                runner = dbtRunner(callbacks=[self._event])
-                result = runner.invoke(self.args[1:])
+            with _one_at_a_time:
+                try:
+                    with environ(self._env):
+                        result = dbtRunner(callbacks=[self._event]).invoke(self.args[1:])
+                finally:
+                    # Under the lock: the next invocation's database is not this one's to close.
+                    release_duckdb()
             if result.exception is not None:
                 # Printed as is by dagster-dbt (not JSON): the traceback lands in the step's log.
                 self._line("".join(traceback.format_exception(result.exception)).rstrip())
@@ -129,7 +133,6 @@ class DbtInProcess:
             self._line(traceback.format_exc().rstrip())
             raise
         finally:
-            release_duckdb()
             self.returncode = code
             self._out.close()
 
