@@ -18,6 +18,7 @@ from coffee_assets.core import contract as c
 from coffee_assets.core.importer.manifest import MANIFEST_KEY, ImportManifest
 from coffee_assets.core.project import DBT_PROJECT_DIR
 from coffee_assets.definitions import build_definitions
+from coffee_assets.defs.alerts.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_SENSOR
 from coffee_assets.defs.dbt.project import dbt_project, prepare_if_dev_and_changed
 from coffee_assets.defs.schedules.jobs import partition_range_tags
 from coffee_assets.platform.target import DUCKDB_POOL
@@ -228,6 +229,15 @@ def test_settings_from_env(tmp_path):
     assert settings.duckdb_path == tmp_path / "warehouse.duckdb"
     assert settings.bucket_dir == tmp_path / "bucket"
     assert settings.orders_per_day == 120
+
+
+def test_the_alert_sensors_tick_as_often_as_the_setting_says(defs, tmp_path):
+    sensors = (CHECK_ALERT_SENSOR, RUN_FAILURE_SENSOR)
+    assert [defs.resolve_sensor_def(s).minimum_interval_seconds for s in sensors] == [60, 60]
+    quick = build_definitions(
+        Settings.from_env({"COFFEE_DATA_DIR": str(tmp_path), "COFFEE_ALERT_INTERVAL_SECONDS": "10"})
+    )
+    assert [quick.resolve_sensor_def(s).minimum_interval_seconds for s in sensors] == [10, 10]
 
 
 @pytest.mark.parametrize(

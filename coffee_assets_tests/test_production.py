@@ -98,6 +98,8 @@ query($schedule: String!) {
     ... on Schedule { scheduleState { status } } }
 }"""
 
+ALERT_INTERVAL = 10
+
 
 @pytest.fixture(scope="module")
 def webhook() -> Iterator[RecordingHttpServer]:
@@ -109,14 +111,16 @@ def webhook() -> Iterator[RecordingHttpServer]:
 @pytest.fixture(scope="module")
 def deployment(webhook) -> Iterator[Deployment]:
     """The local target, its history three days long, the schedule every minute (its tick comes
-    within a minute, evaluated by the daemon), alerts to a webhook; the duckdb pool at 0 until
-    the first test lets the runs go."""
+    within a minute, evaluated by the daemon), alerts to a webhook, the alert sensors every 10 s
+    (what COFFEE_ALERT_INTERVAL_SECONDS is for); the duckdb pool at 0 until the first test lets
+    the runs go."""
     with deployed(
         {
             "COFFEE_START_DATE": START.isoformat(),
             "COFFEE_ORDERS_PER_DAY": "60",
             "COFFEE_SCHEDULE_CRON": "* * * * *",
             "COFFEE_ALERT_WEBHOOK_URL": webhook.url,
+            "COFFEE_ALERT_INTERVAL_SECONDS": str(ALERT_INTERVAL),
         },
         pool_limits={DUCKDB_POOL: 0},
     ) as deployment:
@@ -191,7 +195,7 @@ def test_the_schedule_asks_once_through_the_queue_and_an_asset_backfill_waits_it
 
 def wait_for_alert_sensor_ticks(deployment: Deployment, after: float) -> None:
     """Until both alert sensors have completed a tick that started after `after` (the daemon
-    evaluates them every 60 s at most)."""
+    evaluates them every ALERT_INTERVAL seconds, as soon as it has started)."""
     deadline = time.monotonic() + 150
     while True:
         ticks = [

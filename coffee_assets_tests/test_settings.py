@@ -120,3 +120,11 @@ def test_the_smtp_defaults_are_the_channels_unless_set():
         AlertSettings.from_env({**email, "COFFEE_SMTP_USER": "me"})
     with pytest.raises(SettingsError, match="COFFEE_SMTP_PORT set but e-mail alerts are off"):
         AlertSettings.from_env({"COFFEE_SMTP_PORT": "25"})
+
+
+def test_the_alert_interval_is_a_number_of_seconds_the_daemon_can_keep():
+    assert AlertSettings.from_env({}).interval_seconds == 60
+    assert AlertSettings.from_env({"COFFEE_ALERT_INTERVAL_SECONDS": " 10 "}).interval_seconds == 10
+    for bad in ("1", "a minute", "-5", "86400"):
+        with pytest.raises(SettingsError, match="COFFEE_ALERT_INTERVAL_SECONDS=.* from 5 to 3600"):
+            AlertSettings.from_env({"COFFEE_ALERT_INTERVAL_SECONDS": bad})

@@ -47,6 +47,12 @@ class AlertSettings(EnvSettings):
     dagster_url: str = env_field(
         "COFFEE_DAGSTER_URL", "http://localhost:3000", "the UI's address, for run links in alerts"
     )
+    interval_seconds: int = env_field(
+        "COFFEE_ALERT_INTERVAL_SECONDS",
+        60,
+        "how often the daemon looks for new failures and retries channels (the alert sensors' "
+        "minimum interval: 5 to 3600 s)",
+    )
 
     def _all_or_none(self, channel: str, variables: tuple[str, ...]) -> None:
         present = self.is_set(*variables)
@@ -83,6 +89,16 @@ class AlertSettings(EnvSettings):
         text = str(value).strip()
         if not text.isdigit() or not 0 < int(text) < 65536:
             raise ValueError(f"COFFEE_SMTP_PORT={text!r} is not a port (1 to 65535)")
+        return int(text)
+
+    @field_validator("interval_seconds", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> int:
+        text = str(value).strip()
+        if not text.isdigit() or not 5 <= int(text) <= 3600:
+            raise ValueError(
+                f"COFFEE_ALERT_INTERVAL_SECONDS={text!r} is not a number of seconds from 5 to 3600"
+            )
         return int(text)
 
     @field_validator("smtp_tls", mode="before")

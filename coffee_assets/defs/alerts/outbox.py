@@ -4,8 +4,9 @@ An alert enters the outbox with the channels enabled at that moment. Each tick t
 whose next attempt is due, on the channels that have not accepted them yet: a channel that takes
 an alert is done with it (it never gets it twice), a channel that fails (a Slack 500, an SMTP
 server restarting, a webhook timeout) is tried again on a later tick: on the next one, then
-after skipping 1, 3, 7 ... ticks (the daemon ticks the sensors every minute: 1, 2, 4, 8 ...
-minutes), at most an hour apart, for RETRY_SECONDS (two days); only then the alert is given up
+after skipping 1, 3, 7 ... ticks (the daemon ticks the sensors every
+COFFEE_ALERT_INTERVAL_SECONDS, a minute by default: 1, 2, 4, 8 ... minutes), at most 60 ticks
+(an hour) apart, for RETRY_SECONDS (two days); only then the alert is given up
 on that channel, said in the tick's log as an error. (Counting ticks rather than seconds keeps
 the backoff the daemon's rhythm, and testable without a clock.) The outbox is part of the
 sensor's cursor, which Dagster stores: a daemon restart keeps it. Every tick whose delivery
@@ -23,7 +24,7 @@ from coffee_assets.core.alert import Alert
 from coffee_assets.defs.alerts.channels import AlertChannels
 
 RETRY_SECONDS = 2 * 24 * 3600
-MAX_SKIPPED_TICKS = 59  # at most an hour between tries, at the daemon's minute
+MAX_SKIPPED_TICKS = 59  # at most 60 ticks between tries: an hour at the default interval
 
 
 def ticks_to_skip(attempts: int) -> int:

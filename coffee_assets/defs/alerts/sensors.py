@@ -299,10 +299,10 @@ def deliver(
     return f"{len(new)} new alert(s); {delivery.summary()}"
 
 
-def build_check_alert_sensor() -> dg.SensorDefinition:
+def build_check_alert_sensor(interval_seconds: int) -> dg.SensorDefinition:
     @dg.sensor(
         name=CHECK_ALERT_SENSOR,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Announces every failed asset check of this code location (ERROR and WARN, dbt "
@@ -459,10 +459,10 @@ def run_failure_alert(
     )
 
 
-def build_run_failure_alert_sensor() -> dg.SensorDefinition:
+def build_run_failure_alert_sensor(interval_seconds: int) -> dg.SensorDefinition:
     @dg.sensor(
         name=RUN_FAILURE_SENSOR,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Announces every failed run of the instance once, on the configured alert "
