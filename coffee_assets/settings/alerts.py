@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import SecretStr, field_validator, model_validator
 
-from coffee_assets.settings.base import EnvSettings, check_url, env_field, one_of
+from coffee_assets.settings.base import EnvSettings, check_url, env_field, one_of, whole_number
 
 TLS_MODES = ("starttls", "ssl", "none")
 _EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+")
@@ -86,20 +86,14 @@ class AlertSettings(EnvSettings):
     @field_validator("smtp_port", mode="before")
     @classmethod
     def _port(cls, value: Any) -> int:
-        text = str(value).strip()
-        if not text.isdigit() or not 0 < int(text) < 65536:
-            raise ValueError(f"COFFEE_SMTP_PORT={text!r} is not a port (1 to 65535)")
-        return int(text)
+        return whole_number("COFFEE_SMTP_PORT", value, 1, 65535, "a port (1 to 65535)")
 
     @field_validator("interval_seconds", mode="before")
     @classmethod
     def _interval(cls, value: Any) -> int:
-        text = str(value).strip()
-        if not text.isdigit() or not 5 <= int(text) <= 3600:
-            raise ValueError(
-                f"COFFEE_ALERT_INTERVAL_SECONDS={text!r} is not a number of seconds from 5 to 3600"
-            )
-        return int(text)
+        return whole_number(
+            "COFFEE_ALERT_INTERVAL_SECONDS", value, 5, 3600, "a number of seconds from 5 to 3600"
+        )
 
     @field_validator("smtp_tls", mode="before")
     @classmethod

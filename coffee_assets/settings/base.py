@@ -142,6 +142,15 @@ class EnvSettings(BaseSettings):
         return f"{variable}={error['input']!r}: {error['msg']}"
 
 
+def whole_number(variable: str, value: Any, low: int, high: int, what: str) -> int:
+    """`value` as a whole number from `low` to `high`, surrounding spaces aside; else the error
+    says it is not `what`."""
+    text = str(value).strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"{variable}={text!r} is not {what}")
+    return int(text)
+
+
 def one_of(variable: str, value: Any, choices: tuple[str, ...]) -> str:
     """`value`, case and surrounding spaces aside, when it is one of `choices`."""
     text = str(value).strip().lower()
