@@ -53,8 +53,10 @@ from coffee_assets.core.business_calendar import (  # noqa: E402
     known_days,
 )
 from coffee_assets.core.dates import days_between  # noqa: E402
-from coffee_assets.core.generator import GeneratorConfig, generate_day, get_profile  # noqa: E402
 from coffee_assets.core.generator import events as ev  # noqa: E402
+from coffee_assets.core.generator.config import GeneratorConfig  # noqa: E402
+from coffee_assets.core.generator.core import generate_day  # noqa: E402
+from coffee_assets.core.generator.profiles import get_profile  # noqa: E402
 from coffee_assets.core.generator.reference import PRODUCTS  # noqa: E402
 from coffee_assets.core.public_holidays import HolidayCalendar  # noqa: E402
 

@@ -32,14 +32,10 @@ import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from coffee_assets.core.generator import (  # noqa: E402
-    GeneratorConfig,
-    generate_day,
-    generate_range,
-    get_profile,
-    write_range,
-)
-from coffee_assets.core.generator.writer import day_paths  # noqa: E402
+from coffee_assets.core.generator.config import GeneratorConfig  # noqa: E402
+from coffee_assets.core.generator.core import generate_day, generate_range  # noqa: E402
+from coffee_assets.core.generator.profiles import get_profile  # noqa: E402
+from coffee_assets.core.generator.writer import day_paths, write_range  # noqa: E402
 
 START = date(2025, 1, 1)
 

@@ -51,8 +51,8 @@ import dagster as dg  # noqa: E402
 
 from coffee_assets.core import contract as c  # noqa: E402
 from coffee_assets.core.dates import days_between  # noqa: E402
-from coffee_assets.core.generator import generate_day, to_csv_bytes  # noqa: E402
-from coffee_assets.core.generator.core import reference_tables_for  # noqa: E402
+from coffee_assets.core.generator.core import generate_day, reference_tables_for  # noqa: E402
+from coffee_assets.core.generator.writer import to_csv_bytes  # noqa: E402
 from coffee_assets.core.project import DBT_PROJECT_DIR  # noqa: E402
 from coffee_assets.core.reports import render_report  # noqa: E402
 from coffee_assets.core.rules import duplicated_keys, rules_of  # noqa: E402

@@ -27,7 +27,7 @@ from coffee_assets.defs.schedules.jobs import SCHEDULE
 from coffee_assets.settings import yesterday
 
 from .gcp_fixtures import Emulators
-from .processes import free_port, processes_mentioning, stop_group
+from .processes import code_server_serving, free_port, processes_mentioning, stop_group
 from .test_dagster_dev import LAUNCH_BACKFILL, graphql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,19 +84,13 @@ class Deployment:
         raise TimeoutError(f"{part} not ready after {timeout} s: {self.log(part)[-3000:]}")
 
     def is_ready(self, part: str) -> bool:
-        check = {
-            "postgres": ["pg_isready", "-h", "127.0.0.1", "-p", self.env["COFFEE_PG_PORT"]],
-            "code-server": [
-                str(ROOT / ".venv/bin/dagster"), "api", "grpc-health-check",
-                "-h", "127.0.0.1", "-p", self.env["COFFEE_CODE_SERVER_PORT"],
-            ],
-        }.get(part)  # fmt: skip
-        if check and subprocess.run(check, capture_output=True, check=False).returncode != 0:
-            return False
+        if part == "code-server":
+            return code_server_serving(int(self.env["COFFEE_CODE_SERVER_PORT"]))
         if part == "postgres":  # the server answers before its roles and password files exist
+            check = ["pg_isready", "-h", "127.0.0.1", "-p", self.env["COFFEE_PG_PORT"]]
+            if subprocess.run(check, capture_output=True, check=False).returncode != 0:
+                return False
             return "Ctrl-C stops PostgreSQL" in self.log(part)
-        if check:
-            return True
         if part == "watchdog":
             return "watching the code server" in self.log(part)
         try:

@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import grpc
 import psutil
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 # Ports handed out come from below the kernel's ephemeral range (32768-60999 by default), which
 # outgoing connections draw their source ports from: a port that bind(0) found free is in that
@@ -44,6 +46,19 @@ def free_port() -> int:
         _handed_out.add(port)
         return port
     raise RuntimeError(f"no free port left in {_port_slice()}")
+
+
+def code_server_serving(port: int, host: str = "127.0.0.1", timeout: float = 5) -> bool:
+    """Whether a code server (`dagster api grpc` or `dagster code-server start`) says it serves:
+    the standard gRPC health check it registers, the one `dagster api grpc-health-check` sends,
+    asked from this process (the command costs 1.3 s of CPU to start, each time it polls)."""
+    with grpc.insecure_channel(f"{host}:{port}") as channel:
+        request = health_pb2.HealthCheckRequest(service="DagsterApi")
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(request, timeout=timeout)
+        except grpc.RpcError:
+            return False
+    return answer.status == health_pb2.HealthCheckResponse.SERVING
 
 
 def stop_group(proc: subprocess.Popen, timeout: float = 300) -> None:

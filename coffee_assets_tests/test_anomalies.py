@@ -18,8 +18,9 @@ from coffee_assets.core import anomalies as a
 from coffee_assets.core import contract as c
 from coffee_assets.core import price_list as pl
 from coffee_assets.core.dates import days_between
-from coffee_assets.core.generator import GeneratorConfig, generate_day
 from coffee_assets.core.generator import events as ev
+from coffee_assets.core.generator.config import GeneratorConfig
+from coffee_assets.core.generator.core import generate_day
 from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.defs.business.checks import calendar as store_day_calendar

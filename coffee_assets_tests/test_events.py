@@ -7,9 +7,10 @@ from collections import Counter
 from datetime import date, timedelta
 
 from coffee_assets.core import contract
-from coffee_assets.core.generator import GeneratorConfig, generate_day, get_profile
 from coffee_assets.core.generator import events as ev
-from coffee_assets.core.generator.core import reference_tables_for
+from coffee_assets.core.generator.config import GeneratorConfig
+from coffee_assets.core.generator.core import generate_day, reference_tables_for
+from coffee_assets.core.generator.profiles import get_profile
 from coffee_assets.core.generator.reference import PRICE_CENTS, PRODUCTS
 
 START = date(2025, 1, 1)

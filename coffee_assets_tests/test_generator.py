@@ -21,24 +21,19 @@ import pytest
 
 from coffee_assets.cli import generate as cli
 from coffee_assets.core import contract
-from coffee_assets.core.generator import (
-    PROFILES,
-    DayData,
-    GeneratorConfig,
-    core,
-    generate_day,
-    generate_range,
-    get_profile,
-    reference_tables,
+from coffee_assets.core.generator import core, writer
+from coffee_assets.core.generator.config import GeneratorConfig
+from coffee_assets.core.generator.core import DayData, generate_day, generate_range
+from coffee_assets.core.generator.events import reference_tables
+from coffee_assets.core.generator.profiles import PROFILES, Season, VolumeProfile, get_profile
+from coffee_assets.core.generator.reference import PRICE_CENTS
+from coffee_assets.core.generator.schema import arrow_schema
+from coffee_assets.core.generator.writer import (
     to_csv_bytes,
     write_day,
     write_range,
     write_reference,
-    writer,
 )
-from coffee_assets.core.generator.profiles import Season, VolumeProfile
-from coffee_assets.core.generator.reference import PRICE_CENTS
-from coffee_assets.core.generator.schema import arrow_schema
 
 START = date(2025, 1, 1)
 Z = 5.0  # tolerance in standard errors

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -128,3 +130,19 @@ def test_the_alert_interval_is_a_number_of_seconds_the_daemon_can_keep():
     for bad in ("1", "a minute", "-5", "86400"):
         with pytest.raises(SettingsError, match="COFFEE_ALERT_INTERVAL_SECONDS=.* from 5 to 3600"):
             AlertSettings.from_env({"COFFEE_ALERT_INTERVAL_SECONDS": bad})
+
+
+def test_reading_the_settings_imports_no_dagster_and_no_data_library():
+    """`coffee-settings`, which every script runs first, reads the settings without Dagster or
+    the generator's pyarrow and pandas (a second of CPU each time; the generator's package
+    imports none of its modules)."""
+    probe = (
+        "import sys\n"
+        "from coffee_assets.settings.check import main\n"
+        "main([])\n"
+        "print(sorted(m for m in ('dagster', 'pandas', 'pyarrow') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    assert result.stdout.splitlines()[-1] == "[]", result.stdout

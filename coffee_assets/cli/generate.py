@@ -12,7 +12,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from coffee_assets.core.generator.core import DayData, GeneratorConfig
+from coffee_assets.core.generator.config import GeneratorConfig
+from coffee_assets.core.generator.core import DayData
 from coffee_assets.core.generator.profiles import PROFILES, get_profile
 from coffee_assets.core.generator.writer import write_range
 from coffee_assets.settings import Settings, SettingsError

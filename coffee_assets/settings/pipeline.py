@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 
-from coffee_assets.core.generator import GeneratorConfig, get_profile
+from coffee_assets.core.generator.config import GeneratorConfig
+from coffee_assets.core.generator.profiles import get_profile
 from coffee_assets.core.project import PROJECT_ROOT, TIMEZONE
 from coffee_assets.core.public_holidays import DEFAULT_COUNTRY, HolidayCalendar
 from coffee_assets.settings.alerts import AlertSettings

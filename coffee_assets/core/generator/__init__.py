@@ -1,36 +1,12 @@
 """The coffee chain's synthetic data generator: pure Python, numpy and pyarrow, no Dagster.
 
-from coffee_assets.core.generator import GeneratorConfig, generate_day, write_day
+from coffee_assets.core.generator.config import GeneratorConfig
+from coffee_assets.core.generator.core import generate_day
+from coffee_assets.core.generator.writer import write_day
 data = generate_day(GeneratorConfig(seed=42), date(2025, 1, 1))
 write_day(Path("data/csv_sources"), data)
+
+Import from the modules: this package imports none of them, so what needs only a profile or a
+GeneratorConfig (the settings, which every script checks first with `coffee-settings`) does not
+import numpy, pyarrow and pandas, a second of CPU each time.
 """
-
-from coffee_assets.core.generator.core import DayData, GeneratorConfig, generate_day, generate_range
-from coffee_assets.core.generator.events import reference_tables
-from coffee_assets.core.generator.profiles import PROFILES, Season, VolumeProfile, get_profile
-from coffee_assets.core.generator.writer import (
-    RangeSummary,
-    to_csv_bytes,
-    write_day,
-    write_files,
-    write_range,
-    write_reference,
-)
-
-__all__ = [
-    "PROFILES",
-    "DayData",
-    "GeneratorConfig",
-    "RangeSummary",
-    "Season",
-    "VolumeProfile",
-    "generate_day",
-    "generate_range",
-    "get_profile",
-    "reference_tables",
-    "to_csv_bytes",
-    "write_day",
-    "write_files",
-    "write_range",
-    "write_reference",
-]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -24,7 +24,7 @@ import pyarrow as pa
 from coffee_assets.core import contract
 from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.generator import events, ids
-from coffee_assets.core.generator.profiles import REALISTIC, VolumeProfile
+from coffee_assets.core.generator.config import GeneratorConfig
 from coffee_assets.core.generator.reference import PRICE_CENTS, STORE_IDS, STORE_SHARES
 from coffee_assets.core.generator.schema import arrow_schema
 
@@ -60,23 +60,6 @@ ITEMS_LUT = _lookup(np.arange(1, 6, dtype=np.int64), ITEMS_WEIGHTS, 100)
 QUANTITY_LUT = _lookup(np.arange(1, 4, dtype=np.int64), QUANTITY_WEIGHTS, 20)
 
 _SCHEMAS = {t.table: arrow_schema(t) for t in contract.DAILY_TABLES}
-
-
-@dataclass(frozen=True)
-class GeneratorConfig:
-    """What a day's rows depend on, besides the date."""
-
-    seed: int = 42
-    history_start: date = date(2025, 1, 1)
-    profile: VolumeProfile = field(default=REALISTIC)
-
-    def __post_init__(self) -> None:
-        seed = self.seed
-        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
-        object.__setattr__(self, "history_start", as_date(self.history_start, "history_start"))
-        if not isinstance(self.profile, VolumeProfile):
-            raise ValueError(f"profile must be a VolumeProfile, got {self.profile!r}")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import dagster as dg
 import pyarrow as pa
 
 from coffee_assets.core import contract as c
-from coffee_assets.core.generator import generate_day, to_csv_bytes, write_files
-from coffee_assets.core.generator.core import reference_tables_for
+from coffee_assets.core.generator.core import generate_day, reference_tables_for
+from coffee_assets.core.generator.writer import to_csv_bytes, write_files
 from coffee_assets.core.importer.manifest import ImportManifest, read_manifest
 from coffee_assets.defs.sources.resources import CoffeeGenerator
 from coffee_assets.platform.metadata import days_label

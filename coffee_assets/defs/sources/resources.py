@@ -6,7 +6,8 @@ from datetime import date
 
 import dagster as dg
 
-from coffee_assets.core.generator import GeneratorConfig, get_profile
+from coffee_assets.core.generator.config import GeneratorConfig
+from coffee_assets.core.generator.profiles import get_profile
 from coffee_assets.settings import Settings
 
 
