@@ -4,6 +4,7 @@ with a precise message while the table keeps its previous contents."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -403,3 +404,58 @@ def test_a_negative_price_is_refused(tmp_path, warehouse, table):
     with pytest.raises(RawLoadError) as error:
         warehouse.load_reference(table, str(path))
     assert "column Price, row 1 (line 2): value '-2.50' is less than 0" in str(error.value)
+
+
+# Cells at the edges of the grammar (core/csv_grammar.py), as an Orders.csv or Customers.csv
+# line with one cell changed: (table, column, cell).
+EDGE_CELLS = [
+    (c.ORDERS, "StoreId", " 3 "),
+    (c.ORDERS, "StoreId", "3x"),
+    (c.ORDERS, "StoreId", "   "),
+    (c.ORDERS, "CustomerId", "   "),
+    (c.ORDERS, "OrderType", " Takeaway "),
+    (c.ORDERS, "OrderType", "takeaway"),
+    (c.ORDERS, "DiscountApplied", " true "),
+    (c.ORDERS, "DiscountApplied", "yes"),
+    (c.ORDERS, "SubTotal", " 4.5"),
+    (c.ORDERS, "SubTotal", "4.505"),
+    (c.ORDERS, "SubTotal", "-1"),
+    (c.CUSTOMERS, "LevelOfDiscount", "5%"),
+    (c.CUSTOMERS, "LevelOfDiscount", " 7% "),
+    (c.CUSTOMERS, "LevelOfDiscount", "2.5%"),
+    (c.CUSTOMERS, "LevelOfDiscount", "150%"),
+    (c.CUSTOMERS, "LevelOfDiscount", "None"),
+    (c.CUSTOMERS, "LevelOfDiscount", "0.1"),
+    (c.CUSTOMERS, "LevelOfDiscount", "1.001"),
+    (c.CUSTOMERS, "RegistrationDate", "2025-02-30"),
+]
+GOOD_LINE = {c.ORDERS: GOOD_DAY1[1], c.CUSTOMERS: "2025010100007,0.05,2025-01-01"}
+
+
+@pytest.mark.parametrize(("table", "column", "cell"), EDGE_CELLS)
+def test_the_importer_reads_a_cell_as_the_loader_does(tmp_path, warehouse, table, column, cell):
+    """One grammar: coffee-import (core/importer/parse.py) accepts what the loader loads, with
+    the same value, and refuses what it refuses, in the same words."""
+    from coffee_assets.core.importer.parse import read_table
+
+    fields = GOOD_LINE[table].split(",")
+    fields[table.column_names.index(column)] = cell
+    text = ",".join(table.column_names) + "\n" + ",".join(fields) + "\n"
+    path = tmp_path / "date=2025-01-01" / table.file_name
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    findings: list = []
+    imported = read_table(table, text.encode(), findings)
+    try:
+        warehouse.load_days(table, {DAY1: str(path)})
+    except RawLoadError as exc:
+        loader_words = str(exc).split(f"column {column}, row 1 (line 2): ", 1)[1]
+        assert [f.message for f in findings] == [f"column {column}: {loader_words}"]
+        assert not imported.rows
+        return
+    assert not findings, findings
+    (loaded,) = warehouse.query(f'select "{column}" from coffee_shop.{table.table}')[0:1]
+    value = imported.rows[0].values[column]
+    if table.column(column).type in (c.MONEY, c.RATE):
+        value = Decimal(value) / 100  # the importer holds cents and hundredths
+    assert loaded[0] == value

@@ -74,7 +74,7 @@ class Column:
     empty_if_missing: bool = False
     # What the business allows beyond the type: a POS export can hold values its types allow
     # but no sale has (a negative amount or quantity, an order type nobody knows). The loaders
-    # and the importer enforce these with the same words (`value_rules`, `value_problem`).
+    # and the importer enforce these with the same words (`value_rules`, core/csv_grammar.py).
     minimum: Decimal | None = None
     maximum: Decimal | None = None
     accepted: tuple[str, ...] = ()
@@ -101,26 +101,6 @@ class Column:
         if kind == "accepted":
             return f"{text} not in ({', '.join(sql_string(v) for v in self.accepted)})"
         raise ValueError(f"unknown rule {kind!r}")
-
-    def value_problem(self, value: Decimal | int | float | str) -> str | None:
-        """Why a typed value (numbers as Decimal, int or float) breaks a rule beyond the type,
-        in the words of `value_rules`; None when it breaks none."""
-        for kind, words in self.value_rules():
-            if (
-                kind == "minimum"
-                and self.minimum is not None
-                and Decimal(str(value)) < self.minimum
-            ):
-                return words
-            if (
-                kind == "maximum"
-                and self.maximum is not None
-                and Decimal(str(value)) > self.maximum
-            ):
-                return words
-            if kind == "accepted" and value not in self.accepted:
-                return words
-        return None
 
 
 def sql_string(value: str) -> str:

@@ -20,13 +20,14 @@ import duckdb
 import pyarrow as pa
 
 from coffee_assets.core import contract as c
+from coffee_assets.core import csv_grammar as grammar
+from coffee_assets.core.csv_grammar import q
 from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.platform.warehouse import (
     LoadResult,
     RawLoadError,
     TableSummary,
     Warehouse,
-    q,
     read_header,
     scope_text,
     where_text,
@@ -90,8 +91,7 @@ class DuckDBWarehouse(Warehouse):
             self._validate(con, table)
             columns = ", ".join(q(col.name) for col in table.columns)
             casts = ", ".join(
-                f"cast({_spelled(col)} as {col.type.duckdb}) as {q(col.name)}"
-                for col in table.columns
+                f"{grammar.typed(col, q(col.name))} as {q(col.name)}" for col in table.columns
             )
             con.execute("begin transaction")
             try:
@@ -193,50 +193,33 @@ class DuckDBWarehouse(Warehouse):
                 raise RawLoadError(f"{table.table}: {_csv_error(exc, files)}") from None
 
     def _validate(self, con: duckdb.DuckDBPyConnection, table: c.TableContract) -> None:
-        """Raise on the first value that breaks the contract: empty, unparsable, outside the
-        partition, then what the business does not allow (contract.Column.value_rules).
+        """Raise on the first cell that breaks the contract (core/csv_grammar.py: empty where
+        required, unparsable, what the business does not allow), or whose day lies outside its
+        file's partition.
 
         One query per check, as a filter: DuckDB then skips a check its statistics rule out
         (no NULLs) and stops evaluating a row's conditions at the first that decides it, which
         a single scan computing every check (as aggregates' filters) does not; the scans
         themselves are cheap next to the regular expressions."""
-        checks = []
-        business = []
-        for col in table.columns:
-            ident = q(col.name)
-            if not col.nullable:
-                checks.append((col.name, f"{ident} is null", "where a value is required"))
-            text = _spelled(col)
-            typed = f"try_cast({text} as {col.type.duckdb})"
-            unparsable = f"{typed} is null"
-            if col.type.pattern:
-                # The text as written is tried first, and trimmed only if it fails: a value the
-                # pattern matches has no surrounding spaces (no pattern allows them), so it is
-                # its trimmed self; trimming every value cost a third of the validation.
-                pattern = col.type.pattern
-                unparsable += (
-                    f" or (not regexp_full_match({text}, '{pattern}')"
-                    f" and not regexp_full_match(trim({text}), '{pattern}'))"
-                )
-            bad = f"{ident} is not null and ({unparsable})"
-            checks.append((col.name, bad, f"is not {col.type.words}"))
-            for kind, words in col.value_rules():
-                violated = col.rule_violated(kind, typed, ident)
-                business.append((col.name, f"{ident} is not null and {violated}", words))
+        checks = [check for col in table.columns for check in grammar.checks(col)]
         if table.partitioned:
             ident = q(table.day_column)
             checks.append(
-                (
+                grammar.ValueCheck(
                     table.day_column,
                     f"try_cast({ident} as DATE) is distinct from f.day",
                     "lies outside the file's partition",
                 )
             )
-        for column, predicate, problem in checks + business:
+        # Every type first, then the business's rules: a file's unparsable value is named
+        # before a value out of bounds on an earlier line (a stable sort keeps the rest).
+        checks.sort(key=lambda check: check.business)
+        for check in checks:
             # The lowest rowid is the first offending row in file order (_stage's order).
             hit = con.execute(
-                f"select f.uri, f.day, s._file_index, s.rowid, s.{q(column)} from _stage s "
-                f"join _files f using (_file_index) where {predicate} order by s.rowid limit 1"
+                f"select f.uri, f.day, s._file_index, s.rowid, s.{q(check.column)} from _stage s "
+                f"join _files f using (_file_index) where {check.predicate} "
+                f"order by s.rowid limit 1"
             ).fetchone()
             if hit:
                 uri, day, file_index, rowid, value = hit
@@ -245,10 +228,9 @@ class DuckDBWarehouse(Warehouse):
                     "select count(*) from _stage where _file_index = ? and rowid <= ?",
                     [file_index, rowid],
                 )
-                shown = "empty" if value is None else f"value {value!r}"
                 raise RawLoadError(
-                    f"{table.table}: {where_text(uri, day)}: column {column}, row {row} "
-                    f"(line {row + 1}): {shown} {problem}"
+                    f"{table.table}: {where_text(uri, day)}: column {check.column}, row {row} "
+                    f"(line {row + 1}): {grammar.shown(value)} {check.problem}"
                 )
 
 
@@ -270,21 +252,6 @@ def _staged_text(col: c.Column, header: list[str]) -> str:
     if col.name not in header:
         return "cast(NULL as varchar)" if col.empty_if_missing else _FILE_DAY
     return f"c{header.index(col.name)}"
-
-
-def _spelled(col: c.Column) -> str:
-    """A staged column's text in the contract's spelling: a rate written as a percentage
-    ('5%', as the original's files have it) becomes its fraction ('0.05'). The staged text
-    itself stays as the file wrote it, so error messages quote the file."""
-    ident = q(col.name)
-    if col.type != c.RATE:
-        return ident
-    return (
-        f"(case when regexp_full_match(trim({ident}), '{c.PERCENT}') "
-        f"then cast(cast(rtrim(trim({ident}), '%') as decimal(18, 6)) / 100 as varchar) "
-        f"when trim({ident}) = '{c.NO_RATE}' then '0' "
-        f"else {ident} end)"
-    )
 
 
 _CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (\d+)")

@@ -43,10 +43,6 @@ class LoadResult:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def read_header(path: str) -> list[str]:
     """The header row (contract.parse_header); HeaderError says why it cannot be read."""
     with open(path, "rb") as handle:

@@ -1,76 +1,60 @@
 """The original's files read into typed tables by the contract: every value that the contract
-cannot hold is a finding naming its file, line and column."""
+cannot hold is a finding naming its file, line and column. A cell reads as the `local` target's
+loader reads it (core/csv_grammar.py), checked in an in-memory DuckDB."""
 
 from __future__ import annotations
 
 import csv
 import io
-import re
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
+import duckdb
+import pyarrow as pa
+
 from coffee_assets.core import contract as c
+from coffee_assets.core import csv_grammar as grammar
+from coffee_assets.core.csv_grammar import q
 from coffee_assets.core.importer.model import Finding, ImportProblem, Row, Table
 
-_PERCENT = re.compile(c.PERCENT)
+
+def _judged(
+    columns: list[c.Column], cells: dict[str, list[str | None]]
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Each row's values and the problem of each of its cells that breaks the contract, by the
+    loader's grammar (core/csv_grammar.py), in an in-memory DuckDB: a cell is reported by the
+    first check it breaks. Money is read in cents and rates in hundredths (0.05 -> 5)."""
+    count = len(next(iter(cells.values()), []))
+    stage = pa.table(  # noqa: F841 (read by DuckDB by name)
+        {"_row": pa.array(range(count), pa.int64())}
+        | {col.name: pa.array(cells[col.name], pa.string()) for col in columns}
+    )
+    problems: list[dict[str, str]] = [{} for _ in range(count)]
+    values: list[dict[str, Any]] = [{} for _ in range(count)]
+    with duckdb.connect() as con:
+        for col in columns:
+            for check in grammar.checks(col):
+                hits = con.execute(
+                    f"select _row, {q(col.name)} from stage where {check.predicate}"
+                ).fetchall()
+                for row, cell in hits:
+                    problems[row].setdefault(col.name, f"{grammar.shown(cell)} {check.problem}")
+        if columns:
+            read = ", ".join(
+                f"try_cast({grammar.value_text(col, q(col.name))} as {col.type.duckdb})"
+                for col in columns
+            )
+            for row, *typed in con.execute(f"select _row, {read} from stage").fetchall():
+                for col, value in zip(columns, typed, strict=True):
+                    if col.name not in problems[row]:
+                        values[row][col.name] = _exact(col, value)
+    return values, problems
 
 
-def _parse(col: c.Column, text: str) -> Any:
-    """The value of one field, or raise ValueError with the reason (the contract's words)."""
-    value = _typed(col, text)
-    if value is not None:
-        # Money in cents and rates in hundredths are compared as the amounts they stand for.
-        number = Decimal(value) / 100 if col.type in (c.MONEY, c.RATE) else value
-        problem = col.value_problem(number)
-        if problem:
-            raise ValueError(f"value {text!r} {problem}")
+def _exact(col: c.Column, value: Any) -> Any:
+    """A value as the importer holds it: money in cents and rates in hundredths, as integers."""
+    if value is not None and col.type in (c.MONEY, c.RATE):
+        return int(value * 100)
     return value
-
-
-def _typed(col: c.Column, text: str) -> Any:
-    """The value of one field as its type says, or raise ValueError with the contract's words."""
-    value = text.strip()
-    if value == "":
-        if col.nullable:
-            return None
-        raise ValueError("empty where a value is required")
-    kind = col.type
-    if kind == c.RATE and value == c.NO_RATE:
-        return 0  # the original's generator: a customer without a discount level
-    if kind == c.RATE and _PERCENT.fullmatch(value):
-        hundredths = _cents(value[:-1])  # '5%' -> 5 hundredths; '2.5%' has no exact hundredth
-        if hundredths is None or hundredths % 100 or not 0 <= hundredths <= 10000:
-            raise ValueError(f"value {text!r} is not {kind.words}")
-        return hundredths // 100
-    if kind.pattern and not re.fullmatch(kind.pattern, value):
-        raise ValueError(f"value {text!r} is not {kind.words}")
-    try:
-        if kind == c.INT:
-            return int(value)
-        if kind in (c.MONEY, c.RATE):
-            return _cents(value)  # money in cents, a rate in hundredths (0.05 -> 5)
-        if kind == c.DATE:
-            return date.fromisoformat(value)
-        if kind == c.BOOL:
-            return value.lower() == "true"
-        if kind == c.FLOAT:
-            number = float(value)
-            if number != number or number in (float("inf"), float("-inf")):
-                raise ValueError
-            return number
-    except ValueError:
-        raise ValueError(f"value {text!r} is not {kind.words}") from None
-    return value
-
-
-def _cents(text: str) -> int | None:
-    """'10.5' -> 1050 (exact, no float); None when it has more than 2 decimals."""
-    sign = -1 if text.startswith("-") else 1
-    whole, _, fraction = text.lstrip("-").partition(".")
-    if len(fraction) > 2 or not (whole + fraction).isdigit():
-        return None
-    return sign * (int(whole or "0") * 100 + int(fraction.ljust(2, "0")))
 
 
 def read_table(contract: c.TableContract, data: bytes, findings: list[Finding]) -> Table:
@@ -93,35 +77,42 @@ def read_table(contract: c.TableContract, data: bytes, findings: list[Finding]) 
     if problem:
         raise ImportProblem(f"{name}: {problem}")
     positions = {col.name: header.index(col.name) for col in contract.columns if col.name in header}
+    present = [col for col in contract.columns if col.name in positions]  # the others: later
     extra = [i for i, h in enumerate(header) if h not in contract.column_names]
     table = Table(contract, [header[i] for i in extra], [])
+    lines: list[int] = []
+    extras: list[list[str] | None] = []  # None: a malformed row (its fields cannot be placed)
+    cells: dict[str, list[str | None]] = {col.name: [] for col in present}
+    malformed: dict[int, Finding] = {}
     for fields in reader:
-        line = reader.line_num
         if not fields:
             continue
-        if len(fields) != len(header):
-            findings.append(
-                Finding("malformed", name, line, f"{len(fields)} fields, the header has "
-                        f"{len(header)}")
-            )  # fmt: skip
-            key = contract.key
-            readable = {}
-            if key in positions and positions[key] < len(fields):
-                try:
-                    readable[key] = _parse(contract.column(key), fields[positions[key]])
-                except ValueError:
-                    pass
+        lines.append(reader.line_num)
+        if len(fields) == len(header):
+            extras.append([fields[i] for i in extra])
+            for col in present:  # an empty field is NULL, as DuckDB's CSV reader has it
+                cells[col.name].append(fields[positions[col.name]] or None)
+            continue
+        # Only its key is read, so that a reference to the row is not reported as dangling.
+        words = f"{len(fields)} fields, the header has {len(header)}"
+        malformed[len(extras)] = Finding("malformed", name, reader.line_num, words)
+        extras.append(None)
+        key_at = positions.get(contract.key, len(fields))
+        for col in present:
+            cell = fields[key_at] if col.name == contract.key and key_at < len(fields) else None
+            cells[col.name].append(cell or None)
+    values, problems = _judged(present, cells)
+    for i, line in enumerate(lines):
+        row_extra = extras[i]
+        if row_extra is None:
+            findings.append(malformed[i])
+            readable = {k: v for k, v in values[i].items() if k == contract.key}
             table.refused.append(Row(line, readable, []))
             continue
-        values: dict[str, Any] = {}
-        ok = True
-        for col in contract.columns:
-            if col.name not in positions:  # from_partition_if_missing: filled in later
-                continue
-            try:
-                values[col.name] = _parse(col, fields[positions[col.name]])
-            except ValueError as exc:
-                findings.append(Finding("bad_value", name, line, f"column {col.name}: {exc}"))
-                ok = False
-        (table.rows if ok else table.refused).append(Row(line, values, [fields[i] for i in extra]))
+        for col in present:
+            if col.name in problems[i]:
+                findings.append(
+                    Finding("bad_value", name, line, f"column {col.name}: {problems[i][col.name]}")
+                )
+        (table.refused if problems[i] else table.rows).append(Row(line, values[i], row_extra))
     return table
