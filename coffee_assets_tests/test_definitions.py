@@ -441,6 +441,31 @@ def test_under_dg_the_dbt_manifest_is_parsed_again_only_when_the_project_changed
     assert project.manifest_path.stat().st_mtime_ns == parsed
 
 
+def test_under_dg_a_broken_dbt_edit_is_dbts_message_from_this_process(tmp_path, monkeypatch, capfd):
+    """The parse under `dg` runs in the loading process (no `dbt --version`, no dbt process):
+    an edit dbt cannot parse fails the load with dbt's own words, printed as a dbt process
+    prints them (no Python traceback)."""
+    import dagster_dbt.core.resource
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    folder = tmp_path / "coffee_dbt"
+    shutil.copytree(DBT_PROJECT_DIR, folder, ignore=shutil.ignore_patterns("target", "logs"))
+    model = folder / "models" / "marts" / "core" / "dim_store.sql"
+    model.write_text(model.read_text() + "\n{{ ref('no_such_model') }}\n")
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_process)  # how dagster-dbt starts dbt
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_process)  # dbt --version
+    with pytest.raises(DagsterDbtCliRuntimeError, match="depends on a node named 'no_such_model'"):
+        prepare_if_dev_and_changed(dbt_project("local", folder))
+    printed = capfd.readouterr()
+    assert "Encountered an error" in printed.out + printed.err
+    assert "Traceback" not in printed.out + printed.err
+
+
 def test_a_reversed_range_is_refused_before_any_step(defs):
     """`--partition-range 2025-01-03...2025-01-01`: Dagster's CLI checks that each end is a
     partition, not their order. The run fails as its resources are set up, with one line, and

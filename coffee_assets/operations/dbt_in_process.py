@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dbt_common.events.functions import msg_to_json
+from dbt_common.exceptions import DbtBaseException
 
 # dbt's console log off (the JSON lines go to the callback, and dagster-dbt prints each event it
 # reads); dbt.log in the invocation's target folder keeps its debug log, as for a dbt process.
@@ -98,6 +99,8 @@ class DbtInProcess:
         self._out = os.fdopen(write_end, "wb")
         self._write = threading.Lock()
         self._env = invocation_env(env, project_dir)
+        # `--quiet`: errors only, as a dbt process prints (the manifest's parse under `dg`).
+        self._quiet = "--quiet" in self.args or "-q" in self.args
         self._thread = threading.Thread(target=self._run, name="dbt", daemon=True)
         self._thread.start()
 
@@ -109,8 +112,8 @@ class DbtInProcess:
 
     def _event(self, msg: Any) -> None:
         """An event of dbt's, as `dbt --log-format json` prints it: not the debug ones, which go
-        to dbt.log only (a dbt process prints info and above)."""
-        if msg.info.level != "debug":
+        to dbt.log only (a dbt process prints info and above, or errors only with --quiet)."""
+        if msg.info.level == "error" or (msg.info.level != "debug" and not self._quiet):
             self._line(msg_to_json(msg))
 
     def _run(self) -> None:
@@ -125,8 +128,10 @@ class DbtInProcess:
                 finally:
                     # Under the lock: the next invocation's database is not this one's to close.
                     release_duckdb()
-            if result.exception is not None:
+            if result.exception is not None and not isinstance(result.exception, DbtBaseException):
                 # Printed as is by dagster-dbt (not JSON): the traceback lands in the step's log.
+                # dbt's own errors (a missing ref, bad SQL) it has already told in its events, as
+                # a dbt process does ("Encountered an error: ..."), which prints no traceback.
                 self._line("".join(traceback.format_exception(result.exception)).rstrip())
             code = 0 if result.success else (ERRORED if result.exception else FAILED)
         except BaseException:
