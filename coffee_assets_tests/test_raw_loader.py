@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from coffee_assets.core import contract as c
+from coffee_assets.core.importer.parse import read_table
 from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 from coffee_assets.platform.warehouse import RawLoadError
 
@@ -436,8 +437,6 @@ GOOD_LINE = {c.ORDERS: GOOD_DAY1[1], c.CUSTOMERS: "2025010100007,0.05,2025-01-01
 def test_the_importer_reads_a_cell_as_the_loader_does(tmp_path, warehouse, table, column, cell):
     """One grammar: coffee-import (core/importer/parse.py) accepts what the loader loads, with
     the same value, and refuses what it refuses, in the same words."""
-    from coffee_assets.core.importer.parse import read_table
-
     fields = GOOD_LINE[table].split(",")
     fields[table.column_names.index(column)] = cell
     text = ",".join(table.column_names) + "\n" + ",".join(fields) + "\n"
@@ -454,8 +453,8 @@ def test_the_importer_reads_a_cell_as_the_loader_does(tmp_path, warehouse, table
         assert not imported.rows
         return
     assert not findings, findings
-    (loaded,) = warehouse.query(f'select "{column}" from coffee_shop.{table.table}')[0:1]
+    [(loaded,)] = warehouse.query(f'select "{column}" from coffee_shop.{table.table}')
     value = imported.rows[0].values[column]
     if table.column(column).type in (c.MONEY, c.RATE):
         value = Decimal(value) / 100  # the importer holds cents and hundredths
-    assert loaded[0] == value
+    assert loaded == value

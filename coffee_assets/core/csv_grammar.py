@@ -68,10 +68,10 @@ def typed(col: c.Column, cell: str) -> str:
     return f"cast({value_text(col, cell)} as {col.type.duckdb})"
 
 
-def checks(col: c.Column, cell: str | None = None) -> list[ValueCheck]:
-    """The column's checks, in the order a cell is judged: a value is reported by the first it
-    breaks. `cell` is the staged text column (the column's own name by default)."""
-    cell = cell or q(col.name)
+def checks(col: c.Column) -> list[ValueCheck]:
+    """The column's checks over its staged text column (named as the column), in the order a
+    cell is judged: a value is reported by the first it breaks."""
+    cell = q(col.name)
     found = []
     if not col.nullable:
         found.append(ValueCheck(col.name, blank(cell), REQUIRED))
