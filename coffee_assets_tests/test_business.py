@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -17,9 +17,11 @@ import pytest
 
 from coffee_assets.core import anomalies as a
 from coffee_assets.core import contract as c
+from coffee_assets.core import verdict_table as vt
 from coffee_assets.core.generator import events as ev
 from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.definitions import build_definitions
+from coffee_assets.defs.business import verdicts
 from coffee_assets.defs.business.checks import judge_days, price_moves, stores
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh, partition_range_tags
 from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
@@ -82,6 +84,43 @@ def test_the_generated_outage_warns_and_nothing_else_does(history):
             "Ethiopia Coffee revenue expected"} <= set(warning.metadata)  # fmt: skip
     actual = warning.metadata["Ethiopia Coffee orders"].value
     assert actual < warning.metadata["Ethiopia Coffee orders low"].value
+
+
+def _normalized(verdicts: list[a.DayVerdict]) -> list[a.DayVerdict]:
+    return [
+        replace(v, judgements=sorted(v.judgements, key=lambda j: (j.store_id, j.metric)))
+        for v in verdicts
+    ]
+
+
+def test_the_verdict_table_holds_exactly_what_the_check_judged(history):
+    """store_day_verdicts, written from the run's store_days_as_usual evaluations: every day of
+    the run, each judgement as the judge made it (the raw tables judged again here give the
+    same), one CSV a day in the bucket; its failed rows are the outage's."""
+    warehouse = DuckDBWarehouse(path=str(history.settings.duckdb_path))
+    days = _days(START, LAST)
+    table = verdicts.read(warehouse, days)
+    judged = judge_days(
+        warehouse, START, LAST, stores(warehouse), HolidayCalendar("UA"), price_moves(warehouse)
+    )
+    assert _normalized(table) == _normalized([v for v in judged if v.day >= START])
+    [outage] = ev.outage_days(SEED, START, START, LAST)
+    failed = sql(
+        history.settings,
+        "select OrderDate, StoreId, Metric, Text from coffee_shop.store_day_verdicts "
+        "where Failed order by all",
+    )
+    assert {(day, store) for day, store, _, _ in failed} == {(outage.start, 3)}
+    assert all(text.startswith(f"Ethiopia Coffee, {outage.start}, ") for *_, text in failed)
+    [materialization] = history.result.asset_materializations_for_node(
+        "coffee_shop__store_day_verdicts"
+    )
+    metadata = materialization.metadata
+    assert metadata["failed_judgements"].value == len(failed)
+    assert metadata["dagster/row_count"].value == sum(len(v.judgements) for v in table)
+    assert metadata["days"].value == f"{START}...{LAST}"
+    written = history.settings.bucket_dir / vt.object_key(outage.start.isoformat())
+    assert written.read_text().startswith(",".join(vt.VERDICTS.column_names) + "\n")
 
 
 def test_a_promotion_that_doubles_a_products_sales_does_not_alert(history):

@@ -11,6 +11,7 @@ import pytest
 
 from coffee_assets.defs.schedules.jobs import RANGE_END_TAG, RANGE_START_TAG
 from coffee_assets.operations import dagster_internals as internals
+from coffee_assets.platform.checks import Verdict, emit
 
 PARTITIONS = dg.DailyPartitionsDefinition(start_date="2025-01-01")
 DAYS = ["2025-01-01", "2025-01-02", "2025-01-03"]
@@ -79,6 +80,49 @@ def test_report_run_failed_and_add_run_tags(failed_range):
     after = instance.get_run_by_id(run.run_id)
     assert after.status == dg.DagsterRunStatus.FAILURE
     assert after.tags["coffee/test"] == "yes"
+
+
+@dg.asset(partitions_def=PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run())
+def judged() -> None: ...
+
+
+@dg.asset_check(asset=judged, partitions_def=PARTITIONS)
+def judged_as_usual(context: dg.AssetCheckExecutionContext):
+    verdicts = {
+        day: Verdict(day != DAYS[1], f"judged {day}", {"rows": dg.MetadataValue.json([day])})
+        for day in PARTITIONS.get_partition_keys_in_range(context.partition_key_range)
+    }
+    yield from emit(context, verdicts)
+
+
+@dg.asset(deps=[judged], backfill_policy=dg.BackfillPolicy.single_run())
+def recorded(context: dg.AssetExecutionContext) -> None:
+    found = internals.run_check_evaluations(
+        context.instance, context.run.run_id, judged_as_usual.check_key
+    )
+    context.log.info(f"evaluations of {sorted(found)}")
+
+
+def test_a_runs_check_evaluations_are_read_by_partition_with_their_metadata():
+    """What the store_day_verdicts asset reads: a partitioned check's evaluations in its run."""
+    job = dg.Definitions(
+        assets=[judged, recorded],
+        asset_checks=[judged_as_usual],
+        jobs=[dg.define_asset_job("judging", selection=dg.AssetSelection.all())],
+    ).resolve_job_def("judging")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(
+            instance=instance, tags={RANGE_START_TAG: DAYS[0], RANGE_END_TAG: DAYS[-1]}
+        )
+        found = internals.run_check_evaluations(instance, result.run_id, judged_as_usual.check_key)
+        assert sorted(found) == DAYS
+        assert [found[day].passed for day in DAYS] == [True, False, True]
+        assert found[DAYS[1]].metadata["rows"].value == [DAYS[1]]
+        other = dg.AssetCheckKey(judged.key, "another_check")
+        assert internals.run_check_evaluations(instance, result.run_id, other) == {}
+        # Read inside the run by a downstream asset, after the check.
+        logged = [e.message for e in instance.all_logs(result.run_id) if e.message]
+        assert f"evaluations of {DAYS}" in logged
 
 
 def test_pool_slots_held_by_a_run_are_found_and_freed():

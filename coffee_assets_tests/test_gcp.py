@@ -28,6 +28,7 @@ from google.cloud import bigquery, storage
 
 from coffee_assets.cli import importer as cli
 from coffee_assets.core import contract as c
+from coffee_assets.core import verdict_table as vt
 from coffee_assets.core.project import DBT_PROJECT_DIR
 from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.dbt.assets import node_costs
@@ -390,7 +391,8 @@ class GcpRun:
         ]
 
     def snapshot(self) -> dict[str, list[tuple]]:
-        tables = [(RAW_DATASET, t.table) for t in c.ALL_TABLES] + [(DBT_DATASET, m) for m in MODELS]
+        raw = [(RAW_DATASET, t.table) for t in (*c.ALL_TABLES, vt.VERDICTS)]
+        tables = raw + [(DBT_DATASET, m) for m in MODELS]
         return {f"{d}.{t}": sorted(map(normalise, self.rows(d, t)), key=repr) for d, t in tables}
 
     def blob(self, key: str) -> storage.Blob:
@@ -500,7 +502,7 @@ def test_csv_files_land_below_the_prefix_with_the_local_layout(gcp_run, pipeline
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("table", c.ALL_TABLES, ids=lambda t: t.table)
+@pytest.mark.parametrize("table", (*c.ALL_TABLES, vt.VERDICTS), ids=lambda t: t.table)
 def test_raw_tables_match_the_local_target_row_for_row(gcp_run, pipeline, table):
     columns, rows = local_table(pipeline, f"coffee_shop.{table.table}")
     assert gcp_run.columns(RAW_DATASET, table.table) == columns
@@ -638,7 +640,7 @@ def test_a_failed_load_keeps_the_day_and_names_file_table_partition_problem(gcp_
     staging = [
         t.table_id for t in gcp_run.bq.list_tables(f"{gcp_run.emulators.project}.{RAW_DATASET}")
     ]
-    assert sorted(staging) == sorted(t.table for t in c.ALL_TABLES)
+    assert sorted(staging) == sorted(t.table for t in (*c.ALL_TABLES, vt.VERDICTS))
 
 
 # ---------------------------------------------------------------------------- the resources alone

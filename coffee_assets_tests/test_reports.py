@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from coffee_assets.core import anomalies
+from coffee_assets.core import anomalies, verdict_table
 from coffee_assets.core.dates import days_between
 from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.reports import KINDS, headline, render_report, sparkline
@@ -716,14 +716,19 @@ def test_a_store_down_all_day_is_one_incident_of_that_store_and_day():
             if (store_id, day) != (2, down):
                 figures[(store_id, day)] = (orders, orders * 420)
     known = {(None, holiday): [("public_holiday", "Spring Day")]}
-    incidents = store_day_incidents(
-        grid,
-        sales_slices(grid, figures),
-        ["Brazil Coffee", "Ethiopia Coffee", "Kenya Coffee"],
-        {1: None, 2: None, 3: opening},
-        known,
-    )
-    assert incidents == [
+    names = ["Brazil Coffee", "Ethiopia Coffee", "Kenya Coffee"]
+    history: dict[int, dict[date, anomalies.StoreDay]] = {1: {}, 2: {}, 3: {}}
+    for (store_id, day), (orders, revenue) in figures.items():
+        history[store_id][day] = anomalies.StoreDay(orders, revenue)
+    judged = days_between(first + timedelta(weeks=anomalies.WEEKS), first + timedelta(days=69))
+
+    def incidents_with(calendar: anomalies.Known) -> list[dict]:
+        verdicts = anomalies.judge(
+            history, judged, opened={1: None, 2: None, 3: opening}, known=calendar
+        )
+        return store_day_incidents(grid, verdicts, names)
+
+    assert incidents_with(known) == [
         {
             "day": (down - first).days,
             "store": 1,
@@ -732,22 +737,37 @@ def test_a_store_down_all_day_is_one_incident_of_that_store_and_day():
         }
     ]
     # Without the calendar, the holiday is an incident of each store.
-    unexplained = store_day_incidents(
-        grid,
-        sales_slices(grid, figures),
-        ["Brazil Coffee", "Ethiopia Coffee", "Kenya Coffee"],
-        {1: None, 2: None, 3: opening},
-        {},
-    )
-    assert [(x["day"], x["store"]) for x in unexplained] == [
+    assert [(x["day"], x["store"]) for x in incidents_with({})] == [
         ((down - first).days, 1),
         ((holiday - first).days, 0),
         ((holiday - first).days, 1),
         ((holiday - first).days, 2),
     ]
-    # Eight weeks of history or less: nothing to judge yet.
-    short = Grid(first, 56, [1, 2, 3], ["In-store", "Takeaway"])
-    assert store_day_incidents(short, sales_slices(short, {}), ["a", "b", "c"], {}, {}) == []
+
+
+def test_the_report_marks_the_chains_failed_days_and_only_its_own_stores_and_days():
+    """The whole chain's failed day is marked for the chain (-1); a store without a single order
+    in the report (not among its stores) and a day outside the report are not marked."""
+    first = date(2025, 3, 1)
+    grid = Grid(first, 10, [1, 2], ["In-store"])
+
+    def failed(store_id: int, day: date) -> anomalies.Judgement:
+        return anomalies.Judgement(store_id, day, "orders", 0.0, 50.0, 30.0, 70.0, "unusual")
+
+    verdicts = [
+        anomalies.DayVerdict(
+            first + timedelta(days=2), [failed(anomalies.CHAIN, first + timedelta(days=2))]
+        ),
+        anomalies.DayVerdict(first + timedelta(days=3), [failed(7, first + timedelta(days=3))]),
+        anomalies.DayVerdict(first + timedelta(days=12), [failed(1, first + timedelta(days=12))]),
+    ]
+    assert store_day_incidents(grid, verdicts, ["Brazil Coffee", "Ethiopia Coffee"]) == [
+        {
+            "day": 2,
+            "store": -1,
+            "text": "The whole chain, 2025-03-03, orders: 0, expected 50 (band 30..70)",
+        }
+    ]
 
 
 @dataclass(frozen=True)
@@ -876,7 +896,38 @@ def synthetic_warehouse(path: Path) -> WarehouseFile:
             "0.05 as discount_rate, 70 as orders_all_time, 70 as orders_past_180_days, "
             f"0 as days_since_last_order, date '{SYNTHETIC_LAST}' as as_of_date"
         )
+        store_days = con.execute(
+            "select store_id, order_date, count(distinct order_key), sum(total_amount) * 100 "
+            "from dbt_models.flat_order_details group by all"
+        ).fetchall()
+    write_synthetic_verdicts(path, store_days)
     return WarehouseFile(path)
+
+
+def write_synthetic_verdicts(path: Path, store_days: list[tuple]) -> None:
+    """The store_day_verdicts table, as the store_days_as_usual check would write it: the judge
+    on the synthetic store-days from the ninth week on, with the synthetic calendar, through the
+    real loader."""
+    history: dict[int, dict[date, anomalies.StoreDay]] = {s: {} for s in SYNTHETIC_STORES}
+    for store_id, day, orders, revenue in store_days:
+        history[store_id][day] = anomalies.StoreDay(orders, int(revenue))
+    known: dict[tuple[int | None, date], list[tuple[str, str]]] = defaultdict(list)
+    for _, kind, name, start, end, store_id, _, _ in SYNTHETIC_CALENDAR:
+        for day in days_between(start, end):
+            known[(store_id, day)].append((kind, name))
+    judged = anomalies.judge(
+        history,
+        days_between(SYNTHETIC_FIRST + timedelta(weeks=anomalies.WEEKS), SYNTHETIC_LAST),
+        opened={1: None, 2: None, 3: SYNTHETIC_OPENING},
+        known=known,
+    )
+    files = {}
+    for verdict in judged:
+        file = path.parent / "verdicts" / verdict_table.object_key(verdict.day.isoformat())
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(verdict_table.csv_bytes(verdict_table.rows(verdict, SYNTHETIC_STORES)))
+        files[verdict.day] = str(file)
+    DuckDBWarehouse(path=str(path)).load_days(verdict_table.VERDICTS, files)
 
 
 @pytest.fixture(scope="module")

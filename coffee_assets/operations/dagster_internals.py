@@ -37,6 +37,7 @@ from coffee_assets.operations.dbt_in_process import DbtInProcess
 PLANNED = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
 MATERIALIZED = dg.DagsterEventType.ASSET_MATERIALIZATION
 STEP_FAILURE = dg.DagsterEventType.STEP_FAILURE
+CHECK_EVALUATED = dg.DagsterEventType.ASSET_CHECK_EVALUATION
 
 
 def planned_partitions(instance: dg.DagsterInstance, run_id: str) -> dict[dg.AssetKey, set[str]]:
@@ -64,6 +65,20 @@ def materialized_partitions(
         if materialization.partition is not None:
             done.setdefault(materialization.asset_key, set()).add(materialization.partition)
     return done
+
+
+def run_check_evaluations(
+    instance: dg.DagsterInstance, run_id: str, key: dg.AssetCheckKey
+) -> dict[str | None, dg.AssetCheckEvaluation]:
+    """A check's evaluations in one run, by partition (None: an unpartitioned evaluation); the
+    last one of a partition evaluated twice."""
+    found: dict[str | None, dg.AssetCheckEvaluation] = {}
+    for entry in instance.all_logs(run_id, of_type=CHECK_EVALUATED):
+        evaluation = entry.get_dagster_event().event_specific_data
+        assert isinstance(evaluation, dg.AssetCheckEvaluation)
+        if evaluation.asset_check_key == key:
+            found[evaluation.partition] = evaluation
+    return found
 
 
 def has_step_failures(instance: dg.DagsterInstance, run_id: str) -> bool:

@@ -35,6 +35,7 @@ import dagster as dg
 from coffee_assets.core import anomalies as a
 from coffee_assets.core import contract as c
 from coffee_assets.core import price_list as pl
+from coffee_assets.core import verdict_table as vt
 from coffee_assets.core.business_calendar import completed, events_from_rows, known_days
 from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.project import RAW_SCHEMA
@@ -201,6 +202,8 @@ def _metadata(verdict: a.DayVerdict, names: dict[int, str]) -> dict[str, Any]:
     ]
     if rows:
         metadata["notes"] = markdown_table(["store", "metric", "judgement"], rows)
+    # Every judgement of the day, as the store_day_verdicts table's rows (verdicts.py).
+    metadata[vt.ROWS_METADATA] = dg.MetadataValue.json(vt.rows(verdict, names))
     return metadata
 
 

@@ -3,16 +3,16 @@
 What explains a curve: the chain's calendar of
 known events (stg_business_events: openings, holidays, promotions, price changes; with the public
 holidays and the price list's changes and promotions it does not list) overlapping the report's
-days (`calendar`), and the incidents the store-day judge (core/anomalies.py, the
-same judgement as the `store_days_as_usual` check) finds in the report's own per-store daily
-orders and revenue (`incidents`): an outage is in no calendar, the figures show it.
+days (`calendar`), and the incidents the store-day judge (core/anomalies.py) found, read from
+the store_day_verdicts table the `store_days_as_usual` check evaluates (`incidents`): an outage
+is in no calendar, the figures show it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from coffee_assets.core import anomalies
@@ -21,7 +21,7 @@ from coffee_assets.core.business_calendar import (
     CalendarEvent,
     events_from_rows,
 )
-from coffee_assets.core.dates import as_date, days_between
+from coffee_assets.core.dates import as_date
 from coffee_assets.core.sql import date_literal
 from coffee_assets.defs.reports.marts import Grid, Marts
 from coffee_assets.platform.warehouse import Warehouse
@@ -71,65 +71,26 @@ def calendar_entries(grid: Grid, events: Sequence[CalendarEvent]) -> list[dict[s
     ]
 
 
-def store_day_history(
-    grid: Grid, sales: Mapping[str, Sequence[int]]
-) -> dict[int, dict[date, anomalies.StoreDay]]:
-    """{store: {day: orders and revenue}} from the per-slice sales (summed over order types).
-    Only days with orders, as the raw orders give them to the `store_days_as_usual` check: a
-    store's first order is where its history starts."""
-    n_stores, n_types = len(grid.store_ids), len(grid.order_types)
-    history: dict[int, dict[date, anomalies.StoreDay]] = {s: {} for s in grid.store_ids}
-    for d in range(grid.n_days):
-        for s, store_id in enumerate(grid.store_ids):
-            first = (d * n_stores + s) * n_types
-            orders = sum(sales["orders"][first : first + n_types])
-            if orders:
-                revenue = sum(sales["revenue"][first : first + n_types])
-                history[store_id][grid.first_day + timedelta(days=d)] = anomalies.StoreDay(
-                    orders, revenue
-                )
-    return history
-
-
 def store_day_incidents(
-    grid: Grid,
-    sales: Mapping[str, Sequence[int]],
-    names: Sequence[str],
-    opened: Mapping[int, date | None],
-    known: anomalies.Known,
+    grid: Grid, verdicts: Sequence[anomalies.DayVerdict], names: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """The judge's failed store-days (core/anomalies.py), one entry per store and day: {day,
-    store (indexes into the report's days and stores; -1: the whole chain, which the judge
-    weighs too), text (what the judgement says, both metrics when both failed)}. Judged from
-    the ninth week of the report on: before it, a store-day has no eight same weekdays to be
-    compared with."""
-    days = days_between(
-        grid.first_day + timedelta(weeks=anomalies.WEEKS),
-        grid.first_day + timedelta(days=grid.n_days - 1),
-    )
-    if not days:
-        return []
-    verdicts = anomalies.judge(
-        store_day_history(grid, sales),
-        days,
-        opened={store_id: opened.get(store_id) for store_id in grid.store_ids},
-        known=known,
-    )
+    """The judge's failed store-days (the store_day_verdicts table, as the
+    `store_days_as_usual` check evaluates them), one entry per store and day of the report:
+    {day, store (indexes into the report's days and stores; -1: the whole chain, which the judge
+    weighs too), text (what the judgement says, both metrics when both failed)}. A store
+    without a single order in the report has no place on its charts."""
     index = {store_id: i for i, store_id in enumerate(grid.store_ids)}
+    index[anomalies.CHAIN] = -1
     incidents = []
     for verdict in verdicts:
+        day = (verdict.day - grid.first_day).days
+        if not 0 <= day < grid.n_days:
+            continue
         failed: dict[int, list[str]] = defaultdict(list)
         for judgement in verdict.failed:
-            # The judge is given the report's stores only: any other id is its judgement of
-            # the whole chain (a delivery that lost part of every store's orders).
-            s = index.get(judgement.store_id, -1)
-            failed[s].append(judgement.text(names[s] if s >= 0 else "The whole chain"))
+            s = index.get(judgement.store_id)
+            if s is not None:
+                failed[s].append(judgement.text(names[s] if s >= 0 else "The whole chain"))
         for s in sorted(failed):
-            incidents.append(
-                {
-                    "day": (verdict.day - grid.first_day).days,
-                    "store": s,
-                    "text": "; ".join(failed[s]),
-                }
-            )
+            incidents.append({"day": day, "store": s, "text": "; ".join(failed[s])})
     return incidents

@@ -29,6 +29,7 @@ from coffee_assets.core.reports import (
     report_payload,
     sparkline,
 )
+from coffee_assets.defs.business import verdicts
 from coffee_assets.defs.dbt.assets import LAST_DAILY_MODEL, mart_key
 from coffee_assets.defs.dbt.coverage import coverage, held_days
 from coffee_assets.defs.reports.data import load_report_data
@@ -123,7 +124,8 @@ def _kpi_metadata(kpis: Headline) -> dict[str, Any]:
 
 def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     # The marts' rollups and customer metrics, the chain's calendar and the stores (names,
-    # opening days: for the events and incidents the sales report marks on its charts).
+    # opening days: for the events the sales report marks on its charts), and the store-day
+    # verdicts (the incidents it marks).
     keys = [mart_key(settings, model) for model in Marts.MODELS]
     last_daily = mart_key(settings, LAST_DAILY_MODEL)
     marts = Marts(*(".".join(key.path) for key in keys))
@@ -133,7 +135,7 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         specs=[
             dg.AssetSpec(
                 name,
-                deps=keys,
+                deps=[*keys, verdicts.KEY],
                 description=DESCRIPTIONS[name],
                 group_name=GROUP,
                 kinds={"html"},

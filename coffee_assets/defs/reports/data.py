@@ -31,13 +31,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from coffee_assets.core.business_calendar import (
-    completed,
-    known_days,
-)
-from coffee_assets.core.dates import as_date
+from coffee_assets.core.business_calendar import completed
+from coffee_assets.core.dates import as_date, days_between
 from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.sql import date_literal
+from coffee_assets.defs.business import verdicts
 from coffee_assets.defs.reports.annotations import (
     calendar_entries,
     load_calendar,
@@ -175,7 +173,7 @@ def load_report_data(
         {store_id: (name, opened.get(store_id)) for store_id, name in stores},
     )
     incidents = store_day_incidents(
-        grid, sales, names, opened, known_days(calendar, grid.first_day, as_of)
+        grid, verdicts.read(warehouse, days_between(grid.first_day, as_of)), names
     )
 
     return {
