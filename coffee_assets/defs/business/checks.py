@@ -23,7 +23,9 @@ Each evaluation carries every store's actual, expected, low and high (orders and
 numbers the UI plots per partition, and the incidents it fails on: a shift that lasts several
 days is one incident (named by its first day, its days judged against the store's days before
 it: core/anomalies.py), announced once by the alert sensor; the evaluation of the day the store
-is back names it as ended, and the sensor announces that once too.
+is back names it as ended, and the sensor announces that once too. Each evaluation records every
+judgement of its day (`judgements`): the `store_day_verdicts` asset (verdicts.py) writes them as
+a table, which the sales report reads instead of judging again.
 """
 
 from collections import defaultdict

@@ -4,8 +4,8 @@ What explains a curve: the chain's calendar of
 known events (stg_business_events: openings, holidays, promotions, price changes; with the public
 holidays and the price list's changes and promotions it does not list) overlapping the report's
 days (`calendar`), and the incidents the store-day judge (core/anomalies.py) found, read from
-the store_day_verdicts table the `store_days_as_usual` check evaluates (`incidents`): an outage
-is in no calendar, the figures show it.
+the store_day_verdicts table of what the `store_days_as_usual` check judged (`incidents`): an
+outage is in no calendar, the figures show it.
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ def calendar_entries(grid: Grid, events: Sequence[CalendarEvent]) -> list[dict[s
 def store_day_incidents(
     grid: Grid, verdicts: Sequence[anomalies.DayVerdict], names: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """The judge's failed store-days (the store_day_verdicts table, as the
-    `store_days_as_usual` check evaluates them), one entry per store and day of the report:
+    """The judge's failed store-days (the store_day_verdicts table: what the
+    `store_days_as_usual` check judged), one entry per store and day of the report:
     {day, store (indexes into the report's days and stores; -1: the whole chain, which the judge
     weighs too), text (what the judgement says, both metrics when both failed)}. A store
     without a single order in the report has no place on its charts."""
