@@ -520,6 +520,7 @@ def test_asset_metadata_carries_uri_kpis_and_preview(pipeline, marts):
         assert meta["orders"].value == expected["orders"]
         assert meta["aov"].value == pytest.approx(expected["aov"] / 100)
         assert meta["active_customers"].value == expected["active_customers"]
+        assert meta["days_without_verdicts"].value == 0  # every day judged by the run
         daily = [
             sum(line.total for line in marts.select(day, day))
             for day in (START + timedelta(days=i) for i in range(3))
@@ -961,6 +962,14 @@ def test_report_data_marks_the_outage_and_the_calendar_of_a_synthetic_history(sy
     ]  # fmt: skip
     [incident] = data["incidents"]
     assert (incident["day"], incident["store"]) == (day("2025-03-04"), 0)
+    # Its verdicts start in the ninth week (write_synthetic_verdicts): the report says which
+    # days had none.
+    first_judged = SYNTHETIC_FIRST + timedelta(weeks=anomalies.WEEKS)
+    assert data["unjudged"] == {
+        "days": 56,
+        "first": SYNTHETIC_FIRST.isoformat(),
+        "last": (first_judged - timedelta(days=1)).isoformat(),
+    }
     assert incident["text"] == (
         "Brazil Coffee, 2025-03-04, orders: 0, expected 42 (band 23..61): no orders recorded"
     )

@@ -179,6 +179,14 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         data["coverage"], data["coverage_complete"] = held.note(), held.complete
         if not held.complete:
             context.log.warning(f"reports: {held.note()}")
+        unjudged = data["unjudged"]
+        if unjudged["days"]:
+            context.log.warning(
+                f"reports: {verdicts.KEY.to_user_string()} holds no verdict for "
+                f"{unjudged['days']} of the report's days ({unjudged['first']}..."
+                f"{unjudged['last']}): their incidents are not marked; a run of those days "
+                "writes them"
+            )
         kpis = headline(data, *default_period(data))
         context.log.info(
             f"Reports as of {as_of}: {data['n_days']} days from {data['first_day']}, "
@@ -217,6 +225,7 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                     "latest": latest_note,
                     "bytes": dg.MetadataValue.int(len(dated)),
                     "default_view": f"last {DEFAULT_DAYS} days, every store and order type",
+                    "days_without_verdicts": dg.MetadataValue.int(unjudged["days"]),
                     **held.metadata(),
                     **_kpi_metadata(kpis),
                 },

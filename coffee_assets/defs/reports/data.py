@@ -172,9 +172,11 @@ def load_report_data(
         as_of,
         {store_id: (name, opened.get(store_id)) for store_id, name in stores},
     )
-    incidents = store_day_incidents(
-        grid, verdicts.read(warehouse, days_between(grid.first_day, as_of)), names
-    )
+    judged = verdicts.read(warehouse, days_between(grid.first_day, as_of))
+    incidents = store_day_incidents(grid, judged, names)
+    # Days without a verdict (never judged: a warehouse built before the verdicts table, or
+    # days loaded outside the pipeline): their incidents cannot be marked, and the report says so.
+    unjudged = [verdict.day for verdict in judged if not verdict.judgements]
 
     return {
         "as_of": as_of.isoformat(),
@@ -194,6 +196,11 @@ def load_report_data(
         "events": events,
         "calendar": calendar_entries(grid, calendar),
         "incidents": incidents,
+        "unjudged": {
+            "days": len(unjudged),
+            "first": unjudged[0].isoformat() if unjudged else None,
+            "last": unjudged[-1].isoformat() if unjudged else None,
+        },
     }
 
 
