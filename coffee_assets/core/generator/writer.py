@@ -27,6 +27,7 @@ from coffee_assets.core.generator.core import (
 )
 
 K = TypeVar("K")
+T = TypeVar("T")
 R = TypeVar("R")
 
 # pyarrow's "needed" style quotes every string value of a file, so files whose strings need no
@@ -153,12 +154,13 @@ def _write_all(out_dir: Path, days: Iterable[DayData], workers: int) -> None:
 
 
 def write_files(
-    files: Iterable[tuple[K, pa.Table]], write: Callable[[K, pa.Table], R], workers: int = 2
+    files: Iterable[tuple[K, T]], write: Callable[[K, T], R], workers: int = 2
 ) -> Iterator[R]:
-    """`write(key, table)` for each file, in `workers` threads (0: in this thread), yielding
-    the results in the files' order. `files` is consumed at most a few files ahead of the
-    writes (bounding the memory held by generated days); pyarrow's CSV writer releases the GIL,
-    so generating the next day overlaps writing this one."""
+    """`write(key, content)` for each file (a table, usually), in `workers` threads (0: in
+    this thread), yielding the results in the files' order. `files` is consumed at most a few
+    files ahead of the writes (bounding the memory held by generated days); pyarrow's CSV
+    writer and a bucket's upload release the GIL, so generating the next day overlaps writing
+    this one, and uploads overlap each other."""
     if workers <= 0:
         for key, table in files:
             yield write(key, table)

@@ -21,6 +21,7 @@ import dagster as dg
 from coffee_assets.core import anomalies as a
 from coffee_assets.core import contract as c
 from coffee_assets.core import verdict_table as vt
+from coffee_assets.core.generator.writer import write_files
 from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.core.sql import between
 from coffee_assets.defs.business.checks import CHECK
@@ -34,6 +35,7 @@ from coffee_assets.platform.warehouse import RawLoadError, Warehouse
 KEY = dg.AssetKey([RAW_SCHEMA, vt.VERDICTS.table])
 CHECK_KEY = dg.AssetCheckKey(raw_asset_key(c.ORDERS), CHECK)
 GROUP = "business"
+UPLOADS = 8  # the days' files written at once
 
 
 def relation() -> str:
@@ -85,14 +87,19 @@ def build_verdicts_asset(*, kind: str, pool: str | None) -> dg.AssetsDefinition:
                     f"this run has none: materialize it with the raw orders (and their checks)"
                 )
             )
-        files, failed = {}, 0
-        for day in days:
-            entry = evaluations[day].metadata[vt.ROWS_METADATA]
-            rows = cast(list[dict[str, str]], entry.value)
-            failed += sum(1 for row in rows if row["Failed"] == "true")
-            files[date.fromisoformat(day)] = storage.write_bytes(
+        judged = {
+            day: cast(list[dict[str, str]], evaluations[day].metadata[vt.ROWS_METADATA].value)
+            for day in days
+        }
+        failed = sum(1 for rows in judged.values() for row in rows if row["Failed"] == "true")
+
+        def write(day: str, rows: list[dict[str, str]]) -> tuple[date, str]:
+            return date.fromisoformat(day), storage.write_bytes(
                 vt.object_key(day), vt.csv_bytes(rows)
             )
+
+        # A day's file is small: on GCS each is a request, so they go several at a time.
+        files = dict(write_files(judged.items(), write, workers=UPLOADS))
         scope = days_label(date.fromisoformat(days[0]), date.fromisoformat(days[-1]))
         context.log.info(f"Writing the verdicts of {len(files)} day(s) ({scope})")
         try:
