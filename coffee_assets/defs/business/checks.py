@@ -40,10 +40,10 @@ from coffee_assets.core import price_list as pl
 from coffee_assets.core import verdict_table as vt
 from coffee_assets.core.business_calendar import completed, events_from_rows, known_days
 from coffee_assets.core.dates import as_date, days_between
-from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.core.public_holidays import HolidayCalendar
 from coffee_assets.core.sql import between, cents, date_literal
 from coffee_assets.defs.raw.assets import raw_asset_key
+from coffee_assets.defs.raw.checks import raw_name
 from coffee_assets.operations.books import RunBooks
 from coffee_assets.platform.checks import (
     ENDED,
@@ -65,7 +65,7 @@ LOOKBACK = timedelta(weeks=a.WEEKS) + timedelta(days=7)
 
 
 def _table(warehouse: Warehouse, table: c.TableContract) -> str:
-    return warehouse.table_ref(f"{RAW_SCHEMA}.{table.table}")
+    return warehouse.table_ref(raw_name(table))
 
 
 def store_day_history(

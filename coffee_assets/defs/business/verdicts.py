@@ -22,31 +22,26 @@ from coffee_assets.core import anomalies as a
 from coffee_assets.core import contract as c
 from coffee_assets.core import verdict_table as vt
 from coffee_assets.core.generator.writer import write_files
-from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.core.sql import between
 from coffee_assets.defs.business.checks import CHECK
 from coffee_assets.defs.raw.assets import raw_asset_key
+from coffee_assets.defs.raw.checks import raw_name
 from coffee_assets.operations.books import RunBooks
 from coffee_assets.operations.dagster_internals import run_check_evaluations
-from coffee_assets.platform.metadata import column_schema, days_label, markdown_table
+from coffee_assets.platform.metadata import column_schema, days_label, load_metadata
 from coffee_assets.platform.storage import Bucket
 from coffee_assets.platform.warehouse import RawLoadError, Warehouse
 
-KEY = dg.AssetKey([RAW_SCHEMA, vt.VERDICTS.table])
+KEY = raw_asset_key(vt.VERDICTS)
 CHECK_KEY = dg.AssetCheckKey(raw_asset_key(c.ORDERS), CHECK)
 GROUP = "business"
 UPLOADS = 8  # the days' files written at once
 
 
-def relation() -> str:
-    """The table's logical name (schema.table), for Warehouse.table_ref."""
-    return f"{RAW_SCHEMA}.{vt.VERDICTS.table}"
-
-
 def read(warehouse: Warehouse, days: Sequence[date]) -> list[a.DayVerdict]:
     """The judge's verdicts of `days` (consecutive), from the table."""
     selected = warehouse.query(
-        f"SELECT {', '.join(vt.SELECTED)} FROM {warehouse.table_ref(relation())} "
+        f"SELECT {', '.join(vt.SELECTED)} FROM {warehouse.table_ref(raw_name(vt.VERDICTS))} "
         f"WHERE {between('OrderDate', days[0], days[-1])}"
     )
     return vt.day_verdicts(selected, days)
@@ -108,13 +103,8 @@ def build_verdicts_asset(*, kind: str, pool: str | None) -> dg.AssetsDefinition:
             raise dg.Failure(description=str(exc)) from None
         return dg.MaterializeResult(
             metadata={
-                "dagster/table_name": result.table,
-                "dagster/row_count": result.table_rows,
-                "rows_written": result.rows_loaded,
-                "days": scope,
+                **load_metadata(vt.VERDICTS, result, scope),
                 "failed_judgements": dg.MetadataValue.int(failed),
-                "preview": markdown_table(result.preview_columns, result.preview_rows),
-                **result.metadata,
             }
         )
 

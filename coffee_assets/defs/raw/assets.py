@@ -13,7 +13,7 @@ from coffee_assets.core.project import RAW_SCHEMA
 from coffee_assets.defs.sources.assets import csv_asset_key
 from coffee_assets.operations.books import RunBooks
 from coffee_assets.platform.freshness import DAILY_BY_NINE
-from coffee_assets.platform.metadata import column_schema, days_label, markdown_table
+from coffee_assets.platform.metadata import column_schema, days_label, load_metadata
 from coffee_assets.platform.partitions import run_days
 from coffee_assets.platform.storage import Bucket
 from coffee_assets.platform.warehouse import RawLoadError, Warehouse
@@ -79,17 +79,7 @@ def build_raw_table_asset(
                 f"Loaded {result.rows_loaded} rows; recording {len(files)} daily "
                 f"materialization(s) of {warehouse.qualified(table)}"
             )
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/table_name": result.table,
-                "dagster/row_count": result.table_rows,
-                "rows_loaded": result.rows_loaded,
-                "days": scope,
-                "dagster/column_schema": column_schema(table),
-                "preview": markdown_table(result.preview_columns, result.preview_rows),
-                **result.metadata,
-            }
-        )
+        return dg.MaterializeResult(metadata=load_metadata(table, result, scope))
 
     return _raw_table
 
