@@ -5,8 +5,8 @@ How a model is materialized decides how Dagster partitions it:
 - incremental models (fact_order_details, flat_order_details) grow by day: daily partitions,
   single-run backfills, and a run replaces exactly its window's days (`window_env`: passed in
   dbt's environment, so dbt's parsed project stays valid from one window to the next);
-- views (staging, dimensions) and flat_customer_metrics (a table rebuilt as of the newest day)
-  are unpartitioned: one materialization per run, whatever the range.
+- views (staging, dimensions), agg_customers and flat_customer_metrics (tables as of the newest
+  day) are unpartitioned: one materialization per run, whatever the range.
 
 A run of a 700-day range therefore records 700 materializations of each incremental model and
 one of everything else. dbt tests become asset checks.
@@ -42,7 +42,7 @@ from coffee_assets.settings import GcpSettings, Settings
 
 # The models built whole as of one day from every day the rollups hold, and their as-of column:
 # their metadata names the days they are built without.
-CUMULATIVE = {"flat_customer_metrics": "as_of_date"}
+CUMULATIVE = {"agg_customers": "as_of_date", "flat_customer_metrics": "as_of_date"}
 # The lineage's last daily model (a day is built once it is materialized) and the rollup whose
 # days are the days the marts hold.
 LAST_DAILY_MODEL = "flat_order_details"

@@ -57,9 +57,10 @@ def customer_rows_sql(mart: str, customer_days: str, window: tuple[date, date] |
 
 
 def build_customer_metrics_check(settings: Settings) -> dg.AssetChecksDefinition:
-    """flat_customer_metrics is rebuilt whole as of one day from agg_customer_days: the check
-    compares it with that rollup on the run's days (what changed), not with every raw order of
-    the history, and names the days the mart is built without (coverage.py)."""
+    """flat_customer_metrics holds every customer of agg_customer_days as of one day (through
+    agg_customers, carried on by day): the check compares it with that rollup on the run's days
+    (what changed), not with every raw order of the history, and names the days the mart is
+    built without (coverage.py)."""
 
     metrics = mart_key(settings, "flat_customer_metrics")
     customer_days = mart_key(settings, "agg_customer_days")

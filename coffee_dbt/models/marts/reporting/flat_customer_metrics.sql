@@ -1,20 +1,13 @@
 {{ config(materialized='table') }}
 
--- One row per registered customer with orders, measured as of the newest day of the data (the
--- window's last day when it is later): a run for an old window never turns the table back in
--- time, and every run that sees the same data gives the same numbers. The original showcase's
--- columns keep their names and types (segment, is_active_180d as 1/0); rfm_segment is the same
--- segment under this project's name.
+-- One row per registered customer with orders, measured as of agg_customers' as_of_date (the
+-- newest day of the data, the window's last day when it is later): a run for an old window never
+-- turns the table back in time, and every run that sees the same data gives the same numbers.
+-- agg_customers holds each customer's orders; this model adds who they are and ranks them (work
+-- in proportion to the customers). The original showcase's columns keep their names and types
+-- (segment, is_active_180d as 1/0); rfm_segment is the same segment under this project's name.
 
-with as_of as (
-
-    -- every order counts here, anonymous ones too: the newest day of the data
-    select {{ newest_day('order_date') }} as as_of_date
-    from {{ ref('agg_store_days') }}
-
-),
-
-customers as (
+with customers as (
 
     select * from {{ ref('dim_customer') }}
 
@@ -22,24 +15,8 @@ customers as (
 
 customer_orders as (
 
-    -- from the customer-day rollup (a row per customer, day, store and order type), not from
-    -- every order line: the same sums, a fraction of the rows
-    select
-        customer_days.customer_key,
-        cast(sum(customer_days.orders) as {{ dbt.type_bigint() }}) as orders_all_time,
-        -- the original's window: order_date >= as_of - 180 days, 181 days with both ends
-        cast(sum(
-            case
-                when {{ dbt.datediff('customer_days.order_date', 'as_of.as_of_date', 'day') }} <= 180  -- noqa: LT05
-                    then customer_days.orders
-                else 0
-            end
-        ) as {{ dbt.type_bigint() }}) as orders_past_180_days,
-        max(customer_days.order_date) as last_order_date,
-        sum(customer_days.revenue) as ltv
-    from {{ ref('agg_customer_days') }} as customer_days
-    cross join as_of
-    group by customer_days.customer_key
+    -- one row per customer with orders, as of one day: the rollup kept up to date by day
+    select * from {{ ref('agg_customers') }}
 
 ),
 
@@ -57,19 +34,18 @@ customer_metrics as (
             as {{ dbt.type_bigint() }}
         ) as is_active_180d,
         customer_orders.last_order_date,
-        {{ dbt.datediff('customer_orders.last_order_date', 'as_of.as_of_date', 'day') }}
+        {{ dbt.datediff('customer_orders.last_order_date', 'customer_orders.as_of_date', 'day') }}
             as days_since_last_order,
-        cast(customer_orders.ltv as {{ type_money() }}) as ltv,
-        {{ dbt.datediff('customers.registration_date', 'as_of.as_of_date', 'day') }}
+        customer_orders.ltv,
+        {{ dbt.datediff('customers.registration_date', 'customer_orders.as_of_date', 'day') }}
             as customer_age_days,
         {{ cents_to_money(div_round_half_up(
             money_to_cents('customer_orders.ltv'), 'customer_orders.orders_all_time'
         )) }} as avg_order_value,
-        as_of.as_of_date
+        customer_orders.as_of_date
     from customer_orders
     inner join customers
         on customer_orders.customer_key = customers.customer_key
-    cross join as_of
 
 ),
 
