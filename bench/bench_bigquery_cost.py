@@ -110,6 +110,10 @@ def billed(reads: Iterable[tuple[str, int | None]], sizes: dict[str, TableSize])
 Job = tuple[str, list[tuple[str, int | None]]]  # (name, (table, days or None) for each read)
 
 
+# The model carried on from its previous build (models/marts/reporting/agg_customers.sql).
+CARRIED_ON = "agg_customers"
+
+
 def dbt_jobs(manifest: dict) -> list[Job]:
     """Each model (not views: they run no query) and each data test of a day's build, with the
     tables it reads. A node reads its parents; a view is read through to the tables under it."""
@@ -138,14 +142,14 @@ def dbt_jobs(manifest: dict) -> list[Job]:
             continue
         reads = {t for parent in node["depends_on"]["nodes"] for t in tables_under(parent)}
         # The models and tests of a day's run filter every day-partitioned input to the window;
-        # the others (reference tables, the customer metrics' whole history) are read whole.
-        whole_history = node["name"] == "flat_customer_metrics"
-        jobs.append(
-            (
-                f"dbt {node['resource_type']} {node['name']}",
-                [(t, None if whole_history else 1) for t in sorted(reads)],
-            )
-        )
+        # tables without day partitions (reference tables, agg_customers) are read whole.
+        days: dict[str, int | None] = {t: 1 for t in reads}
+        if node["name"] == CARRIED_ON:
+            # its previous build (whole), the rollup's new day and the day that leaves the
+            # 180-day window, and the newest day of agg_store_days (its whole date column)
+            days |= {f"{DBT_SCHEMA}.{CARRIED_ON}": None, f"{DBT_SCHEMA}.agg_customer_days": 2,
+                     f"{DBT_SCHEMA}.agg_store_days": None}  # fmt: skip
+        jobs.append((f"dbt {node['resource_type']} {node['name']}", sorted(days.items())))
     return jobs
 
 
@@ -169,7 +173,10 @@ def pipeline_jobs(sizes: dict[str, TableSize]) -> list[Job]:
                                                       (raw["product_prices"], None)]))  # fmt: skip
     # the day judged against the same weekday's eight weeks before it (core/anomalies.py)
     jobs.append(("check orders: store_days_as_usual", [(raw["orders"], 57)]))
-    marts = [t for t in sizes if t.startswith(f"{DBT_SCHEMA}.agg_")]
+    marts = [
+        t for t in sizes
+        if t.startswith(f"{DBT_SCHEMA}.agg_") and t != f"{DBT_SCHEMA}.{CARRIED_ON}"
+    ]  # fmt: skip
     marts.append(f"{DBT_SCHEMA}.flat_customer_metrics")
     jobs.append(("reports: read the rollups", [(t, None) for t in marts if t in sizes]))
     return jobs

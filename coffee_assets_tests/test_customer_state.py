@@ -56,12 +56,15 @@ class Warehouse:
         with duckdb.connect(str(self.path)) as con:
             return con.sql(query).fetchall()
 
-    def dbt_run(self, window: tuple[date, date], *args: str) -> str:
-        """`dbt run` of the window as a daily run makes it; the agg_customers SQL it ran."""
+    def dbt_run(
+        self, window: tuple[date, date], *args: str, select: str = "+flat_customer_metrics"
+    ) -> str:
+        """`dbt run` of the window as a daily run makes it (of the customer metrics and what
+        they are built from); the agg_customers SQL it ran."""
         vars_ = dbt_vars(START, DuckDBWarehouse(path=str(self.path)))
         target = self.folder / f"target-{window[0]}-{window[1]}-{len(list(self.folder.iterdir()))}"
         invocation = dbt_cli_resource("local").cli(
-            ["run", "--vars", json.dumps(vars_), *args],
+            ["run", "--vars", json.dumps(vars_), "--select", select, *args],
             target_path=target,
             environment=window_env(window),
         )
@@ -75,8 +78,9 @@ class Warehouse:
         copy = Warehouse(self.folder / f"rebuild-{len(list(self.folder.iterdir()))}.duckdb",
                          self.folder, self.bucket)  # fmt: skip
         shutil.copyfile(self.path, copy.path)
-        sql = copy.dbt_run(window, "--select", "agg_customers flat_customer_metrics",
-                           "--full-refresh")  # fmt: skip
+        sql = copy.dbt_run(
+            window, "--full-refresh", select="agg_customers flat_customer_metrics"
+        )
         assert CARRIED_ON not in sql
         return copy.tables()
 
@@ -160,7 +164,7 @@ def test_an_old_day_replaced_by_a_build_that_stopped_before_the_customers_is_not
         f"delete from coffee_shop.orders where OrderDate = '{day(50)}' "
         f"and CustomerId = {customer}"
     )
-    built.dbt_run((day(50), day(50)), "--select", "+agg_customer_days")
+    built.dbt_run((day(50), day(50)), select="+agg_customer_days")
     assert built.sql(
         "select cast(changed_from as varchar) from dbt_models.agg_customer_days_changes"
     ) == [(str(day(50)),)]
