@@ -52,6 +52,7 @@ LONGEST_FIRST = (
     "test_pipeline",  # 59
     "test_reports_browser",  # 44
     "test_import",  # 32
+    "test_customer_state",  # 31
 )
 
 
