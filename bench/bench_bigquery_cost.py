@@ -150,6 +150,13 @@ def dbt_jobs(manifest: dict) -> list[Job]:
             days |= {f"{DBT_SCHEMA}.{CARRIED_ON}": None, f"{DBT_SCHEMA}.agg_customer_days": 2,
                      f"{DBT_SCHEMA}.agg_store_days": None}  # fmt: skip
         jobs.append((f"dbt {node['resource_type']} {node['name']}", sorted(days.items())))
+        if node["name"] == CARRIED_ON:
+            # before it runs, its as-of day and the pending changes; after, clearing them
+            # (macros/customer_days_changes.sql; agg_customer_days' insert reads no table)
+            own, changes = f"{DBT_SCHEMA}.{CARRIED_ON}", f"{DBT_SCHEMA}.agg_customer_days_changes"
+            jobs.append((f"dbt {CARRIED_ON}: its as-of day", [(own, None)]))
+            jobs.append((f"dbt {CARRIED_ON}: pending changes", [(changes, None)]))
+            jobs.append((f"dbt {CARRIED_ON}: clear the pending changes", [(changes, None)]))
     return jobs
 
 
