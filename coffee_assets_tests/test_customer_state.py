@@ -78,9 +78,7 @@ class Warehouse:
         copy = Warehouse(self.folder / f"rebuild-{len(list(self.folder.iterdir()))}.duckdb",
                          self.folder, self.bucket)  # fmt: skip
         shutil.copyfile(self.path, copy.path)
-        sql = copy.dbt_run(
-            window, "--full-refresh", select="agg_customers flat_customer_metrics"
-        )
+        sql = copy.dbt_run(window, "--full-refresh", select="agg_customers flat_customer_metrics")
         assert CARRIED_ON not in sql
         return copy.tables()
 
