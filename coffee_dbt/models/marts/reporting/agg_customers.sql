@@ -6,7 +6,7 @@
 
 -- One row per registered customer with orders, as of as_of_date (the newest day of the data, or
 -- the window's last day when it is later): first and last order day, orders and revenue of all
--- time, orders in the trailing 180 days. flat_customer_metrics ranks these into RFM segments.
+-- time, orders in the trailing 180 counted. flat_customer_metrics ranks these into RFM segments.
 --
 -- Carried on from its previous build (work in proportion to the customers and the new days, not
 -- to the history): the days of agg_customer_days after the previous as-of day are added, and the
@@ -26,16 +26,16 @@ with as_of as (
 
 ),
 
-{% if since is none %}
+counted as (
 
-customers as (
-
+    -- per customer, the rollup's days this build counts: every day on a rebuild, the days
+    -- after the previous as-of day (the ones this run's window brought) on a carry-on
     select
         customer_days.customer_key,
         min(customer_days.order_date) as first_order_date,
         max(customer_days.order_date) as last_order_date,
-        sum(customer_days.orders) as orders_all_time,
-        sum(customer_days.revenue) as ltv,
+        sum(customer_days.orders) as orders,
+        sum(customer_days.revenue) as revenue,
         -- the original's window: order_date >= as_of - 180 days, 181 days with both ends
         sum(
             case
@@ -43,10 +43,28 @@ customers as (
                     then customer_days.orders
                 else 0
             end
-        ) as orders_past_180_days
+        ) as recent_orders
     from {{ ref('agg_customer_days') }} as customer_days
     cross join as_of
+    {% if since is not none %}
+    where customer_days.order_date > {{ date_literal(since) }}
+    {% endif %}
     group by customer_days.customer_key
+
+),
+
+{% if since is none %}
+
+customers as (
+
+    select
+        customer_key,
+        first_order_date,
+        last_order_date,
+        orders as orders_all_time,
+        revenue as ltv,
+        recent_orders as orders_past_180_days
+    from counted
 
 )
 
@@ -58,29 +76,6 @@ customers as (
 previous as (
 
     select * from {{ this }}
-
-),
-
-new_days as (
-
-    -- the days after the previous as-of day: the ones this run's window brought
-    select
-        customer_days.customer_key,
-        min(customer_days.order_date) as first_order_date,
-        max(customer_days.order_date) as last_order_date,
-        sum(customer_days.orders) as orders,
-        sum(customer_days.revenue) as revenue,
-        sum(
-            case
-                when {{ dbt.datediff('customer_days.order_date', 'as_of.as_of_date', 'day') }} <= 180  -- noqa: LT05
-                    then customer_days.orders
-                else 0
-            end
-        ) as recent_orders
-    from {{ ref('agg_customer_days') }} as customer_days
-    cross join as_of
-    where customer_days.order_date > {{ date_literal(since) }}
-    group by customer_days.customer_key
 
 ),
 
@@ -102,17 +97,17 @@ leaving as (
 customers as (
 
     select
-        coalesce(previous.customer_key, new_days.customer_key) as customer_key,
-        coalesce(previous.first_order_date, new_days.first_order_date) as first_order_date,
-        coalesce(new_days.last_order_date, previous.last_order_date) as last_order_date,
-        coalesce(previous.orders_all_time, 0) + coalesce(new_days.orders, 0) as orders_all_time,
-        coalesce(previous.ltv, 0) + coalesce(new_days.revenue, 0) as ltv,
+        coalesce(previous.customer_key, counted.customer_key) as customer_key,
+        coalesce(previous.first_order_date, counted.first_order_date) as first_order_date,
+        coalesce(counted.last_order_date, previous.last_order_date) as last_order_date,
+        coalesce(previous.orders_all_time, 0) + coalesce(counted.orders, 0) as orders_all_time,
+        coalesce(previous.ltv, 0) + coalesce(counted.revenue, 0) as ltv,
         coalesce(previous.orders_past_180_days, 0)
         - coalesce(leaving.orders, 0)
-        + coalesce(new_days.recent_orders, 0) as orders_past_180_days
+        + coalesce(counted.recent_orders, 0) as orders_past_180_days
     from previous
-    full outer join new_days
-        on previous.customer_key = new_days.customer_key
+    full outer join counted
+        on previous.customer_key = counted.customer_key
     left join leaving
         on previous.customer_key = leaving.customer_key
 
