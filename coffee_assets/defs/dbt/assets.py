@@ -27,7 +27,7 @@ from dagster_dbt import (
 )
 
 from coffee_assets.core.dates import as_date
-from coffee_assets.defs.dbt.coverage import coverage, held_days
+from coffee_assets.defs.dbt.coverage import Coverage, coverage, held_days
 from coffee_assets.defs.dbt.project import prepared_dbt_project
 from coffee_assets.defs.dbt.resources import CoffeeDbtCliResource
 from coffee_assets.defs.dbt.translator import CoffeeDbtTranslator
@@ -142,6 +142,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         dbt.keep_parse(invocation)
         days = len(run_days(context)) if window else 0
         costs = node_costs(invocation, usd_per_tib) if target is GCP else {}
+        coverages: dict[date, Coverage] = {}  # the cumulative marts share their as-of day
         for event in events:
             cost = costs.get(_unique_id(event) or "", {})
             if isinstance(event, dg.Output):
@@ -151,7 +152,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
                     context.log.info(f"Recording {days} daily materialization(s) of {relation}")
                 table = warehouse.summary(relation)
                 held = (
-                    held_by(context, warehouse, key, settings.start_date, states)
+                    held_by(context, warehouse, key, settings.start_date, states, coverages)
                     if key.path[-1] in CUMULATIVE
                     else {}
                 )
@@ -183,23 +184,28 @@ def held_by(
     key: dg.AssetKey,
     first: date,
     states: DayStates,
+    coverages: dict[date, Coverage],
 ) -> dict[str, Any]:
     """A cumulative mart's coverage (defs/dbt/coverage.py): as of which day, built without
-    which days and why."""
+    which days and why. Worked out once per as-of day of a step (`coverages`): the marts built
+    as of the same day are built without the same days."""
     relation = warehouse.table_ref(".".join(key.path))
     [(as_of,)] = warehouse.query(f"SELECT MAX({CUMULATIVE[key.path[-1]]}) FROM {relation}")
     if as_of is None:
         return {}
-    by_name = {k.path[-1]: k for k in context.assets_def.keys}
-    store_days = warehouse.table_ref(".".join(by_name[STORE_DAYS_MODEL].path))
-    held = coverage(
-        context.instance,
-        by_name[LAST_DAILY_MODEL],
-        first,
-        as_date(as_of),
-        held_days(warehouse.query, store_days, first, as_date(as_of)),
-        states=states,
-    )
+    day = as_date(as_of)
+    if day not in coverages:
+        by_name = {k.path[-1]: k for k in context.assets_def.keys}
+        store_days = warehouse.table_ref(".".join(by_name[STORE_DAYS_MODEL].path))
+        coverages[day] = coverage(
+            context.instance,
+            by_name[LAST_DAILY_MODEL],
+            first,
+            day,
+            held_days(warehouse.query, store_days, first, day),
+            states=states,
+        )
+    held = coverages[day]
     if not held.complete:
         context.log.warning(f"{key.to_user_string()}: {held.note()}")
     return held.metadata()
