@@ -144,19 +144,22 @@ def dbt_jobs(manifest: dict) -> list[Job]:
         # The models and tests of a day's run filter every day-partitioned input to the window;
         # tables without day partitions (reference tables, agg_customers) are read whole.
         days: dict[str, int | None] = {t: 1 for t in reads}
+        own: list[Job] = []
         if node["name"] == CARRIED_ON:
             # its previous build (whole), the rollup's new day and the day that leaves the
-            # 180-day window, and the newest day of agg_store_days (its whole date column)
-            days |= {f"{DBT_SCHEMA}.{CARRIED_ON}": None, f"{DBT_SCHEMA}.agg_customer_days": 2,
-                     f"{DBT_SCHEMA}.agg_store_days": None}  # fmt: skip
-        jobs.append((f"dbt {node['resource_type']} {node['name']}", sorted(days.items())))
-        if node["name"] == CARRIED_ON:
-            # before it runs, its as-of day and the pending changes; after, clearing them
+            # 180-day window, and the newest day of agg_store_days (its whole date column);
+            # before it runs, its as-of day and the pending changes, and after, clearing them
             # (macros/customer_days_changes.sql; agg_customer_days' insert reads no table)
-            own, changes = f"{DBT_SCHEMA}.{CARRIED_ON}", f"{DBT_SCHEMA}.agg_customer_days_changes"
-            jobs.append((f"dbt {CARRIED_ON}: its as-of day", [(own, None)]))
-            jobs.append((f"dbt {CARRIED_ON}: pending changes", [(changes, None)]))
-            jobs.append((f"dbt {CARRIED_ON}: clear the pending changes", [(changes, None)]))
+            this, changes = f"{DBT_SCHEMA}.{CARRIED_ON}", f"{DBT_SCHEMA}.agg_customer_days_changes"
+            days |= {this: None, f"{DBT_SCHEMA}.agg_customer_days": 2,
+                     f"{DBT_SCHEMA}.agg_store_days": None}  # fmt: skip
+            own = [
+                (f"dbt {CARRIED_ON}: its as-of day", [(this, None)]),
+                (f"dbt {CARRIED_ON}: pending changes", [(changes, None)]),
+                (f"dbt {CARRIED_ON}: clear the pending changes", [(changes, None)]),
+            ]
+        jobs.append((f"dbt {node['resource_type']} {node['name']}", sorted(days.items())))
+        jobs.extend(own)
     return jobs
 
 
