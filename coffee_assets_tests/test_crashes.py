@@ -24,7 +24,9 @@ from coffee_assets.definitions import build_definitions
 from coffee_assets.defs.schedules.jobs import SCHEDULE, execute_daily_refresh
 from coffee_assets.operations import dagster_internals as internals
 from coffee_assets.operations import locks
+from coffee_assets.operations.books import RunBooks, run_books
 from coffee_assets.operations.health import HEALTH_SENSOR
+from coffee_assets.platform.duckdb_warehouse import DuckDBWarehouse
 from coffee_assets.platform.partitions import RANGE_END_TAG, RANGE_START_TAG
 from coffee_assets.settings import Settings
 
@@ -239,6 +241,39 @@ def test_a_run_that_finds_the_warehouse_taken_says_by_whom_and_gives_up(tmp_path
     message = failure.engine_event_data.error.message
     assert "is still in use by run 0000 (daily_refresh), pid" in message
     assert "after 2 s of waiting" in message
+
+
+def test_a_run_keeps_the_warehouse_open_while_it_holds_its_lock_and_closes_it_at_its_end(
+    tmp_path,
+):
+    """While a run holds the warehouse's run lock, its process keeps the DuckDB file open, and
+    its connections join it instead of opening the file each time (kept_open,
+    platform/duckdb_warehouse.py); at the run's end the file is closed, and another process
+    opens it at once."""
+    settings = Settings(data_dir=tmp_path / "data", start_date=START)
+    path = settings.duckdb_path
+    seen: dict[str, object] = {}
+
+    @dg.asset
+    def looks(warehouse: DuckDBWarehouse, run_books: RunBooks) -> None:  # noqa: ARG001 (held)
+        seen["holders"] = file_holders(path)
+        warehouse.query("create table t as select 42 as answer")
+        seen["after_a_connection"] = file_holders(path)
+
+    result = dg.materialize(
+        [looks],
+        resources={"warehouse": DuckDBWarehouse(path=str(path)), "run_books": run_books(settings)},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    assert seen == {"holders": [os.getpid()], "after_a_connection": [os.getpid()]}
+    assert file_holders(path) == []
+    opened = subprocess.run(
+        [sys.executable, "-c", "import duckdb, sys; "
+         "print(duckdb.connect(sys.argv[1]).sql('select answer from t').fetchall()[0][0])", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert (opened.returncode, opened.stdout.strip()) == (0, "42"), opened.stderr
 
 
 def test_a_day_whose_run_was_killed_is_built_on_the_next_tick_after_a_later_day_succeeded(

@@ -27,6 +27,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from pydantic import PrivateAttr
 
 from coffee_assets.operations import dagster_internals as internals
 from coffee_assets.operations import locks
+from coffee_assets.platform.duckdb_warehouse import kept_open
 from coffee_assets.platform.partitions import check_run_range
 from coffee_assets.platform.target import LOCAL
 from coffee_assets.settings import Settings
@@ -184,11 +186,14 @@ def mark_if_failing(
 class RunBooks(dg.ConfigurableResource):
     """The run books as a resource: set up before the run's first step that names it, torn down
     after its last. On the local target it also holds the DuckDB file's run lock (`warehouse`,
-    the file's path) for the whole run, and first fails dead runs (no daemon may be running)."""
+    the file's path) for the whole run, and the file open meanwhile (each of the run's
+    connections then joins it instead of opening the file again: platform/duckdb_warehouse.py's
+    `kept_open`); and it first fails dead runs (no daemon may be running)."""
 
     warehouse: str | None = None  # local: the DuckDB file whose lock the run holds
     lock_timeout_seconds: int = 3600  # COFFEE_WAREHOUSE_WAIT_SECONDS
-    _held: list[locks.HeldLock] = PrivateAttr(default_factory=list)
+    # What the run holds, let go in reverse: the file closed, then its lock released.
+    _held: ExitStack = PrivateAttr(default_factory=ExitStack)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         check_run_range(context)
@@ -211,21 +216,24 @@ class RunBooks(dg.ConfigurableResource):
                 log = context.log or logging.getLogger(__name__)
                 mark_if_failing(context.instance, context.dagster_run.run_id, log)
         finally:
-            while self._held:
-                self._held.pop().release()
+            self._held.close()
 
     def _take_warehouse(self, holder: str, log: Any) -> None:
         assert self.warehouse
         resource = f"the warehouse {self.warehouse}"
-        self._held.append(
-            locks.acquire(
-                locks.lock_path(self.warehouse, locks.RUN_LOCK),
-                holder,
-                resource=resource,
-                timeout=self.lock_timeout_seconds,
-                log=log.info,
-            )
+        lock = locks.acquire(
+            locks.lock_path(self.warehouse, locks.RUN_LOCK),
+            holder,
+            resource=resource,
+            timeout=self.lock_timeout_seconds,
+            log=log.info,
         )
+        self._held.callback(lock.release)
+        try:
+            self._held.enter_context(kept_open(self.warehouse))
+        except BaseException:
+            self._held.close()  # a setup that fails is not torn down: let the lock go now
+            raise
 
 
 def run_books(settings: Settings) -> RunBooks:

@@ -34,6 +34,22 @@ from coffee_assets.platform.warehouse import (
 )
 
 
+@contextmanager
+def kept_open(path: str) -> Iterator[None]:
+    """Keep the DuckDB file open in this process meanwhile. Every connection to it (the
+    warehouse's, dbt-duckdb's in the run's process) then joins the database already open
+    (DuckDB's instance cache): about 0.4 ms instead of the 15-25 ms it takes to open the file,
+    read its catalog and, when the last connection closes, checkpoint it. A one-day run opens the
+    warehouse over a hundred times. Held for as long as the run holds the file's run lock
+    (operations/books.py): no other process may open the file meanwhile anyway."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(path)
+    try:
+        yield
+    finally:
+        con.close()
+
+
 class DuckDBWarehouse(Warehouse):
     """The `local` target's warehouse: one DuckDB file, one writing process at a time (a run
     holds the file's run lock from its start to its end: the run books, operations/books.py)."""
