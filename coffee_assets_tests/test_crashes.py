@@ -268,11 +268,10 @@ def test_a_run_keeps_the_warehouse_open_while_it_holds_its_lock_and_closes_it_at
     assert result.success
     assert seen == {"holders": [os.getpid()], "after_a_connection": [os.getpid()]}
     assert file_holders(path) == []
+    read = "import duckdb, sys; print(duckdb.connect(sys.argv[1]).sql('from t').fetchall()[0][0])"
     opened = subprocess.run(
-        [sys.executable, "-c", "import duckdb, sys; "
-         "print(duckdb.connect(sys.argv[1]).sql('select answer from t').fetchall()[0][0])", str(path)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-c", read, str(path)], capture_output=True, text=True, timeout=120
+    )
     assert (opened.returncode, opened.stdout.strip()) == (0, "42"), opened.stderr
 
 
