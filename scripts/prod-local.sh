@@ -34,10 +34,10 @@ fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 part="${1:-all}"
 source scripts/setup.sh
-coffee-settings || exit 1
+# The settings checked first (an error is one line naming the variable), and the data folder.
+data_dir="$(coffee-settings --data-dir)" || exit 1
 bash scripts/install-postgres.sh
 
-data_dir="$(coffee-settings --data-dir)"
 pg_dir="${COFFEE_PG_DIR:-$data_dir/postgres}"
 pg_port="${COFFEE_PG_PORT:-55432}"
 code_port="${COFFEE_CODE_SERVER_PORT:-4266}"
