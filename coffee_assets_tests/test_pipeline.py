@@ -16,10 +16,12 @@ import pytest
 
 from coffee_assets.core import contract as c
 from coffee_assets.core.project import DBT_PROJECT_DIR, PROJECT_ROOT
-from coffee_assets.defs.dbt.resources import dbt_executable
+from coffee_assets.defs.dbt.resources import CoffeeDbtCliResource, dbt_executable
 from coffee_assets.defs.schedules.jobs import execute_daily_refresh, partition_range_tags
 
 from .conftest import DAYS, LAST, START
+
+LINEAGE = "dagster/column_lineage"
 
 pytestmark = pytest.mark.slow
 
@@ -251,18 +253,34 @@ def test_rfm_segments_as_of_the_last_day(pipeline):
         ), cid
 
 
-def test_rerunning_partitions_leaves_every_table_identical(pipeline):
+def column_lineages(result: dg.ExecuteInProcessResult) -> dict[str, object]:
+    return {
+        event.asset_key.to_user_string(): event.materialization.metadata[LINEAGE].value
+        for event in result.get_asset_materialization_events()
+        if LINEAGE in event.materialization.metadata
+    }
+
+
+def test_rerunning_partitions_leaves_every_table_identical(pipeline, tmp_path, monkeypatch):
+    """... and a day's models' column lineage, built once (into an empty cache here), is read
+    from the cache on another day's run (dagster_internals.column_lineage_kept), equal."""
+    cache = tmp_path / "lineage"
+    monkeypatch.setattr(CoffeeDbtCliResource, "lineage_cache", lambda self: cache)
     before = pipeline.snapshot()
     assert set(before) >= {f"coffee_shop.{t.table}" for t in c.ALL_TABLES}
-    execute_daily_refresh(pipeline.defs, LAST, LAST, instance=pipeline.instance)
+    built = execute_daily_refresh(pipeline.defs, LAST, LAST, instance=pipeline.instance)
     assert pipeline.snapshot() == before
+    entries = sorted(cache.iterdir())
+    assert len(entries) == len(column_lineages(built)) >= 20
     # An earlier day too: the as-of mart stays as of the newest day of the data.
     middle = START + timedelta(days=1)
-    execute_daily_refresh(pipeline.defs, middle, middle, instance=pipeline.instance)
+    read = execute_daily_refresh(pipeline.defs, middle, middle, instance=pipeline.instance)
     assert pipeline.snapshot() == before
     assert pipeline.sql(
         "select distinct cast(as_of_date as varchar) from dbt_models.flat_customer_metrics"
     ) == [(LAST.isoformat(),)]
+    assert sorted(cache.iterdir()) == entries  # nothing built again
+    assert column_lineages(read) == column_lineages(built)
 
 
 def test_a_bad_file_fails_the_raw_step_and_keeps_the_table(pipeline):

@@ -2,20 +2,28 @@
 
 Dagster has no public way yet to do what these do: read a run's planned materializations, mark
 a run as failed or partitions as failed from outside the run, free a run's pool slots, tag a
-running run, run dbt without also loading it into the run's process, read what the backfills
-still requested will build, reach the engine of a dagster-postgres storage. Each is a thin
+running run, run dbt without also loading it into the run's process, keep dagster-dbt's column
+lineage from one run to the next, read what the backfills still requested will build, reach the
+engine of a dagster-postgres storage. Each is a thin
 wrapper, and a test exercises every one against a real instance
 (coffee_assets_tests/test_dagster_internals.py; test_concurrency.py for the backfills;
-test_production.py for the storages' engine, which the webserver's storages check), so a
+test_production.py for the storages' engine, which the webserver's storages check;
+test_pipeline.py for the column lineage kept), so a
 Dagster upgrade that changes them fails there, loudly, rather than somewhere
 in a run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import re
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
@@ -282,6 +290,95 @@ class InProcessDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 (dagster-dbt's private hook)
         return None
+
+
+# A day literal of compiled SQL ('2025-01-04'): the run's window and the days its tests leave out
+# (coffee_dbt/macros/window.sql), all that differs in a model's SQL from one day's run to the next.
+_DAY_LITERAL = re.compile(r"'\d{4}-\d{2}-\d{2}'")
+
+
+@contextmanager
+def column_lineage_kept(cache: Path) -> Iterator[None]:
+    """Meanwhile, each dbt model's column lineage is built once and then read from `cache`.
+
+    dagster-dbt builds a model's `dagster/column_lineage` from its compiled SQL and the columns
+    the post-hook logs (coffee_dbt/macros/dagster_column_lineage.sql), parsing and optimizing the
+    SQL with sqlglot once per column: about 2 s of CPU in a one-day run, a third of it, though
+    the lineage changes only with the model's SQL, the columns and the assets' keys. Its builder
+    (`_build_column_lineage_metadata`, private) is called here through a cache keyed by those,
+    with the SQL's day literals left out: the window and the skipped days differ from run to
+    run, and a literal's value never changes which columns a column comes from. Entries are
+    written whole (a concurrent run reads the old one or the new one); anything unreadable is
+    built again."""
+    import dagster_dbt.core.dbt_cli_event as events_module
+
+    build = events_module._build_column_lineage_metadata
+
+    def kept(**kwargs: Any) -> dict[str, Any]:
+        key = _column_lineage_key(**kwargs)
+        entry = cache / f"{key}.json" if key else None
+        if entry is not None:
+            with suppress(OSError, ValueError, dg.DagsterError):
+                return cast(dict[str, Any], dg.deserialize_value(entry.read_text()))
+        built = build(**kwargs)
+        if entry is not None:
+            cache.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=cache, delete=False) as part:
+                part.write(dg.serialize_value(built))
+            os.chmod(part.name, 0o644)
+            os.replace(part.name, entry)
+        return built
+
+    events_module._build_column_lineage_metadata = kept  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        events_module._build_column_lineage_metadata = build
+
+
+def _column_lineage_key(
+    *,
+    event_history_metadata: Any,
+    dbt_resource_props: Mapping[str, Any],
+    manifest: Mapping[str, Any],
+    dagster_dbt_translator: Any,
+    target_path: Path | None,
+    project: Any,
+) -> str | None:
+    """What a model's column lineage depends on, hashed: its compiled SQL without its day
+    literals, its columns and its parents', the keys of its parents' assets, and the versions
+    of dagster-dbt and sqlglot. None when there is no compiled SQL to read (dagster-dbt then
+    builds nothing either)."""
+    if target_path is None:
+        return None
+    compiled = Path(
+        target_path,
+        "compiled",
+        dbt_resource_props["package_name"],
+        dbt_resource_props["original_file_path"].replace("\\", "/"),
+    )
+    try:
+        sql = compiled.read_text()
+    except OSError:
+        return None
+    parents = sorted(
+        dagster_dbt_translator.get_asset_spec(manifest, unique_id, project).key.to_user_string()
+        for unique_id in dbt_resource_props["depends_on"]["nodes"]
+    )
+    text = json.dumps(
+        [
+            metadata.version("dagster-dbt"),
+            metadata.version("sqlglot"),
+            dbt_resource_props["unique_id"],
+            _DAY_LITERAL.sub("'-'", sql),
+            event_history_metadata.columns,
+            event_history_metadata.parents,
+            parents,
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def requested_backfill_partitions(

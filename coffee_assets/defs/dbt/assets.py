@@ -33,6 +33,7 @@ from coffee_assets.defs.dbt.resources import CoffeeDbtCliResource
 from coffee_assets.defs.dbt.translator import CoffeeDbtTranslator
 from coffee_assets.defs.raw.quarantine import DayStates, day_states
 from coffee_assets.operations.books import RunBooks
+from coffee_assets.operations.dagster_internals import column_lineage_kept
 from coffee_assets.platform.costs import cost_metadata
 from coffee_assets.platform.metadata import markdown_table
 from coffee_assets.platform.partitions import daily_partitions, run_days, run_window
@@ -138,7 +139,9 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         # The events are held until dbt exits: DuckDB's file lock lets the row counts be read
         # only then (dagster-dbt's fetch_row_counts would keep a connection open in this process).
         # Failed tests and models still reach Dagster as failed checks before the step fails.
-        events = list(invocation.stream())
+        # Each model's column lineage is built once, then read from the cache (dagster_internals).
+        with column_lineage_kept(dbt.lineage_cache()):
+            events = list(invocation.stream())
         dbt.keep_parse(invocation)
         days = len(run_days(context)) if window else 0
         costs = node_costs(invocation, usd_per_tib) if target is GCP else {}

@@ -36,6 +36,9 @@ def vars_text(args: list[str]) -> str | None:
 # own target folder, which dagster-dbt makes new for every invocation.
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 PARSES_KEPT = 16
+# The models' column lineage kept from run to run (lineage_cache): an entry per model and version
+# of its SQL and columns.
+LINEAGES_KEPT = 512
 
 
 class CoffeeDbtCliResource(InProcessDbtCliResource):
@@ -46,7 +49,9 @@ class CoffeeDbtCliResource(InProcessDbtCliResource):
     - passes an invocation its own environment variables (the run's window, which dbt reads
       while the models run: coffee_dbt/macros/window.sql);
     - keeps dbt's parse of the project from one invocation to the next (`keep_parse`): dbt
-      parses again only the files that changed, not the whole project (seconds per run)."""
+      parses again only the files that changed, not the whole project (seconds per run);
+    - has a folder for the models' column lineage kept from one run to the next
+      (`lineage_cache`, operations/dagster_internals.py's column_lineage_kept)."""
 
     def parse_cache(self, args: list[str]) -> Path:
         """Where the parse of invocations with these args' vars is kept, on this target: dbt
@@ -83,12 +88,24 @@ class CoffeeDbtCliResource(InProcessDbtCliResource):
         os.chmod(part.name, 0o644)
         os.replace(part.name, cache)
         # The parses of vars no run uses any more (a warehouse moved, test runs) go.
-        kept = []
-        for parse in cache.parent.glob("*.msgpack"):
-            with contextlib.suppress(FileNotFoundError):
-                kept.append((parse.stat().st_mtime, parse))
-        for _, parse in sorted(kept, reverse=True)[PARSES_KEPT:]:
-            parse.unlink(missing_ok=True)
+        keep_newest(cache.parent, "*.msgpack", PARSES_KEPT)
+
+    def lineage_cache(self) -> Path:
+        """The folder of the models' column lineage kept from one run to the next, on this
+        target, without its oldest entries beyond LINEAGES_KEPT (models since changed)."""
+        folder = Path(self.project_dir, "target", "lineage-cache", self.target or "default")
+        keep_newest(folder, "*.json", LINEAGES_KEPT)
+        return folder
+
+
+def keep_newest(folder: Path, pattern: str, count: int) -> None:
+    """Remove the files of `folder` matching `pattern` but its newest `count`."""
+    kept = []
+    for path in folder.glob(pattern):
+        with contextlib.suppress(FileNotFoundError):
+            kept.append((path.stat().st_mtime, path))
+    for _, path in sorted(kept, reverse=True)[count:]:
+        path.unlink(missing_ok=True)
 
 
 def dbt_cli_resource(target: str) -> DbtCliResource:
