@@ -6,7 +6,7 @@
 
 -- One row per registered customer with orders, as of as_of_date (the newest day of the data, or
 -- the window's last day when it is later): first and last order day, orders and revenue of all
--- time, orders in the trailing 180 counted. flat_customer_metrics ranks these into RFM segments.
+-- time, orders in the trailing 180 days. flat_customer_metrics ranks these into RFM segments.
 --
 -- Carried on from its previous build (work in proportion to the customers and the new days, not
 -- to the history): the days of agg_customer_days after the previous as-of day are added, and the
